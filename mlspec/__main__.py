@@ -1,0 +1,5 @@
+"""`python -m mlspec` is the `mlspec` command."""
+
+from mlspec.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,21 @@
+"""The published JSON Schema of mlspec.yaml, generated from the pydantic models.
+
+``schemas/mlspec.schema.json`` is this function's output, checked in so editors and check-jsonschema can use
+it; a test fails (naming ``make schema``) when it drifts from the models.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+def json_schema() -> dict[str, Any]:
+    from mlspec.spec import Spec
+
+    schema = Spec.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def render() -> str:
+    """The schema as deterministic JSON text (2-space indent, trailing newline)."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,370 @@
+"""The ``mlspec.yaml`` data model, version 1.
+
+These pydantic models *are* the contract: the JSON Schema in ``schemas/`` is generated from them and the
+docs describe them. Every model is frozen and rejects unknown keys. Checks that span sections (a suite bound
+to an unknown source, a gate on a metric that is not computed, ...) live in :mod:`mlspec.checks`, where they
+can point at the exact line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from mlspec.metrics import Task
+
+SPEC_VERSION = 1
+
+# Names become CI job ids, file names and environment variable parts; lowercase so that two names never
+# collide on a case-insensitive file system.
+NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+NAME_HELP = "use 1-40 lowercase letters, digits, '_' or '-', starting with a letter"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+
+IMPORT_PATH_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$"
+ImportPath = Annotated[str, StringConstraints(pattern=IMPORT_PATH_PATTERN)]
+
+# Five-field cron as GitHub and GitLab schedules accept it.
+CRON_PATTERN = r"^\s*(\S+\s+){4}\S+\s*$"
+PERCENT_PATTERN = r"^[0-9]+(\.[0-9]+)?%$"
+PYTHON_PATTERN = r"^3\.[0-9]{1,2}$"
+
+StageKind = Literal["data", "validate", "train", "evaluate", "gate", "deploy", "monitor"]
+NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+# --- data -------------------------------------------------------------------------------------------------
+
+
+class Source(Model):
+    """A table read from a file, relative to the spec's directory."""
+
+    path: NonEmptyStr
+    """Path of the file, relative to the directory holding mlspec.yaml."""
+    format: Literal["csv", "parquet"] | None = None
+    """File format; inferred from the suffix (.csv, .parquet, .pq) when omitted."""
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _format_known(self) -> Source:
+        if self.format is None and self.inferred_format() is None:
+            raise ValueError(
+                f"cannot tell the format of {self.path!r} from its suffix; add `format: csv` or `format: parquet`"
+            )
+        return self
+
+    def inferred_format(self) -> Literal["csv", "parquet"] | None:
+        if self.format:
+            return self.format
+        lower = self.path.lower()
+        if lower.endswith((".csv", ".csv.gz")):
+            return "csv"
+        if lower.endswith((".parquet", ".pq")):
+            return "parquet"
+        return None
+
+
+class Features(Model):
+    """Feature columns by type; the type decides the preprocessing applied to them."""
+
+    numeric: list[NonEmptyStr] = []
+    categorical: list[NonEmptyStr] = []
+
+
+class Data(Model):
+    sources: Annotated[dict[Name, Source], Field(min_length=1)]
+    """Named tables: training data, holdout data, current production data, ..."""
+    target: NonEmptyStr
+    """The label column."""
+    features: Features | None = None
+    """Feature columns; when omitted, every column but the target and `exclude` is a feature, typed by dtype."""
+    exclude: list[NonEmptyStr] = []
+    """Columns that are never features (ids, timestamps)."""
+
+
+# --- validation -------------------------------------------------------------------------------------------
+
+Expectation = Annotated[dict[str, dict[str, Any] | None], Field(min_length=1, max_length=1)]
+
+
+class Suite(Model):
+    """Great Expectations checks for one data source: inline or from a GX suite JSON file."""
+
+    data: Name
+    """The data source the suite checks."""
+    expectations: list[Expectation] | None = None
+    """Inline expectations, one per item: `- expect_column_values_to_not_be_null: {column: age}`."""
+    suite_file: NonEmptyStr | None = None
+    """Path to a Great Expectations 1.x suite JSON file, relative to mlspec.yaml."""
+    warn_only: bool = False
+    """Report failures without failing the pipeline."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Suite:
+        if (self.expectations is None) == (self.suite_file is None):
+            raise ValueError("give exactly one of `expectations` (inline) or `suite_file` (GX suite JSON)")
+        return self
+
+
+# --- training ---------------------------------------------------------------------------------------------
+
+
+class NumericPreprocessing(Model):
+    impute: Literal["mean", "median", "most_frequent", "none"] = "median"
+    scale: Literal["standard", "minmax", "robust", "none"] = "none"
+
+
+class CategoricalPreprocessing(Model):
+    impute: Literal["most_frequent", "constant", "none"] = "most_frequent"
+    encode: Literal["onehot", "ordinal"] = "onehot"
+
+
+class Preprocessing(Model):
+    numeric: NumericPreprocessing = NumericPreprocessing()
+    categorical: CategoricalPreprocessing = CategoricalPreprocessing()
+
+
+class TrainedModel(Model):
+    """One estimator, trained inside a scikit-learn Pipeline with its preprocessing."""
+
+    estimator: ImportPath
+    """Import path of a scikit-learn compatible estimator class, e.g. sklearn.ensemble.RandomForestClassifier."""
+    params: dict[str, Any] = {}
+    """Constructor arguments of the estimator."""
+    data: Name
+    """The data source to train on."""
+    preprocessing: Preprocessing = Preprocessing()
+
+
+class Training(Model):
+    seed: int = 0
+    """Seed passed as random_state to estimators that take one, so training is repeatable."""
+    models: Annotated[dict[Name, TrainedModel], Field(min_length=1)]
+
+
+# --- evaluation and gates ---------------------------------------------------------------------------------
+
+
+class Champion(Model):
+    """How the model that is gated and deployed is chosen: best by a metric, or a fixed model."""
+
+    metric: str | None = None
+    model: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Champion:
+        if (self.metric is None) == (self.model is None):
+            raise ValueError("give exactly one of `metric` (best model by it) or `model` (always this model)")
+        return self
+
+
+class Gate(Model):
+    """Bounds on one metric of the champion; absolute and/or relative to the baseline."""
+
+    min: float | None = None
+    max: float | None = None
+    max_drop: float | str | None = Field(
+        default=None,
+        json_schema_extra={"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": PERCENT_PATTERN}]},
+    )
+    """Largest allowed worsening against the baseline: a number (absolute) or a percentage such as "2%"."""
+    warn_only: bool = False
+    """Report a failing gate without failing the pipeline."""
+
+    @field_validator("max_drop", mode="before")
+    @classmethod
+    def _drop(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number such as 0.01 or a percentage such as \"2%\"")
+        if isinstance(value, int | float):
+            if value < 0:
+                raise ValueError(f"must not be negative, got {value}")
+            return float(value)
+        if isinstance(value, str) and re.match(PERCENT_PATTERN, value.strip()):
+            return value.strip()
+        raise ValueError(f"must be a number such as 0.01 or a percentage such as \"2%\", got {value!r}")
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> Gate:
+        if self.min is None and self.max is None and self.max_drop is None:
+            raise ValueError("a gate needs at least one of `min`, `max` or `max_drop`")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"`min` ({self.min}) is greater than `max` ({self.max})")
+        return self
+
+
+class Evaluation(Model):
+    data: Name
+    """The data source to evaluate on (a holdout set the models never trained on)."""
+    metrics: Annotated[list[str], Field(min_length=1)]
+    """scikit-learn metric names, e.g. accuracy, f1_macro, roc_auc, root_mean_squared_error."""
+    champion: Champion | None = None
+    """Defaults to the best model by the first metric."""
+    gates: dict[str, Gate] = {}
+    """Per metric name: the bounds the champion must meet."""
+
+
+# --- deployment -------------------------------------------------------------------------------------------
+
+
+class When(Model):
+    """When a deploy target fires. With no branches and no tags: pushes to the default branch."""
+
+    branches: list[NonEmptyStr] = []
+    """Branch name patterns (glob), e.g. main or release/*."""
+    tags: list[NonEmptyStr] = []
+    """Tag patterns (glob), e.g. v*."""
+    manual: bool = False
+    """Wait for a person to approve (GitHub environment protection / GitLab manual job)."""
+
+
+class _Target(Model):
+    model: Name | None = None
+    """The model to deploy; defaults to the champion."""
+    when: When = When()
+    environment: Name | None = None
+    """CI environment name (GitHub environments, GitLab environments); defaults to the target's name."""
+    after: list[Name] = []
+    """Deploy targets that must succeed first."""
+
+
+class RegistryTarget(_Target):
+    """Register the model and move a registry alias (e.g. staging, production) to it."""
+
+    kind: Literal["registry"]
+    alias: Name
+
+
+class ExportTarget(_Target):
+    """Copy the model bundle and its metadata to a directory."""
+
+    kind: Literal["export"]
+    path: NonEmptyStr
+
+
+Target = Annotated[RegistryTarget | ExportTarget, Field(discriminator="kind")]
+
+
+class Registry(Model):
+    backend: Literal["file", "mlflow"] = "file"
+    """file: a directory of immutable versions; mlflow: the server named by MLFLOW_TRACKING_URI."""
+    path: NonEmptyStr = ".mlspec/registry"
+    """Directory of the file registry, relative to mlspec.yaml."""
+
+
+# --- monitoring -------------------------------------------------------------------------------------------
+
+DriftMethod = Literal["auto", "psi", "ks", "chi2"]
+
+
+class FeatureDrift(Model):
+    method: DriftMethod | None = None
+    threshold: Annotated[float, Field(gt=0)] | None = None
+
+
+class Drift(Model):
+    method: DriftMethod = "auto"
+    """auto: Kolmogorov-Smirnov for numeric features, chi-squared for categorical ones."""
+    psi_threshold: Annotated[float, Field(gt=0)] = 0.2
+    """A feature drifts when its population stability index exceeds this."""
+    p_value: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    """A feature drifts when the KS / chi-squared test's p-value falls below this."""
+    features: dict[NonEmptyStr, FeatureDrift] = {}
+    """Per-feature overrides of method and threshold."""
+
+
+class Monitoring(Model):
+    current: Name
+    """The data source holding recent production inputs."""
+    reference: Name | None = None
+    """The data source to compare against; defaults to the deployed model's training data."""
+    schedule: Annotated[str, StringConstraints(pattern=CRON_PATTERN)] = "0 6 * * 1"
+    """Five-field cron expression (UTC)."""
+    drift: Drift = Drift()
+    on_drift: Literal["fail", "issue", "retrain"] = "fail"
+    """fail the scheduled pipeline, open an issue, or retrain (retrained models still pass the gates)."""
+
+
+# --- CI ---------------------------------------------------------------------------------------------------
+
+
+class GitHubStage(Model):
+    runs_on: list[NonEmptyStr] | None = None
+    timeout_minutes: Annotated[int, Field(ge=1, le=4320)] | None = None
+
+
+class GitLabStage(Model):
+    tags: list[NonEmptyStr] | None = None
+    timeout_minutes: Annotated[int, Field(ge=1, le=4320)] | None = None
+
+
+class GitHubCI(Model):
+    enabled: bool = True
+    runs_on: Annotated[list[NonEmptyStr], Field(min_length=1)] = ["ubuntu-latest"]
+    """Runner labels of every job, unless a stage overrides them."""
+    timeout_minutes: Annotated[int, Field(ge=1, le=4320)] = 60
+    stages: dict[StageKind, GitHubStage] = {}
+    """Per-stage overrides, e.g. `train: {runs_on: [self-hosted, gpu]}`."""
+
+
+class GitLabCI(Model):
+    enabled: bool = True
+    image: NonEmptyStr | None = None
+    """Docker image of every job; defaults to python:<ci.python>-slim."""
+    tags: list[NonEmptyStr] = []
+    """Runner tags of every job, unless a stage overrides them."""
+    timeout_minutes: Annotated[int, Field(ge=1, le=4320)] = 60
+    stages: dict[StageKind, GitLabStage] = {}
+
+
+class CI(Model):
+    python: Annotated[str, StringConstraints(pattern=PYTHON_PATTERN)] = "3.11"
+    """Python version of the CI jobs; quote it ("3.10"), YAML reads 3.10 as the number 3.1."""
+    mlspec_version: NonEmptyStr | None = None
+    """mlspec version the jobs install; defaults to the version that compiled the pipeline."""
+    default_branch: NonEmptyStr = "main"
+    cache: bool = True
+    """Cache pip downloads and stage outputs between pipeline runs."""
+    requirements: list[NonEmptyStr] = []
+    """Extra pip requirements of the jobs, e.g. xgboost==2.1.0 for a non-scikit-learn estimator."""
+    requirements_file: NonEmptyStr | None = None
+    github: GitHubCI = GitHubCI()
+    gitlab: GitLabCI = GitLabCI()
+
+    @field_validator("python", mode="before")
+    @classmethod
+    def _quoted(cls, value: Any) -> Any:
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            raise ValueError(f'must be a quoted string such as "3.11"; YAML read {value!r} as a number')
+        return value
+
+
+# --- the spec ---------------------------------------------------------------------------------------------
+
+
+class Spec(Model):
+    """An ML project: data, validation, training, evaluation gates, deployment, monitoring and CI."""
+
+    model_config = ConfigDict(title="mlspec.yaml")
+
+    version: Literal[1]
+    """Spec format version; always 1 for this mlspec."""
+    project: Name
+    task: Task
+    """binary or multiclass classification, or regression."""
+    data: Data
+    validation: dict[Name, Suite] = {}
+    """Named expectation suites."""
+    training: Training
+    evaluation: Evaluation
+    deploy: dict[Name, Target] = {}
+    """Named deployment targets."""
+    registry: Registry = Registry()
+    monitoring: Monitoring | None = None
+    ci: CI = CI()

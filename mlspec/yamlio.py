@@ -1,0 +1,166 @@
+"""Safe YAML reading that remembers where every key and value came from.
+
+PyYAML's ``safe_load`` throws line numbers away and silently keeps the last of two duplicate keys. We compose
+the node graph (safe tags only) and build plain Python values ourselves, so that:
+
+* every mapping key and value has a 1-based (line, column) mark, addressed by its path in the document;
+* a duplicate key is an error pointing at the second occurrence;
+* alias expansion ("billion laughs") and oversized files are cut off early with bounded memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+# A spec is a hand-written config file; anything near these limits is a mistake or an attack.
+MAX_BYTES = 2 * 1024 * 1024
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+PathT = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Mark:
+    line: int
+    col: int
+
+
+@dataclass
+class Document:
+    """Plain data (dicts, lists, scalars) plus the marks of every key and value, by path."""
+
+    data: Any
+    text: str
+    keys: dict[PathT, Mark] = field(default_factory=dict)
+    values: dict[PathT, Mark] = field(default_factory=dict)
+
+
+class YamlError(Exception):
+    """A YAML-level problem at a position (1-based)."""
+
+    def __init__(self, message: str, line: int = 1, col: int = 1, path: PathT = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.col = col
+        self.path = path
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def parse(text: str) -> Document:
+    """Parse one YAML document into a :class:`Document`; raise :class:`YamlError` on any problem."""
+    if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
+        raise YamlError(f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB; a spec should be a few KiB")
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc) from None
+    except yaml.YAMLError as exc:  # errors without a mark (e.g. reader errors)
+        raise YamlError(f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise YamlError(f"nesting is too deep (more than {MAX_DEPTH} levels)") from None
+    finally:
+        loader.dispose()
+    if root is None:
+        raise YamlError("the file is empty; run `mlspec init` to start from a working example")
+    doc = Document(data=None, text=text)
+    builder = _Builder(loader, doc)
+    doc.values[()] = _mark(root)
+    doc.data = builder.build(root, ())
+    return doc
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError) -> YamlError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or "syntax error"
+    message = f"invalid YAML: {problem}"
+    if exc.context and exc.context_mark and exc.context_mark is not mark:
+        message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+    if "'\\t'" in problem or "\t" in problem:
+        message += "; indent with spaces, YAML does not allow tabs"
+    elif "expected a single document" in (exc.context or "") + problem:
+        message = "invalid YAML: the file holds more than one document; keep a single document (no `---`)"
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return YamlError(message, line, col)
+
+
+class _Builder:
+    def __init__(self, loader: yaml.SafeLoader, doc: Document) -> None:
+        self.loader = loader
+        self.doc = doc
+        self.count = 0
+
+    def build(self, node: yaml.Node, path: PathT) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise YamlError(
+                f"document expands to more than {MAX_NODES} values (too many aliases?); "
+                "a spec should be far smaller",
+                *_pos(node),
+            )
+        if len(path) > MAX_DEPTH:
+            raise YamlError(f"nesting is too deep (more than {MAX_DEPTH} levels)", *_pos(node))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for i, child in enumerate(node.value):
+                self.doc.values[(*path, i)] = _mark(child)
+                items.append(self.build(child, (*path, i)))
+            return items
+        try:
+            return self.loader.construct_object(node)
+        except yaml.constructor.ConstructorError as exc:
+            raise YamlError(f"invalid YAML value: {exc.problem}", *_pos(node), path=path) from None
+
+    def _mapping(self, node: yaml.MappingNode, path: PathT) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merged.update(self._merge_sources(value_node, path))
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlError("keys must be plain strings, not lists or mappings", *_pos(key_node), path=path)
+            # The key's source text, not its YAML 1.1 type: `on:` or `yes:` stay strings.
+            key = str(key_node.value)
+            child_path = (*path, key)
+            if key in result:
+                first = self.doc.keys[child_path]
+                raise YamlError(
+                    f"duplicate key {key!r} (first defined at line {first.line}); "
+                    "remove one of them, YAML would silently keep only the last",
+                    *_pos(key_node),
+                    path=child_path,
+                )
+            self.doc.keys[child_path] = _mark(key_node)
+            self.doc.values[child_path] = _mark(value_node)
+            result[key] = self.build(value_node, child_path)
+        # Explicit keys win over `<<: *anchor` merges, as in the YAML merge-key spec.
+        return {**merged, **result} if merged else result
+
+    def _merge_sources(self, node: yaml.Node, path: PathT) -> dict[str, Any]:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        merged: dict[str, Any] = {}
+        for src in reversed(sources):  # earlier sources take precedence
+            if not isinstance(src, yaml.MappingNode):
+                raise YamlError("`<<` merge needs a mapping or a list of mappings", *_pos(src), path=path)
+            values = self._mapping(src, path)
+            merged.update(values)
+        return merged
+
+
+def _pos(node: yaml.Node) -> tuple[int, int]:
+    m = _mark(node)
+    return m.line, m.col
