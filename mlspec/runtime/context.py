@@ -1,0 +1,66 @@
+"""The contract between the runner and the stage implementations.
+
+A stage is a function ``run(ctx: StageContext) -> StageResult`` in ``mlspec.runtime.stages.<kind>``. It
+writes its files into ``ctx.out_dir`` (a fresh private directory); the runner moves that directory into place
+atomically only after the stage returns, so a crash never leaves half-written outputs. A stage reads the
+outputs of the stages it needs through ``ctx.upstream(stage_id)``.
+
+A user-fixable failure (bad data, an estimator that does not import, a failed expectation suite) is raised
+as :class:`StageError`: the runner prints it with the stage and the spec line, without a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlspec.errors import MlspecError
+from mlspec.graph import Stage
+from mlspec.load import Loaded
+
+
+class StageError(MlspecError):
+    """A stage failed for a reason the user can fix.
+
+    ``spec_path`` names the spec key the failure is about (e.g. ``("training", "models", "forest",
+    "estimator")``) so the message can carry ``mlspec.yaml:LINE:COL``.
+    """
+
+    def __init__(self, message: str, spec_path: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.spec_path = spec_path
+
+
+@dataclass(frozen=True)
+class StageContext:
+    loaded: Loaded
+    """The validated spec, its file path and line marks (``loaded.line_of(*path)``)."""
+    stage: Stage
+    out_dir: Path
+    """Empty directory to write this stage's outputs into."""
+    upstream_dirs: dict[str, Path]
+    """Output directory of every stage listed in ``stage.needs``, by stage id."""
+    log: Callable[[str], None]
+    """Progress lines; shown live and grouped per stage in CI logs."""
+
+    @property
+    def spec(self) -> Any:
+        return self.loaded.spec
+
+    @property
+    def root(self) -> Path:
+        """Directory of mlspec.yaml; relative paths in the spec are resolved against it."""
+        return self.loaded.root
+
+    def upstream(self, stage_id: str) -> Path:
+        return self.upstream_dirs[stage_id]
+
+
+@dataclass
+class StageResult:
+    metrics: dict[str, Any] = field(default_factory=dict)
+    """Numbers worth recording in mlspec.lock (row counts, metric values, ...); JSON-serialisable."""
+    summary: str = ""
+    """One line for the run log, e.g. "3 suites, 41 expectations passed"."""
