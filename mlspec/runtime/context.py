@@ -5,7 +5,8 @@ writes its files into ``ctx.out_dir`` (a fresh private directory); the runner mo
 atomically only after the stage returns, so a crash never leaves half-written outputs. A stage reads the
 outputs of the stages it needs through ``ctx.upstream(stage_id)``.
 
-A user-fixable failure (bad data, an estimator that does not import, a failed expectation suite) is raised
+A stage that ran but whose *verdict* is a failure returns ``StageResult(failed=...)`` after writing its
+report files. A user-fixable error (bad data, an estimator that does not import, a failed expectation suite) is raised
 as :class:`StageError`: the runner prints it with the stage and the spec line, without a traceback.
 """
 
@@ -64,3 +65,6 @@ class StageResult:
     """Numbers worth recording in mlspec.lock (row counts, metric values, ...); JSON-serialisable."""
     summary: str = ""
     """One line for the run log, e.g. "3 suites, 41 expectations passed"."""
+    failed: str | None = None
+    """Set when the stage ran but its verdict is a failure (e.g. a suite's expectations failed). The runner
+    keeps its outputs for reports, exits non-zero, and does not record it as up to date in mlspec.lock."""
