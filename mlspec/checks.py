@@ -135,14 +135,21 @@ def _metrics(spec: Spec) -> list[Finding]:
     computed = list(dict.fromkeys(ev.metrics))
     for metric in ev.gates:
         if metric not in computed:
-            out.append(Finding(("evaluation", "gates", metric), f"gate on metric {metric!r}, which is not "
-                               "computed" + (did_you_mean(metric, computed) or "")
-                               + "; add it to evaluation.metrics", at_key=True))
+            out.append(Finding(("evaluation", "gates", metric),
+                               f"gate on metric {metric!r}, which is not computed" + _not_computed(metric, computed),
+                               at_key=True))
     if ev.champion is not None and ev.champion.metric is not None and ev.champion.metric not in computed:
         metric = ev.champion.metric
-        out.append(Finding(("evaluation", "champion", "metric"), f"champion metric {metric!r} is not computed"
-                           + (did_you_mean(metric, computed) or "") + "; add it to evaluation.metrics"))
+        out.append(Finding(("evaluation", "champion", "metric"),
+                           f"champion metric {metric!r} is not computed" + _not_computed(metric, computed)))
     return out
+
+
+def _not_computed(metric: str, computed: list[str]) -> str:
+    hint = did_you_mean(metric, computed)
+    if hint.startswith("; did you mean"):
+        return f"{hint} Otherwise add it to evaluation.metrics"
+    return f" (computed: {', '.join(computed)}); fix the name or add it to evaluation.metrics"
 
 
 def _deploy(spec: Spec) -> list[Finding]:

@@ -21,6 +21,7 @@ MAX_NODES = 100_000
 MAX_DEPTH = 64
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 PathT = tuple[str | int, ...]
@@ -65,7 +66,7 @@ def parse(text: str) -> Document:
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc) from None
+        raise _syntax_error(exc, text) from None
     except yaml.YAMLError as exc:  # errors without a mark (e.g. reader errors)
         raise YamlError(f"invalid YAML: {exc}") from None
     except RecursionError:
@@ -81,18 +82,25 @@ def parse(text: str) -> Document:
     return doc
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError) -> YamlError:
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str) -> YamlError:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or "syntax error"
-    message = f"invalid YAML: {problem}"
-    if exc.context and exc.context_mark and exc.context_mark is not mark:
-        message += f" ({exc.context} at line {exc.context_mark.line + 1})"
-    if "'\\t'" in problem or "\t" in problem:
-        message += "; indent with spaces, YAML does not allow tabs"
-    elif "expected a single document" in (exc.context or "") + problem:
+    if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+        return YamlError("invalid YAML: tab character; indent with spaces, YAML does not allow tabs",
+                         mark.line + 1, mark.column + 1)
+    if "expected a single document" in (exc.context or "") + problem:
         message = "invalid YAML: the file holds more than one document; keep a single document (no `---`)"
+    else:
+        message = f"invalid YAML: {problem}"
+        if exc.context and exc.context_mark and exc.context_mark is not mark:
+            message += f" ({exc.context} at line {exc.context_mark.line + 1})"
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     return YamlError(message, line, col)
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column] if line < len(lines) and column < len(lines[line]) else ""
 
 
 class _Builder:
@@ -104,13 +112,22 @@ class _Builder:
     def build(self, node: yaml.Node, path: PathT) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
+            # Inside an alias expansion the node's own mark points into the anchor, far from the cause; the
+            # top-level key being built is where the user should look.
+            top = self.doc.keys.get(path[:1]) if path else None
+            line, col = (top.line, top.col) if top else _pos(node)
             raise YamlError(
                 f"document expands to more than {MAX_NODES} values (too many aliases?); "
                 "a spec should be far smaller",
-                *_pos(node),
+                line,
+                col,
+                path=path[:1],
             )
         if len(path) > MAX_DEPTH:
             raise YamlError(f"nesting is too deep (more than {MAX_DEPTH} levels)", *_pos(node))
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
+            # PyYAML would build the structure and ignore a tag such as !!python/object; refuse it instead.
+            raise YamlError(f"unsupported YAML tag {node.tag!r}; remove it", *_pos(node), path=path)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):

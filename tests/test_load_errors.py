@@ -1,0 +1,240 @@
+"""Every mistake a user can make in mlspec.yaml, with the exact message, line and column it gets.
+
+Each case edits one line of a small valid spec (BASE) and states the full first line of the error.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mlspec.errors import SpecError
+from mlspec.load import load_text
+
+BASE = """\
+version: 1
+project: demo
+task: binary
+data:
+  target: label
+  sources:
+    train: {path: train.csv}
+    holdout: {path: holdout.csv}
+validation:
+  checks:
+    data: train
+    expectations:
+      - expect_column_values_to_not_be_null: {column: label}
+training:
+  models:
+    forest:
+      estimator: sklearn.ensemble.RandomForestClassifier
+      data: train
+evaluation:
+  data: holdout
+  metrics: [accuracy, roc_auc]
+  gates:
+    roc_auc: {min: 0.9}
+deploy:
+  staging: {kind: registry, alias: staging}
+"""
+
+
+def edit(old: str, new: str) -> str:
+    assert BASE.count(old) == 1, f"test setup: {old!r} must occur once in BASE"
+    return BASE.replace(old, new)
+
+
+CASES: list[tuple[str, str, str]] = [
+    # --- YAML level ---------------------------------------------------------------------------------------
+    ("empty file", "", "mlspec.yaml:1:1: the file is empty; run `mlspec init` to start from a working example"),
+    ("only comments", "# nothing yet\n",
+     "mlspec.yaml:1:1: the file is empty; run `mlspec init` to start from a working example"),
+    ("syntax: unclosed flow mapping", edit("{path: train.csv}", "{path: train.csv"),
+     "mlspec.yaml:8:12: invalid YAML: did not find expected ',' or '}' (while parsing a flow mapping at line 7)"),
+    ("syntax: tab indentation", edit("  target: label", "\ttarget: label"),
+     "mlspec.yaml:5:1: invalid YAML: tab character; indent with spaces, YAML does not allow tabs"),
+    ("syntax: bad indentation", edit("  task: binary".strip(), "task: binary\n  oops: 1"),
+     "mlspec.yaml:4:7: invalid YAML: mapping values are not allowed in this context"),
+    ("two documents", BASE + "---\nversion: 1\n",
+     "mlspec.yaml:26:1: invalid YAML: the file holds more than one document; keep a single document (no `---`)"),
+    ("duplicate top-level key", BASE + "project: again\n",
+     "mlspec.yaml:26:1: project: duplicate key 'project' (first defined at line 2); remove one of them, "
+     "YAML would silently keep only the last"),
+    ("duplicate nested key", edit("      data: train\n", "      data: train\n      data: holdout\n"),
+     "mlspec.yaml:19:7: training.models.forest.data: duplicate key 'data' (first defined at line 18); "
+     "remove one of them, YAML would silently keep only the last"),
+    ("non-mapping document: list", "- version: 1\n",
+     "mlspec.yaml:1:1: the file must be a mapping of sections (version, project, data, ...), got a list"),
+    ("non-mapping document: scalar", "hello\n",
+     "mlspec.yaml:1:1: the file must be a mapping of sections (version, project, data, ...), got the string 'hello'"),
+    ("non-string key", edit("project: demo", "project: demo\n? [a, b]\n: 1"),
+     "mlspec.yaml:3:3: keys must be plain strings, not lists or mappings"),
+    ("alias bomb", "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+     "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+     "mlspec.yaml:5:1: e: document expands to more than 100000 values (too many aliases?); "
+     "a spec should be far smaller"),
+    # --- version ------------------------------------------------------------------------------------------
+    ("missing version", edit("version: 1\n", ""),
+     "mlspec.yaml:1:1: missing required key 'version'; add `version: 1` at the top"),
+    ("future version", edit("version: 1", "version: 2"),
+     "mlspec.yaml:1:10: version: unsupported spec version 2; this mlspec reads version 1 "
+     "(upgrade mlspec for newer specs)"),
+    # --- structure (pydantic) -----------------------------------------------------------------------------
+    ("unknown top-level key", edit("task: binary", "task: binary\nprojet: x"),
+     "mlspec.yaml:4:1: unknown key 'projet'; did you mean 'project'?"),
+    ("misspelt key suggests the missing one", edit("      estimator:", "      estimatr:"),
+     "mlspec.yaml:17:7: training.models.forest: unknown key 'estimatr'; did you mean 'estimator'?"),
+    ("missing required section", edit("task: binary\n", ""),
+     "mlspec.yaml:1:1: missing required key 'task'; add `task:`"),
+    ("missing required nested key", edit("      data: train\n", ""),
+     "mlspec.yaml:16:5: training.models.forest: missing required key 'data'; add `data:`"),
+    ("wrong type: mapping expected", edit("  sources:\n    train: {path: train.csv}\n    holdout: {path: holdout.csv}",
+                                          "  sources: [train.csv]"),
+     "mlspec.yaml:6:12: data.sources: expected a mapping, got a list"),
+    ("wrong type: string expected", edit("project: demo", "project: 42"),
+     "mlspec.yaml:2:10: project: expected a string, got the number 42"),
+    ("wrong type: list expected", edit("metrics: [accuracy, roc_auc]", "metrics: accuracy"),
+     "mlspec.yaml:21:12: evaluation.metrics: expected a list, got the string 'accuracy'"),
+    ("wrong type: number expected", edit("{min: 0.9}", "{min: high}"),
+     "mlspec.yaml:23:20: evaluation.gates.roc_auc.min: expected a number, got the string 'high'"),
+    ("wrong type: boolean expected", edit("{min: 0.9}", "{min: 0.9, warn_only: maybe}"),
+     "mlspec.yaml:23:36: evaluation.gates.roc_auc.warn_only: expected true or false, got the string 'maybe'"),
+    ("literal with suggestion", edit("task: binary", "task: binar"),
+     "mlspec.yaml:3:7: task: the string 'binar' is not allowed; did you mean 'binary'?"),
+    ("invalid name", edit("  checks:", "  Bad Name:"),
+     "mlspec.yaml:10:3: validation['Bad Name']: 'Bad Name' is not a valid name; use 1-40 lowercase letters, digits, "
+     "'_' or '-', starting with a letter"),
+    ("invalid import path", edit("sklearn.ensemble.RandomForestClassifier", "RandomForestClassifier"),
+     "mlspec.yaml:17:18: training.models.forest.estimator: 'RandomForestClassifier' is not an import path; "
+     "write it like sklearn.ensemble.RandomForestClassifier"),
+    ("unknown deploy kind", edit("{kind: registry, alias: staging}", "{kind: registy, alias: staging}"),
+     "mlspec.yaml:25:19: deploy.staging.kind: unknown kind 'registy'; did you mean 'registry'?"),
+    ("missing deploy kind", edit("{kind: registry, alias: staging}", "{alias: staging}"),
+     "mlspec.yaml:25:3: deploy.staging: missing required key 'kind'; add `kind:` with one of: registry, export"),
+    ("unquoted python version", BASE + "ci:\n  python: 3.10\n",
+     "mlspec.yaml:27:11: ci.python: must be a quoted string such as \"3.11\"; YAML read 3.1 as a number"),
+    ("bad cron", BASE + "monitoring:\n  current: holdout\n  schedule: weekly\n",
+     "mlspec.yaml:28:13: monitoring.schedule: 'weekly' is not a five-field cron expression; "
+     "write it like '0 6 * * 1' (minute hour day month weekday)"),
+    ("negative max_drop", edit("{min: 0.9}", "{max_drop: -1}"),
+     "mlspec.yaml:23:25: evaluation.gates.roc_auc.max_drop: must not be negative, got -1"),
+    ("bad percent", edit("{min: 0.9}", "{max_drop: 2 percent}"),
+     "mlspec.yaml:23:25: evaluation.gates.roc_auc.max_drop: must be a number such as 0.01 or a percentage "
+     "such as \"2%\", got '2 percent'"),
+    ("gate without bounds", edit("{min: 0.9}", "{warn_only: true}"),
+     "mlspec.yaml:23:14: evaluation.gates.roc_auc: a gate needs at least one of `min`, `max` or `max_drop`"),
+    ("gate min above max", edit("{min: 0.9}", "{min: 0.9, max: 0.5}"),
+     "mlspec.yaml:23:14: evaluation.gates.roc_auc: `min` (0.9) is greater than `max` (0.5)"),
+    ("suite with both kinds", edit("    data: train\n    expectations:", "    data: train\n    suite_file: s.json\n"
+                                   "    expectations:"),
+     "mlspec.yaml:11:5: validation.checks: give exactly one of `expectations` (inline) or `suite_file` "
+     "(GX suite JSON)"),
+    ("two expectations in one item", edit("{column: label}", "{column: label}\n        expect_column_to_exist: {}"),
+     "mlspec.yaml:13:9: validation.checks.expectations[0]: write one expectation per list item; "
+     "this item has 2 keys"),
+    ("empty models", edit("  models:\n    forest:\n      estimator: sklearn.ensemble.RandomForestClassifier\n"
+                          "      data: train\n", "  models: {}\n"),
+     "mlspec.yaml:15:11: training.models: must not be empty"),
+    ("timeout out of range", BASE + "ci:\n  github:\n    timeout_minutes: 0\n",
+     "mlspec.yaml:28:22: ci.github.timeout_minutes: must be >= 1, got 0"),
+    ("unknown ci stage", BASE + "ci:\n  gitlab:\n    stages:\n      trian: {tags: [gpu]}\n",
+     "mlspec.yaml:29:7: ci.gitlab.stages.trian: the string 'trian' is not allowed; did you mean 'train'?"),
+    ("unknown file format", edit("{path: train.csv}", "{path: train.xlsx}"),
+     "mlspec.yaml:7:12: data.sources.train: cannot tell the format of 'train.xlsx' from its suffix; "
+     "add `format: csv` or `format: parquet`"),
+    # --- cross references (checks) ------------------------------------------------------------------------
+    ("suite on unknown source", edit("    data: train\n    expectations", "    data: trian\n    expectations"),
+     "mlspec.yaml:11:11: validation.checks.data: unknown data source 'trian'; did you mean 'train'?"),
+    ("model on unknown source", edit("      data: train\n", "      data: test\n"),
+     "mlspec.yaml:18:13: training.models.forest.data: unknown data source 'test'; "
+     "expected one of: holdout, train"),
+    ("evaluation on unknown source", edit("  data: holdout", "  data: holdot"),
+     "mlspec.yaml:20:9: evaluation.data: unknown data source 'holdot'; did you mean 'holdout'?"),
+    ("gate on a metric not computed", edit("    roc_auc: {min: 0.9}", "    f1: {min: 0.9}"),
+     "mlspec.yaml:23:5: evaluation.gates: gate on metric 'f1', which is not computed (computed: accuracy, "
+     "roc_auc); fix the name or add it to evaluation.metrics"),
+    ("gate on a misspelt metric", edit("    roc_auc: {min: 0.9}", "    rocauc: {min: 0.9}"),
+     "mlspec.yaml:23:5: evaluation.gates: gate on metric 'rocauc', which is not computed; did you mean "
+     "'roc_auc'? Otherwise add it to evaluation.metrics"),
+    ("unknown metric", edit("[accuracy, roc_auc]", "[accuracy, roc_auc, acuracy]"),
+     "mlspec.yaml:21:32: evaluation.metrics[2]: unknown metric 'acuracy'; did you mean 'accuracy'?"),
+    ("metric for another task", edit("[accuracy, roc_auc]", "[accuracy, roc_auc, r2]"),
+     "mlspec.yaml:21:32: evaluation.metrics[2]: metric 'r2' does not apply to task 'binary'; use one of: "
+     "accuracy, balanced_accuracy, f1, f1_micro, f1_macro, f1_weighted, precision, precision_micro, "
+     "precision_macro, precision_weighted, recall, recall_micro, recall_macro, recall_weighted, jaccard, "
+     "jaccard_micro, jaccard_macro, jaccard_weighted, matthews_corrcoef, roc_auc, roc_auc_ovr, roc_auc_ovo, "
+     "roc_auc_ovr_weighted, average_precision, log_loss, brier_score"),
+    ("champion metric not computed", edit("  gates:", "  champion: {metric: f1}\n  gates:"),
+     "mlspec.yaml:22:22: evaluation.champion.metric: champion metric 'f1' is not computed (computed: "
+     "accuracy, roc_auc); fix the name or add it to evaluation.metrics"),
+    ("deploy unknown model", edit("{kind: registry, alias: staging}", "{kind: registry, alias: staging, model: tree}"),
+     "mlspec.yaml:25:52: deploy.staging.model: unknown model 'tree'; expected one of: forest"),
+    ("deploy after unknown target", edit("{kind: registry, alias: staging}",
+                                         "{kind: registry, alias: staging, after: [prod]}"),
+     "mlspec.yaml:25:53: deploy.staging.after[0]: unknown deploy target 'prod'; expected one of: staging"),
+    ("deploy cycle", edit("  staging: {kind: registry, alias: staging}",
+                          "  staging: {kind: registry, alias: staging, after: [prod]}\n"
+                          "  prod: {kind: registry, alias: production, after: [staging]}"),
+     "mlspec.yaml:25:52: deploy.staging.after: deploy targets form a cycle: staging -> prod -> staging; "
+     "remove one of these `after` entries"),
+    ("unknown expectation", edit("expect_column_values_to_not_be_null", "expect_column_values_to_not_be_nul"),
+     "mlspec.yaml:13:9: validation.checks.expectations[0]: unknown Great Expectations expectation "
+     "'expect_column_values_to_not_be_nul'; did you mean 'expect_column_values_to_not_be_null'?"),
+    ("expectation missing argument", edit("{column: label}", "{mostly: 0.9}"),
+     "mlspec.yaml:13:46: validation.checks.expectations[0].expect_column_values_to_not_be_null: "
+     "expect_column_values_to_not_be_null needs 'column'; write "
+     "`expect_column_values_to_not_be_null: {column: ...}`"),
+    ("expectation unknown argument", edit("{column: label}", "{column: label, mostli: 0.9}"),
+     "mlspec.yaml:13:62: validation.checks.expectations[0].expect_column_values_to_not_be_null: unknown argument "
+     "'mostli' of expect_column_values_to_not_be_null; did you mean 'mostly'?"),
+    ("target listed as feature", edit("  target: label", "  target: label\n  features: {numeric: [label, x]}"),
+     "mlspec.yaml:6:24: data.features.numeric[0]: 'label' is the target; it cannot also be a feature"),
+    ("feature both numeric and categorical", edit("  target: label",
+                                                  "  target: label\n  features: {numeric: [x], categorical: [x]}"),
+     "mlspec.yaml:6:42: data.features.categorical[0]: feature 'x' is also listed as numeric"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_spec_message(text: str, expected: str) -> None:
+    with pytest.raises(SpecError) as info:
+        load_text(text, "mlspec.yaml")
+    assert str(info.value.problems[0]) == expected
+
+
+def test_table_is_large_enough() -> None:
+    assert len(CASES) >= 30
+
+
+def test_base_is_valid() -> None:
+    spec = load_text(BASE, "mlspec.yaml").spec
+    assert spec.project == "demo"
+
+
+def test_all_problems_are_reported_in_file_order() -> None:
+    text = edit("task: binary", "task: binar").replace("project: demo", "project: 42")
+    with pytest.raises(SpecError) as info:
+        load_text(text, "mlspec.yaml")
+    assert [str(p) for p in info.value.problems] == [
+        "mlspec.yaml:2:10: project: expected a string, got the number 42",
+        "mlspec.yaml:3:7: task: the string 'binar' is not allowed; did you mean 'binary'?",
+    ]
+
+
+def test_render_shows_source_line_and_caret() -> None:
+    with pytest.raises(SpecError) as info:
+        load_text(edit("task: binary", "task: binar"), "mlspec.yaml")
+    assert info.value.render(context=True) == (
+        "mlspec.yaml:3:7: task: the string 'binar' is not allowed; did you mean 'binary'?\n"
+        "     3 | task: binar\n"
+        "       |       ^"
+    )
+
+
+def test_training_on_evaluation_data_is_a_warning() -> None:
+    loaded = load_text(edit("      data: train\n", "      data: holdout\n"), "mlspec.yaml")
+    assert [str(w) for w in loaded.warnings if "optimistic" in w.message] == [
+        "mlspec.yaml:18:13: training.models.forest.data: model trains on 'holdout', the evaluation data; its "
+        "metrics will be optimistic and gates meaningless: evaluate on a holdout source"
+    ]
