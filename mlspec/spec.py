@@ -36,7 +36,9 @@ NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    # Field docstrings below become JSON Schema descriptions in mlspec.schema, not here: pydantic's
+    # `use_attribute_docstrings` re-parses this module's source on every import, slowing `mlspec validate`.
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 # --- data -------------------------------------------------------------------------------------------------
