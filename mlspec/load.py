@@ -144,12 +144,11 @@ def _resolve(data: Any, loc: tuple[Any, ...]) -> tuple[PathT, bool]:
     for item in loc:
         if item == "[key]":
             return tuple(path), True
-        if isinstance(data, dict) and isinstance(item, str) and item in data:
-            data = data[item]
-        elif isinstance(data, list) and isinstance(item, int) and 0 <= item < len(data):
-            data = data[item]
-        else:
+        in_dict = isinstance(data, dict) and isinstance(item, str) and item in data
+        in_list = isinstance(data, list) and isinstance(item, int) and 0 <= item < len(data)
+        if not (in_dict or in_list):
             continue
+        data = data[item]
         path.append(item)
     return tuple(path), False
 

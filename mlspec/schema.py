@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+
 def json_schema() -> dict[str, Any]:
     from mlspec.spec import Spec
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+
 def tool(name: str) -> str:
     """A command-line tool installed by `make test`: beside this Python (the venv) or on PATH. Never skipped:
     a missing real tool is a broken set-up, not a reason to pass."""
@@ -24,7 +25,9 @@ EXAMPLES = REPO / "examples"
 EXAMPLE_NAMES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "mlspec.yaml").is_file())
 
 
-def run_mlspec(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_mlspec(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real command line (``python -m mlspec``) in a subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "mlspec", *args],

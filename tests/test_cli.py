@@ -12,7 +12,6 @@ import pytest
 
 import mlspec
 from mlspec.cli import EXIT_BUG, build_parser, run_command
-
 from tests.support import EXAMPLE_NAMES, EXAMPLES, run_mlspec
 
 HEAVY = ("pandas", "numpy", "sklearn", "great_expectations", "scipy", "matplotlib", "jinja2", "jsonschema")

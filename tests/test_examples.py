@@ -21,7 +21,7 @@ def test_example_data_matches_its_spec(example: Path) -> None:
         assert frame[spec.data.target].notna().all(), name
     if spec.data.features is not None:
         declared = spec.data.features.numeric + spec.data.features.categorical
-        assert sorted(declared + [spec.data.target]) == sorted(columns)
+        assert sorted([*declared, spec.data.target]) == sorted(columns)
     for suite in spec.validation.values():
         for item in suite.expectations or []:
             ((_, kwargs),) = item.items()
