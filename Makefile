@@ -18,10 +18,27 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The demo's workspace is always $(DEMO)/.mlspec, whatever MLSPEC_CACHE_DIR says in your shell.
+demo: export MLSPEC_CACHE_DIR =
 demo: $(STAMP)
 	rm -rf $(DEMO)
 	$(BIN)/mlspec init $(DEMO) --example breast-cancer
 	$(BIN)/mlspec validate -f $(DEMO)/mlspec.yaml
+	$(BIN)/mlspec run -f $(DEMO)/mlspec.yaml
+	@echo
+	@echo "== a second run: every stage is up to date, nothing is recomputed"
+	$(BIN)/mlspec run -f $(DEMO)/mlspec.yaml
+	@echo
+	$(BIN)/mlspec status -f $(DEMO)/mlspec.yaml
+	@echo
+	@echo "Where everything went:"
+	@echo "  lock file     $(DEMO)/mlspec.lock  (commit it, like dvc.lock: fingerprints, digests, metrics)"
+	@echo "  outputs       $(DEMO)/.mlspec/stages/<kind>/<name>/"
+	@echo "  data profiles $(DEMO)/.mlspec/stages/data/*/profile.json"
+	@echo "  suite results $(DEMO)/.mlspec/stages/validate/*/summary.md"
+	@echo "  models        $(DEMO)/.mlspec/stages/train/*/model.skops"
+	@echo "  metrics       $(DEMO)/.mlspec/stages/evaluate/metrics.json (plots: evaluate/plots/)"
+	@echo "  why reruns    $(BIN)/mlspec plan -f $(DEMO)/mlspec.yaml"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -38,6 +55,7 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
+	$(BIN)/python benchmarks/bench_run.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

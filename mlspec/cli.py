@@ -11,8 +11,12 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from mlspec import __version__
+
+if TYPE_CHECKING:
+    from mlspec.load import Loaded
 
 EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 ISSUES_HINT = "please report it to the mlspec maintainers with the traceback above"
@@ -28,13 +32,19 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    from mlspec.describe import render_summary
+def _load(path: str) -> Loaded:
     from mlspec.load import load
 
-    loaded = load(args.file)
+    loaded = load(path)
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    return loaded
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from mlspec.describe import render_summary
+
+    loaded = _load(args.file)
     if not args.quiet:
         print(f"{args.file}: valid")
         print(render_summary(loaded.spec))
@@ -52,6 +62,39 @@ def cmd_schema(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from mlspec.runtime.runner import run
+
+    report = run(_load(args.file), args.stages, force=args.force, wait=args.wait)
+    return EXIT_OK if report.ok else EXIT_USER
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from mlspec.runtime.runner import plan, render_plan
+
+    for line in render_plan(plan(_load(args.file), args.stages, force=args.force)):
+        print(line)
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from mlspec.runtime.status import status
+
+    for line in status(_load(args.file)):
+        print(line)
+    return EXIT_OK
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +115,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing when the spec is valid")
     p.set_defaults(func=cmd_validate)
+
+    stages_help = "stage ids (train:forest) or kinds (train); default: every stage that can run"
+    p = sub.add_parser("run", help="run the pipeline's stages, skipping those whose inputs did not change")
+    p.add_argument("stages", nargs="*", metavar="STAGE", help=stages_help)
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+    p.add_argument("--force", action="store_true", help="rerun the named stages (all, if none) even if up to date")
+    p.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
+                   help="if another run holds the workspace, wait up to SECONDS for it (default: fail at once)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("plan", help="show which stages `mlspec run` would run and why, without running them")
+    p.add_argument("stages", nargs="*", metavar="STAGE", help=stages_help)
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+    p.add_argument("--force", action="store_true", help="plan as `mlspec run --force` would run")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("status", help="summarise the workspace: recorded stages, their outputs, last metrics")
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("schema", help="print the JSON Schema of mlspec.yaml")
     p.add_argument("-o", "--output", help="write it to this file instead of standard output")

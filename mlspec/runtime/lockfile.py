@@ -1,0 +1,151 @@
+"""``mlspec.lock``: what each stage last ran on and produced, committed beside mlspec.yaml like dvc.lock.
+
+Per stage: the fingerprint (the only thing that decides "changed", see :mod:`mlspec.runtime.hashing`), and the
+parts it was computed from, kept so ``mlspec plan`` can say *why* a stage reruns: the digest of each spec
+section the stage reads, the library versions, the input files' digests, the upstream stages' output digests.
+Then the stage's outputs (file in its output directory → digest) and the metrics it reported.
+
+The format is JSON with sorted keys and two-space indentation, not YAML, because:
+
+* the bytes are fixed by the standard library (``json.dumps(sort_keys=True, indent=2)``), so equal locks are
+  equal files on every machine and PyYAML's line-width and quoting rules never churn a diff;
+* it is the same canonical form the fingerprints hash, with no YAML typing surprises (``1.10`` → 1.1);
+* one key per line still gives readable, line-based git diffs and merge conflicts.
+
+The file is always replaced atomically (:mod:`mlspec.fsutil`): a crash leaves the old lock or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from mlspec.errors import MlspecError
+from mlspec.fsutil import atomic_write_text
+from mlspec.runtime.hashing import to_json
+
+SCHEMA = 1
+NAME = "mlspec.lock"
+_DIGEST_MAPS = ("spec", "versions", "inputs", "upstream", "outputs")
+_DELETE_HINT = "delete it to rerun every stage"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The record of one stage that ran successfully."""
+
+    fingerprint: str
+    spec: Mapping[str, str]
+    """Spec section (dotted path) → fingerprint of its value."""
+    versions: Mapping[str, str]
+    """Distribution name → version, of mlspec, Python and the libraries the stage uses."""
+    inputs: Mapping[str, str]
+    """File the stage reads, relative to the spec's directory → digest."""
+    upstream: Mapping[str, str]
+    """Needed stage id → fingerprint of that stage's outputs."""
+    outputs: Mapping[str, str]
+    """File in the stage's output directory (``/``-separated) → digest."""
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            **{name: dict(getattr(self, name)) for name in _DIGEST_MAPS},
+            "metrics": to_json(dict(self.metrics)),
+        }
+
+
+@dataclass(frozen=True)
+class Lock:
+    stages: Mapping[str, Entry] = field(default_factory=dict)
+
+    def with_entry(self, stage_id: str, entry: Entry) -> Lock:
+        return replace(self, stages={**self.stages, stage_id: entry})
+
+    def without(self, stage_id: str) -> Lock:
+        return replace(self, stages={k: v for k, v in self.stages.items() if k != stage_id})
+
+    def only(self, stage_ids: Iterable[str]) -> Lock:
+        """The entries of stages that still exist in the spec."""
+        keep = set(stage_ids)
+        return replace(self, stages={k: v for k, v in self.stages.items() if k in keep})
+
+
+def path_for(spec_path: Path) -> Path:
+    """The lock file belonging to a spec file: ``mlspec.lock`` in the same directory."""
+    return spec_path.parent / NAME
+
+
+def dumps(lock: Lock) -> str:
+    data = {"schema": SCHEMA, "stages": {sid: e.as_json() for sid, e in lock.stages.items()}}
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write(path: Path, lock: Lock) -> None:
+    try:
+        atomic_write_text(path, dumps(lock))
+    except OSError as exc:
+        raise MlspecError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def read(path: Path) -> Lock:
+    """The lock at ``path``; an empty lock if there is none yet."""
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return Lock()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MlspecError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    return loads(text, str(path))
+
+
+def loads(text: str, filename: str = NAME) -> Lock:
+    for number, row in enumerate(text.splitlines(), 1):
+        if row.startswith("<<<<<<<"):
+            raise MlspecError(f"{filename}:{number}:1: unresolved merge conflict; keep one side's entries, "
+                              f"or {_DELETE_HINT}")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MlspecError(f"{filename}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); {_DELETE_HINT}"
+                          ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("schema"), int) or isinstance(data["schema"], bool):
+        raise MlspecError(f"{filename}:1:1: not an mlspec lock file (no \"schema\" number); {_DELETE_HINT}")
+    if data["schema"] != SCHEMA:
+        raise MlspecError(f"{filename}: lock schema {data['schema']} is not the schema {SCHEMA} this mlspec "
+                          f"reads; use the mlspec that wrote it, or {_DELETE_HINT}")
+    stages = data.get("stages", {})
+    if not isinstance(stages, dict):
+        line = _line(text, '"stages"')
+        raise MlspecError(f"{filename}:{line}:1: \"stages\" must be a mapping; {_DELETE_HINT}")
+    entries: dict[str, Entry] = {}
+    for stage_id, raw in stages.items():
+        problem = _entry_problem(raw)
+        if problem:
+            line = _line(text, json.dumps(stage_id) + ":")
+            raise MlspecError(f"{filename}:{line}:1: stage {stage_id}: {problem}; {_DELETE_HINT}")
+        entries[stage_id] = Entry(
+            fingerprint=raw["fingerprint"], metrics=raw.get("metrics", {}), **{k: raw[k] for k in _DIGEST_MAPS}
+        )
+    return Lock(entries)
+
+
+def _entry_problem(raw: Any) -> str | None:
+    if not isinstance(raw, dict):
+        return "entry must be a mapping"
+    if not isinstance(raw.get("fingerprint"), str):
+        return "\"fingerprint\" must be a string"
+    for name in _DIGEST_MAPS:
+        value = raw.get(name)
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            return f"\"{name}\" must be a mapping of strings"
+    if not isinstance(raw.get("metrics", {}), dict):
+        return "\"metrics\" must be a mapping"
+    return None
+
+
+def _line(text: str, needle: str) -> int:
+    return text[: max(text.find(needle), 0)].count("\n") + 1

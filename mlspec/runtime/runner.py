@@ -1,0 +1,303 @@
+"""`mlspec run` and `mlspec plan`: pick the stages, skip what is up to date, run the rest, keep the lock.
+
+For each selected stage, in graph order: compute its fingerprint (:mod:`mlspec.runtime.staleness`) and skip
+it if mlspec.lock agrees and its outputs are intact. Otherwise import ``mlspec.runtime.stages.<kind>``, run it
+into a fresh directory under the workspace's ``tmp/``, and on success rename that directory into place and
+then record the stage in mlspec.lock (atomically). Crash safety follows from that order: until the lock is
+rewritten it describes the *old* outputs, and new outputs that differ from them fail the digest check, so a
+run killed at any point leaves the stage up to date or visibly stale, never wrongly up to date.
+
+Failure policy: a stage that raises :class:`StageError` or returns a ``failed`` verdict blocks the stages
+that need it, but independent stages still run (like ``make -k``). Their results are cached, so after the
+fix only the failed branch reruns, and CI reports every failing suite in one go. The run then exits 1. A
+failed verdict keeps its outputs (they hold the report) and removes the stage from mlspec.lock. Any other
+exception is a bug in mlspec or a stage: it propagates (exit 3); the lock and outputs are untouched.
+
+``--force`` reruns the stages named on the command line (all of them when none are named); the stages they
+need run only if stale.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import time
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Literal
+
+from mlspec.errors import MlspecError
+from mlspec.graph import Stage, build
+from mlspec.load import Loaded
+from mlspec.runtime import deps, lockfile
+from mlspec.runtime.cilog import Log
+from mlspec.runtime.context import StageContext, StageError, StageResult
+from mlspec.runtime.hashing import StatCache, file_digest, to_json
+from mlspec.runtime.staleness import Facts, facts_of, manifest, outputs_fingerprint, why
+from mlspec.runtime.workspace import Workspace, display_path
+from mlspec.spec import StageKind
+from mlspec.suggest import did_you_mean
+
+Status = Literal["ran", "up to date", "failed", "blocked"]
+_AVAILABLE = "mlspec run can run data, validate, train and evaluate stages so far"
+
+
+def stage_module(kind: str) -> ModuleType:
+    """The module implementing stage ``kind``, imported only when a stage of that kind runs."""
+    return importlib.import_module(f"mlspec.runtime.stages.{kind}")
+
+
+# --- choosing stages -----------------------------------------------------------------------------------------
+
+
+def select(stages: Sequence[Stage], names: Sequence[str]) -> tuple[list[Stage], set[str]]:
+    """The stages to consider, in graph order, and the ids named on the command line.
+
+    A name is a stage id (``train:forest``) or a kind (``train``: every train stage). The stages a named
+    stage needs are added; no names means every stage that can run.
+    """
+    runnable = [s for s in stages if s.kind in deps.RUNNABLE_KINDS]
+    if not names:
+        return runnable, {s.id for s in runnable}
+    named: set[str] = set()
+    for name in names:
+        named |= _resolve(name, stages)
+    by_id = {s.id: s for s in stages}
+    wanted = set(named)
+    for stage in reversed(stages):  # graph order reversed: a stage comes before everything it needs
+        if stage.id in wanted:
+            wanted.update(by_id[n].id for n in stage.needs)
+    return [s for s in runnable if s.id in wanted], named
+
+
+def _resolve(name: str, stages: Sequence[Stage]) -> set[str]:
+    kind = name.split(":", 1)[0]
+    if kind in typing.get_args(StageKind) and kind not in deps.RUNNABLE_KINDS:
+        raise MlspecError(f"stage {name!r} is not available yet; {_AVAILABLE}")
+    matches = {s.id for s in stages if s.id == name} or {s.id for s in stages if s.kind == name}
+    if matches:
+        return matches
+    if name in deps.RUNNABLE_KINDS:
+        raise MlspecError(f"there are no {name} stages in the spec; run `mlspec plan` to list the stages")
+    choices = {s.id for s in stages} | {s.kind for s in stages}
+    raise MlspecError(f"unknown stage {name!r}" + did_you_mean(name, choices))
+
+
+# --- running -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    stage_id: str
+    status: Status
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    outcomes: tuple[Outcome, ...]
+    lock_path: Path
+    workspace: Workspace
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status in ("ran", "up to date") for o in self.outcomes)
+
+
+def run(
+    loaded: Loaded, names: Sequence[str] = (), force: bool = False, wait: float = 0.0, log: Log | None = None
+) -> Report:
+    """Bring the selected stages up to date; see the module docstring for the failure policy."""
+    log = log or Log()
+    stages = build(loaded.spec)
+    selected, named = select(stages, names)
+    workspace = Workspace.for_spec(loaded.path)
+    lock_path = lockfile.path_for(loaded.path)
+    with workspace.run_lock(wait):
+        workspace.clear_tmp()
+        # A run killed while writing the lock leaves fsutil's temp file beside it; the lock itself is intact.
+        for leftover in lock_path.parent.glob(f".{lock_path.name}.*.tmp"):
+            leftover.unlink(missing_ok=True)
+        state = _Run(loaded, workspace, lock_path, lockfile.read(lock_path), {s.id for s in stages}, log)
+        try:
+            for stage in selected:
+                state.step(stage, forced=force and stage.id in named)
+        finally:
+            state.cache.save()
+    report = Report(tuple(state.outcomes.values()), lock_path, workspace)
+    for line in summary(report):
+        log.line(line)
+    return report
+
+
+@dataclass
+class _Run:
+    """The bookkeeping of one run; the lock itself is an immutable value replaced on every write."""
+
+    loaded: Loaded
+    workspace: Workspace
+    lock_path: Path
+    lock: lockfile.Lock
+    known: set[str]
+    log: Log
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    output_digests: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.cache = StatCache(self.workspace.stat_cache_file)
+
+    def step(self, stage: Stage, forced: bool) -> None:
+        blockers = [n for n in stage.needs if self.outcomes[n].status not in ("ran", "up to date")]
+        if blockers:
+            detail = f"needs {', '.join(blockers)}, which did not succeed"
+            self._record(Outcome(stage.id, "blocked", detail), f"blocked {stage.id}: {detail}")
+            return
+        facts = facts_of(stage, self.loaded, self.cache, {n: self.output_digests[n] for n in stage.needs})
+        entry = self.lock.stages.get(stage.id)
+        outputs = manifest(self.workspace.stage_dir(stage.id), self.cache.digest) if entry else None
+        reasons = why(facts, entry, outputs, forced)
+        if entry is not None and not reasons:
+            self.output_digests[stage.id] = outputs_fingerprint(entry.outputs)
+            self._record(Outcome(stage.id, "up to date"), f"skip {stage.id}: up to date")
+            return
+        self._execute(stage, facts, reasons)
+
+    def _execute(self, stage: Stage, facts: Facts, reasons: list[str]) -> None:
+        tmp = self.workspace.new_tmp(stage.id)
+        upstream_dirs = {n: self.workspace.stage_dir(n) for n in stage.needs}
+        ctx = StageContext(self.loaded, stage, tmp, upstream_dirs, log=lambda text: self.log.line(f"  {text}"))
+        started = time.monotonic()
+        error: StageError | None = None
+        with self.log.group(stage.id, f"run {stage.id}: {'; '.join(reasons)}"):
+            try:
+                result = _call(stage, ctx)
+            except StageError as exc:
+                error = exc
+        took = f"{time.monotonic() - started:.2f} s"
+        if error is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+            self._report_error(stage, str(error), error.spec_path)
+            self._record(Outcome(stage.id, "failed", str(error)), f"failed {stage.id} after {took}")
+            return
+        if result.failed is not None:
+            # Out of the lock first: a crash after this leaves the stage stale, whatever its outputs say.
+            self._write(self.lock.without(stage.id))
+            self.workspace.swap_in(tmp, stage.id)
+            self._report_error(stage, result.failed, ())
+            self._record(Outcome(stage.id, "failed", result.failed),
+                         f"failed {stage.id} in {took}" + (f": {result.summary}" if result.summary else ""))
+            return
+        outputs = manifest(tmp, file_digest) or {}
+        metrics = _metrics(stage, result)
+        self.workspace.swap_in(tmp, stage.id)
+        upstream = {n: d for n, d in facts.upstream.items() if d is not None}
+        entry = lockfile.Entry(facts.fingerprint, facts.spec, facts.versions, facts.inputs, upstream, outputs,
+                               metrics)
+        self._write(self.lock.with_entry(stage.id, entry))
+        self.output_digests[stage.id] = outputs_fingerprint(outputs)
+        self._record(Outcome(stage.id, "ran", result.summary),
+                     f"ok {stage.id} in {took}" + (f": {result.summary}" if result.summary else ""))
+
+    def _report_error(self, stage: Stage, message: str, spec_path: tuple[str | int, ...]) -> None:
+        # Without a key of its own, a failure points at the stage's definition (e.g. the failing suite).
+        mark = self.loaded.line_of(*(spec_path or deps.spec_key(stage)))
+        where = str(self.loaded.path)
+        self.log.error(f"{where}:{mark.line}:{mark.col}: stage {stage.id}: {message}", where, mark.line, mark.col)
+
+    def _write(self, lock: lockfile.Lock) -> None:
+        # Entries of stages that left the spec go at the first write, so the committed lock matches the spec.
+        self.lock = lock.only(self.known)
+        lockfile.write(self.lock_path, self.lock)
+
+    def _record(self, outcome: Outcome, line: str) -> None:
+        self.outcomes[outcome.stage_id] = outcome
+        self.log.line(line)
+
+
+def _call(stage: Stage, ctx: StageContext) -> StageResult:
+    try:
+        result = stage_module(stage.kind).run(ctx)
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".", 1)[0]
+        if not top or top == "mlspec":
+            raise
+        raise StageError(f"Python package {top!r} is not installed; `pip install 'mlspec[run]'` installs what "
+                         "the built-in stages need") from None
+    if not isinstance(result, StageResult):
+        raise TypeError(f"stage {stage.id} returned {type(result).__name__}, not a StageResult")
+    return result
+
+
+def _metrics(stage: Stage, result: StageResult) -> dict[str, object]:
+    try:
+        return dict(to_json(result.metrics))
+    except TypeError as exc:
+        raise TypeError(f"stage {stage.id} returned metrics that cannot be recorded: {exc}") from None
+
+
+def summary(report: Report) -> list[str]:
+    counts: dict[Status, list[str]] = {"ran": [], "up to date": [], "failed": [], "blocked": []}
+    for outcome in report.outcomes:
+        counts[outcome.status].append(outcome.stage_id)
+    parts = [f"{len(counts['ran'])} ran", f"{len(counts['up to date'])} up to date"]
+    parts += [f"{len(ids)} {status} ({', '.join(ids)})" for status, ids in counts.items()
+              if ids and status in ("failed", "blocked")]
+    return [
+        "mlspec run: " + ", ".join(parts),
+        f"lock: {display_path(report.lock_path)}",
+        f"outputs: {display_path(report.workspace.stages_dir)}",
+    ]
+
+
+# --- planning ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    stage_id: str
+    reasons: tuple[str, ...]
+    """Why the stage would run; empty when it is up to date."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    items: tuple[PlanItem, ...]
+    later: tuple[str, ...]
+    """Stages of the spec that this mlspec cannot run yet."""
+
+
+def plan(loaded: Loaded, names: Sequence[str] = (), force: bool = False) -> Plan:
+    """What `mlspec run` with the same arguments would run, and why; reads the workspace, writes nothing.
+
+    A stage whose upstream would rerun is listed as running, although the run may skip it when that
+    upstream's outputs come out unchanged.
+    """
+    stages = build(loaded.spec)
+    selected, named = select(stages, names)
+    workspace = Workspace.for_spec(loaded.path)
+    lock = lockfile.read(lockfile.path_for(loaded.path))
+    cache = StatCache(workspace.stat_cache_file)  # read, never saved: only a run holding the lock writes it
+    digests: dict[str, str | None] = {}
+    items: list[PlanItem] = []
+    for stage in selected:
+        facts = facts_of(stage, loaded, cache, {n: digests[n] for n in stage.needs})
+        entry = lock.stages.get(stage.id)
+        outputs = manifest(workspace.stage_dir(stage.id), cache.digest) if entry else None
+        reasons = why(facts, entry, outputs, force and stage.id in named)
+        digests[stage.id] = outputs_fingerprint(entry.outputs) if entry and not reasons else None
+        items.append(PlanItem(stage.id, tuple(reasons)))
+    later = () if names else tuple(s.id for s in stages if s.kind not in deps.RUNNABLE_KINDS)
+    return Plan(tuple(items), later)
+
+
+def render_plan(p: Plan) -> list[str]:
+    lines = [f"run {i.stage_id}: {'; '.join(i.reasons)}" if i.reasons else f"skip {i.stage_id}: up to date"
+             for i in p.items]
+    if p.later:
+        lines.append(f"not available yet: {', '.join(p.later)}")
+    to_run = sum(1 for i in p.items if i.reasons)
+    lines.append(f"mlspec plan: {to_run} to run, {len(p.items) - to_run} up to date")
+    return lines

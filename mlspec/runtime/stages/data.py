@@ -1,0 +1,42 @@
+"""The ``data:<source>`` stage: read one data source and describe it in ``profile.json``.
+
+The profile is what later stages and reports know about the table without reading it again: ``source``,
+``path``, ``format``, ``digest`` (``sha256:`` of the file's bytes), ``rows``, ``columns`` (names, in table
+order) and ``schema`` (column → pandas dtype). Reading the table here also makes an unreadable file fail in
+its own stage, pointing at ``data.sources.<name>.path``, before any suite or model touches it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from mlspec.fsutil import atomic_write_text
+from mlspec.runtime.context import StageContext, StageResult
+from mlspec.runtime.hashing import file_digest
+from mlspec.runtime.io import read_source, source_path
+
+PROFILE = "profile.json"
+
+
+def run(ctx: StageContext) -> StageResult:
+    name = str(ctx.stage.name)
+    source = ctx.spec.data.sources[name]
+    path = source_path(ctx.root, source)
+    frame = read_source(ctx.root, name, source)
+    columns = [str(c) for c in frame.columns]
+    profile = {
+        "source": name,
+        "path": source.path,
+        "format": source.inferred_format(),
+        "digest": file_digest(path),
+        "rows": len(frame),
+        "columns": columns,
+        "schema": {c: str(dtype) for c, dtype in zip(columns, frame.dtypes, strict=True)},
+    }
+    # Keys in the documented order and columns in table order: the file is read by people too.
+    atomic_write_text(ctx.out_dir / PROFILE, json.dumps(profile, indent=2, ensure_ascii=False) + "\n")
+    ctx.log(f"read {source.path}: {len(frame)} rows, {len(columns)} columns")
+    return StageResult(
+        metrics={"rows": len(frame), "columns": len(columns)},
+        summary=f"{len(frame)} rows, {len(columns)} columns",
+    )

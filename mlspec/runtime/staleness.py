@@ -1,0 +1,121 @@
+"""Whether a stage is up to date, and why not: shared by `mlspec run` and `mlspec plan`.
+
+A stage is up to date when its fingerprint equals the one in mlspec.lock *and* its output directory holds
+exactly the recorded files with the recorded digests. The fingerprint covers the stage's id and kind, the
+spec sections it reads, the files it reads, the library versions (see :mod:`mlspec.runtime.deps`) and the
+digests of its upstream stages' outputs. Everything else in this module only explains a difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlspec.graph import Stage
+from mlspec.load import Loaded
+from mlspec.runtime import deps
+from mlspec.runtime.hashing import StatCache, fingerprint
+from mlspec.runtime.lockfile import Entry
+
+MISSING = "missing"
+"""The digest recorded for an input file that does not exist."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything a stage's fingerprint is computed from."""
+
+    stage_id: str
+    kind: str
+    spec: Mapping[str, str]
+    versions: Mapping[str, str]
+    inputs: Mapping[str, str]
+    upstream: Mapping[str, str | None]
+    """Needed stage id → fingerprint of its outputs; None when that stage has yet to (re)run."""
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint({
+            "stage": self.stage_id, "kind": self.kind, "spec": self.spec, "versions": self.versions,
+            "inputs": self.inputs, "upstream": self.upstream,
+        })
+
+
+def facts_of(stage: Stage, loaded: Loaded, cache: StatCache, upstream: Mapping[str, str | None]) -> Facts:
+    spec = loaded.spec
+    sections = {path: fingerprint(value) for path, value in deps.spec_sections(spec, stage).items()}
+    inputs = {rel: cache.digest(loaded.root / rel) or MISSING for rel in deps.input_files(spec, stage)}
+    return Facts(stage.id, stage.kind, sections, deps.versions(spec, stage), inputs, dict(upstream))
+
+
+def manifest(directory: Path, digest: Callable[[Path], str | None]) -> dict[str, str] | None:
+    """File (``/``-separated, relative to ``directory``) → digest; None if the directory does not exist."""
+    if not directory.is_dir():
+        return None
+    out: dict[str, str] = {}
+    for path in sorted(directory.rglob("*")):
+        value = digest(path) if path.is_file() else None
+        if value is not None:
+            out[path.relative_to(directory).as_posix()] = value
+    return out
+
+
+def outputs_fingerprint(outputs: Mapping[str, str]) -> str:
+    """What downstream stages see of a stage: one digest over its output files."""
+    return fingerprint(dict(outputs))
+
+
+def why(facts: Facts, entry: Entry | None, outputs: Mapping[str, str] | None, forced: bool) -> list[str]:
+    """The reasons the stage must run; empty when it is up to date."""
+    reasons = ["--force"] if forced else []
+    if entry is None:
+        return [*reasons, "no lock entry"]
+    if facts.fingerprint != entry.fingerprint:
+        reasons += _changes(facts, entry) or ["fingerprint changed"]
+    if outputs is None:
+        reasons.append("outputs missing")
+    elif outputs != entry.outputs:
+        reasons += _output_changes(outputs, entry.outputs)
+    return reasons
+
+
+def _changes(facts: Facts, entry: Entry) -> list[str]:
+    out: list[str] = []
+    sections = sorted(k for k in facts.spec.keys() | entry.spec.keys() if facts.spec.get(k) != entry.spec.get(k))
+    if sections:
+        out.append("spec changed: " + ", ".join(sections))
+    for path in sorted(facts.inputs.keys() | entry.inputs.keys()):
+        now, was = facts.inputs.get(path), entry.inputs.get(path)
+        if now == was:
+            continue
+        if now is None:
+            out.append(f"input no longer read: {path}")
+        elif now == MISSING:
+            out.append(f"input missing: {path}")
+        elif was is None:
+            out.append(f"new input: {path}")
+        else:
+            out.append(f"input changed: {path}")
+    needs = sorted(facts.upstream.keys() | entry.upstream.keys())
+    pending = [sid for sid in needs if sid in facts.upstream and facts.upstream[sid] is None]
+    if pending:
+        out.append(f"needs {', '.join(pending)}, which {'runs' if len(pending) == 1 else 'run'} first")
+    changed = [sid for sid in needs if sid not in pending and facts.upstream.get(sid) != entry.upstream.get(sid)]
+    if changed:
+        out.append("upstream changed: " + ", ".join(changed))
+    bumps = [
+        f"{dist} {entry.versions.get(dist, 'absent')} -> {facts.versions.get(dist, 'absent')}"
+        for dist in sorted(facts.versions.keys() | entry.versions.keys())
+        if facts.versions.get(dist) != entry.versions.get(dist)
+    ]
+    if bumps:
+        out.append("versions changed: " + ", ".join(bumps))
+    return out
+
+
+def _output_changes(now: Mapping[str, str], was: Mapping[str, str]) -> list[str]:
+    out = [f"output missing: {p}" for p in sorted(was.keys() - now.keys())]
+    out += [f"output changed: {p}" for p in sorted(was.keys() & now.keys()) if was[p] != now[p]]
+    out += [f"output not recorded: {p}" for p in sorted(now.keys() - was.keys())]
+    return out

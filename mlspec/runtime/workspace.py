@@ -1,0 +1,149 @@
+"""The workspace: one directory holding every stage's outputs, so a CI cache can save and restore it whole.
+
+Layout (default ``.mlspec/`` beside mlspec.yaml; the environment variable ``MLSPEC_CACHE_DIR`` names another
+directory, relative to the current directory)::
+
+    stages/<kind>/<name>/   outputs of stage <kind>:<name> (``stages/evaluate/`` for unnamed stages)
+    tmp/                    outputs being written; swapped into stages/ by rename when a stage succeeds
+    stat-cache.json         file digests by stat data (see :class:`mlspec.runtime.hashing.StatCache`)
+    run.lock                held (flock) by the run using the workspace, and holds that run's pid
+
+Two runs on one workspace are serialised by the run lock. The default is to fail fast with a message naming
+the holder: a CI job that silently waits looks hung, and on a laptop the user wants to know. ``--wait SECONDS``
+waits instead. The lock is an ``flock`` on an open file, so the kernel releases it when its holder dies,
+even by SIGKILL: a killed run never leaves a stale lock behind. (POSIX only, like the CI runners mlspec
+targets; on NFS, Linux maps flock onto POSIX record locks, which NFS supports.)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlspec.errors import MlspecError
+
+ENV_VAR = "MLSPEC_CACHE_DIR"
+DEFAULT_DIR = ".mlspec"
+POLL_SECONDS = 0.1
+
+
+class WorkspaceBusy(MlspecError):
+    """Another run holds the workspace's run lock."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def for_spec(cls, spec_path: Path, environ: Mapping[str, str] = os.environ) -> Workspace:
+        override = environ.get(ENV_VAR)
+        return cls(Path(override) if override else spec_path.parent / DEFAULT_DIR)
+
+    @property
+    def stages_dir(self) -> Path:
+        return self.root / "stages"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def stat_cache_file(self) -> Path:
+        return self.root / "stat-cache.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / "run.lock"
+
+    def stage_dir(self, stage_id: str) -> Path:
+        """Where the outputs of ``stage_id`` live once the stage has run."""
+        return self.stages_dir.joinpath(*stage_id.split(":", 1))
+
+    def new_tmp(self, stage_id: str) -> Path:
+        """A fresh empty directory for a stage to write into, on the same filesystem as ``stages/``."""
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=stage_id.replace(":", "-") + ".", dir=self.tmp_dir))
+
+    def clear_tmp(self) -> None:
+        """Remove what a killed run left in ``tmp/``; only called while holding the run lock."""
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+
+    def swap_in(self, new: Path, stage_id: str) -> Path:
+        """Make the directory ``new`` the outputs of ``stage_id``, replacing the previous ones.
+
+        POSIX cannot rename a directory over a non-empty one, so the old outputs are first renamed aside. A
+        crash between the two renames leaves no outputs for the stage, which the next run sees as "outputs
+        missing" and reruns; it never leaves a mix of old and new files.
+        """
+        final = self.stage_dir(stage_id)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        old: Path | None = None
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix="old.", dir=self.tmp_dir)) / "outputs"
+            os.replace(final, old)
+        os.replace(new, final)
+        if old is not None:
+            shutil.rmtree(old.parent, ignore_errors=True)
+        return final
+
+    @contextmanager
+    def run_lock(self, wait: float = 0.0) -> Iterator[None]:
+        """Hold the workspace for one run; raise :class:`WorkspaceBusy` if another run holds it."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise MlspecError(f"cannot use the workspace {display_path(self.root)}: {exc.strerror}; make it a "
+                              f"writable directory, or set {ENV_VAR} to one") from None
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise WorkspaceBusy(self._busy_message(wait)) from None
+                    time.sleep(POLL_SECONDS)
+            # Only the holder writes, and only after locking, so a waiting run reads the holder's pid.
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the flock
+
+    def _busy_message(self, wait: float) -> str:
+        pid = self._holder_pid()
+        who = f"another mlspec run (pid {pid})" if pid else "another mlspec run"
+        where = display_path(self.root)
+        if wait > 0:
+            return f"workspace {where} is still in use by {who} after waiting {wait:g} s; wait for it to finish"
+        return f"workspace {where} is in use by {who}; wait for it to finish, or pass --wait SECONDS to wait for it"
+
+    def _holder_pid(self) -> int | None:
+        # The holder writes its pid right after taking the lock; give it a moment if we looked in between.
+        for _ in range(10):
+            try:
+                text = self.lock_file.read_text("ascii").strip()
+            except (OSError, UnicodeDecodeError):
+                return None
+            if text.isdigit():
+                return int(text)
+            time.sleep(0.02)
+        return None
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the current directory when it is below it, else as it is."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,84 @@
+"""What each stage kind's fingerprint covers: spec sections, files, library versions."""
+
+from __future__ import annotations
+
+import sys
+from importlib import metadata
+
+import pytest
+
+import mlspec
+from mlspec.graph import Stage, build
+from mlspec.load import Loaded, load, load_text
+from mlspec.runtime import deps
+from tests.support import EXAMPLES
+
+BREAST = load(EXAMPLES / "breast-cancer" / "mlspec.yaml")
+WINE = load(EXAMPLES / "wine" / "mlspec.yaml")
+COMMON = ["data.exclude", "data.features", "data.target", "task", "training.seed"]
+
+
+def _stage(loaded: Loaded, stage_id: str) -> Stage:
+    return next(s for s in build(loaded.spec) if s.id == stage_id)
+
+
+@pytest.mark.parametrize(
+    ("stage_id", "sections"),
+    [
+        ("data:train", ["data.sources.train"]),
+        ("validate:holdout_quality", ["data.sources.holdout", "validation.holdout_quality"]),
+        ("train:forest", sorted([*COMMON, "data.sources.train", "training.models.forest"])),
+        ("evaluate", sorted([*COMMON, "data.sources.holdout", "evaluation", "training.models"])),
+    ],
+)
+def test_spec_sections(stage_id: str, sections: list[str]) -> None:
+    assert sorted(deps.spec_sections(BREAST.spec, _stage(BREAST, stage_id))) == sections
+
+
+def test_source_descriptions_are_not_covered() -> None:
+    assert deps.spec_sections(BREAST.spec, _stage(BREAST, "data:train")) == {
+        "data.sources.train": {"path": "data/train.csv", "format": "csv"}}
+
+
+@pytest.mark.parametrize(
+    ("loaded", "stage_id", "files"),
+    [
+        (BREAST, "data:current", ["data/current.csv"]),
+        (BREAST, "validate:train_quality", ["data/train.csv"]),
+        (WINE, "validate:holdout_suite", ["data/holdout.csv", "gx/holdout_suite.json"]),
+        (WINE, "train:boosting", ["data/train.csv"]),
+        (WINE, "evaluate", ["data/holdout.csv"]),
+    ],
+)
+def test_input_files(loaded: Loaded, stage_id: str, files: list[str]) -> None:
+    assert deps.input_files(loaded.spec, _stage(loaded, stage_id)) == files
+
+
+def test_versions_come_from_installed_metadata() -> None:
+    found = deps.versions(BREAST.spec, _stage(BREAST, "train:forest"))
+    assert found == {
+        "mlspec": mlspec.__version__,
+        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+        **{d: metadata.version(d) for d in ("numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops")},
+    }
+    assert set(deps.versions(BREAST.spec, _stage(BREAST, "validate:train_quality"))) == {
+        "mlspec", "python", "great-expectations", "pandas", "pyarrow"}
+
+
+def test_estimators_from_other_packages_add_their_version() -> None:
+    text = (EXAMPLES / "breast-cancer" / "mlspec.yaml").read_text()
+    text = text.replace("sklearn.ensemble.RandomForestClassifier", "pydantic.main.BaseModel")  # any installed package
+    text = text.replace("sklearn.linear_model.LogisticRegression", "notinstalled.Estimator")
+    spec = load_text(text, base=EXAMPLES / "breast-cancer" / "mlspec.yaml").spec
+    forest = next(s for s in build(spec) if s.id == "train:forest")
+    assert deps.versions(spec, forest)["pydantic"] == metadata.version("pydantic")
+    evaluate = deps.versions(spec, next(s for s in build(spec) if s.id == "evaluate"))
+    assert "pydantic" in evaluate and "notinstalled" not in evaluate
+
+
+@pytest.mark.parametrize(
+    ("stage_id", "line"),
+    [("data:holdout", 13), ("validate:train_quality", 21), ("train:forest", 45), ("evaluate", 50)],
+)
+def test_errors_without_a_key_point_at_the_stage_definition(stage_id: str, line: int) -> None:
+    assert BREAST.line_of(*deps.spec_key(_stage(BREAST, stage_id))).line == line

@@ -1,0 +1,131 @@
+"""mlspec.lock: exact format, round trip, and messages for files that are not a lock mlspec can read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlspec.errors import MlspecError
+from mlspec.runtime import lockfile
+from mlspec.runtime.lockfile import Entry, Lock
+
+ENTRY = Entry(
+    fingerprint="sha256:f",
+    spec={"data.sources.train": "sha256:s"},
+    versions={"pandas": "3.0.0", "mlspec": "0.1.0"},
+    inputs={"data/train.csv": "sha256:i"},
+    upstream={},
+    outputs={"profile.json": "sha256:o"},
+    metrics={"rows": 3, "score": float("nan")},
+)
+
+EXPECTED = """\
+{
+  "schema": 1,
+  "stages": {
+    "data:train": {
+      "fingerprint": "sha256:f",
+      "inputs": {
+        "data/train.csv": "sha256:i"
+      },
+      "metrics": {
+        "rows": 3,
+        "score": "nan"
+      },
+      "outputs": {
+        "profile.json": "sha256:o"
+      },
+      "spec": {
+        "data.sources.train": "sha256:s"
+      },
+      "upstream": {},
+      "versions": {
+        "mlspec": "0.1.0",
+        "pandas": "3.0.0"
+      }
+    },
+    "evaluate": {
+      "fingerprint": "sha256:f",
+      "inputs": {
+        "data/train.csv": "sha256:i"
+      },
+      "metrics": {
+        "rows": 3,
+        "score": "nan"
+      },
+      "outputs": {
+        "profile.json": "sha256:o"
+      },
+      "spec": {
+        "data.sources.train": "sha256:s"
+      },
+      "upstream": {},
+      "versions": {
+        "mlspec": "0.1.0",
+        "pandas": "3.0.0"
+      }
+    }
+  }
+}
+"""
+
+
+def test_exact_format_sorted_and_stable() -> None:
+    # Inserted out of order: the file is sorted whatever order stages ran in.
+    lock = Lock().with_entry("evaluate", ENTRY).with_entry("data:train", ENTRY)
+    assert lockfile.dumps(lock) == EXPECTED
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "mlspec.lock"
+    lock = Lock().with_entry("data:train", ENTRY)
+    lockfile.write(path, lock)
+    again = lockfile.read(path)
+    assert lockfile.dumps(again) == path.read_text()
+    assert again.stages["data:train"].outputs == {"profile.json": "sha256:o"}
+    assert [p.name for p in tmp_path.iterdir()] == ["mlspec.lock"]  # no temp file left behind
+
+
+def test_missing_lock_is_empty(tmp_path: Path) -> None:
+    assert lockfile.read(tmp_path / "mlspec.lock") == Lock()
+
+
+def test_updates_return_new_locks() -> None:
+    one = Lock().with_entry("a", ENTRY)
+    two = one.with_entry("b", ENTRY)
+    assert list(one.stages) == ["a"]
+    assert list(two.without("a").stages) == ["b"]
+    assert list(two.only(["b", "c"]).stages) == ["b"]
+
+
+def test_path_is_beside_the_spec() -> None:
+    assert lockfile.path_for(Path("proj/mlspec.yaml")) == Path("proj/mlspec.lock")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{\n  "schema": 1,\n  "stages": {\n    "a": \n}\n',
+         "mlspec.lock:5:1: not valid JSON (Expecting value); delete it to rerun every stage"),
+        ('{\n<<<<<<< HEAD\n  "schema": 1\n=======\n  "schema": 1\n>>>>>>> main\n}\n',
+         "mlspec.lock:2:1: unresolved merge conflict; keep one side's entries, or delete it to rerun every stage"),
+        ("[]\n", 'mlspec.lock:1:1: not an mlspec lock file (no "schema" number); delete it to rerun every stage'),
+        ('{"schema": true}\n',
+         'mlspec.lock:1:1: not an mlspec lock file (no "schema" number); delete it to rerun every stage'),
+        ('{"schema": 2, "stages": {}}\n',
+         "mlspec.lock: lock schema 2 is not the schema 1 this mlspec reads; use the mlspec that wrote it, "
+         "or delete it to rerun every stage"),
+        ('{\n  "schema": 1,\n  "stages": []\n}\n',
+         'mlspec.lock:3:1: "stages" must be a mapping; delete it to rerun every stage'),
+        ('{\n  "schema": 1,\n  "stages": {\n    "train:m": {"fingerprint": 3}\n  }\n}\n',
+         'mlspec.lock:4:1: stage train:m: "fingerprint" must be a string; delete it to rerun every stage'),
+        ('{"schema": 1, "stages": {"x": {"fingerprint": "f", "spec": {}, "versions": {}, "inputs": {"a": 1},'
+         ' "upstream": {}, "outputs": {}}}}\n',
+         'mlspec.lock:1:1: stage x: "inputs" must be a mapping of strings; delete it to rerun every stage'),
+    ],
+)
+def test_unreadable_locks_are_located(text: str, message: str) -> None:
+    with pytest.raises(MlspecError) as caught:
+        lockfile.loads(text)
+    assert str(caught.value) == message
