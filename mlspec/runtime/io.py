@@ -29,10 +29,7 @@ def read_source(root: Path, name: str, source: Source) -> pd.DataFrame:
         raise StageError(f"data source {name!r}: {source.path!r} is a directory, expected a file", where)
     fmt = source.inferred_format()
     try:
-        if fmt == "parquet":
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path)
+        frame = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StageError(f"data source {name!r}: cannot read {source.path!r} as {fmt}: {first}", where) from None
