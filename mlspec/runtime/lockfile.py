@@ -133,6 +133,21 @@ def loads(text: str, filename: str = NAME) -> Lock:
     return Lock(entries)
 
 
+def entry_from_json(text: str) -> Entry | None:
+    """A single entry as written by :meth:`Entry.as_json` (a stage record); None if it is not one."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if _entry_problem(raw):
+        return None
+    return Entry(fingerprint=raw["fingerprint"], metrics=raw.get("metrics", {}), **{k: raw[k] for k in _DIGEST_MAPS})
+
+
+def entry_to_json(entry: Entry) -> str:
+    return json.dumps(entry.as_json(), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 def _entry_problem(raw: Any) -> str | None:
     if not isinstance(raw, dict):
         return "entry must be a mapping"

@@ -30,13 +30,14 @@ from types import ModuleType
 from typing import Literal
 
 from mlspec.errors import MlspecError
+from mlspec.fsutil import atomic_write_text
 from mlspec.graph import Stage, build
 from mlspec.load import Loaded
 from mlspec.runtime import deps, lockfile
 from mlspec.runtime.cilog import Log
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.hashing import StatCache, file_digest, to_json
-from mlspec.runtime.staleness import Facts, facts_of, manifest, outputs_fingerprint, why
+from mlspec.runtime.staleness import Facts, facts_of, manifest, outputs_fingerprint, settle
 from mlspec.runtime.workspace import Workspace, display_path
 from mlspec.spec import StageKind
 from mlspec.suggest import did_you_mean
@@ -156,10 +157,12 @@ class _Run:
             self._record(Outcome(stage.id, "blocked", detail), f"blocked {stage.id}: {detail}")
             return
         facts = facts_of(stage, self.loaded, self.cache, {n: self.output_digests[n] for n in stage.needs})
-        entry = self.lock.stages.get(stage.id)
-        outputs = manifest(self.workspace.stage_dir(stage.id), self.cache.digest) if entry else None
-        reasons = why(facts, entry, outputs, forced)
+        locked = self.lock.stages.get(stage.id)
+        outputs = manifest(self.workspace.stage_dir(stage.id), self.cache.digest)
+        entry, reasons = settle(facts, locked, read_record(self.workspace, stage.id), outputs, forced)
         if entry is not None and not reasons:
+            if entry != locked:  # adopted outputs: mlspec.lock catches up with them
+                self._write(self.lock.with_entry(stage.id, entry))
             self.output_digests[stage.id] = outputs_fingerprint(entry.outputs)
             self._record(Outcome(stage.id, "up to date"), f"skip {stage.id}: up to date")
             return
@@ -184,6 +187,7 @@ class _Run:
             return
         if result.failed is not None:
             # Out of the lock first: a crash after this leaves the stage stale, whatever its outputs say.
+            self.workspace.record_file(stage.id).unlink(missing_ok=True)
             self._write(self.lock.without(stage.id))
             self.workspace.swap_in(tmp, stage.id)
             self._report_error(stage, result.failed, ())
@@ -192,10 +196,15 @@ class _Run:
             return
         outputs = manifest(tmp, file_digest) or {}
         metrics = _metrics(stage, result)
-        self.workspace.swap_in(tmp, stage.id)
         upstream = {n: d for n, d in facts.upstream.items() if d is not None}
         entry = lockfile.Entry(facts.fingerprint, facts.spec, facts.versions, facts.inputs, upstream, outputs,
                                metrics)
+        # The old record goes before the swap and the new one comes after it, so a record never describes
+        # outputs other than its own; a crash in between leaves the stage stale, which the next run fixes.
+        record = self.workspace.record_file(stage.id)
+        record.unlink(missing_ok=True)
+        self.workspace.swap_in(tmp, stage.id)
+        atomic_write_text(record, lockfile.entry_to_json(entry))
         self._write(self.lock.with_entry(stage.id, entry))
         self.output_digests[stage.id] = outputs_fingerprint(outputs)
         self._record(Outcome(stage.id, "ran", result.summary),
@@ -215,6 +224,14 @@ class _Run:
     def _record(self, outcome: Outcome, line: str) -> None:
         self.outcomes[outcome.stage_id] = outcome
         self.log.line(line)
+
+
+def read_record(workspace: Workspace, stage_id: str) -> lockfile.Entry | None:
+    try:
+        text = workspace.record_file(stage_id).read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return lockfile.entry_from_json(text)
 
 
 def _call(stage: Stage, ctx: StageContext) -> StageResult:
@@ -284,9 +301,9 @@ def plan(loaded: Loaded, names: Sequence[str] = (), force: bool = False) -> Plan
     items: list[PlanItem] = []
     for stage in selected:
         facts = facts_of(stage, loaded, cache, {n: digests[n] for n in stage.needs})
-        entry = lock.stages.get(stage.id)
-        outputs = manifest(workspace.stage_dir(stage.id), cache.digest) if entry else None
-        reasons = why(facts, entry, outputs, force and stage.id in named)
+        outputs = manifest(workspace.stage_dir(stage.id), cache.digest)
+        entry, reasons = settle(facts, lock.stages.get(stage.id), read_record(workspace, stage.id), outputs,
+                                force and stage.id in named)
         digests[stage.id] = outputs_fingerprint(entry.outputs) if entry and not reasons else None
         items.append(PlanItem(stage.id, tuple(reasons)))
     later = () if names else tuple(s.id for s in stages if s.kind not in deps.RUNNABLE_KINDS)

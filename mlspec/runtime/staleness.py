@@ -66,6 +66,21 @@ def outputs_fingerprint(outputs: Mapping[str, str]) -> str:
     return fingerprint(dict(outputs))
 
 
+def settle(
+    facts: Facts, entry: Entry | None, record: Entry | None, outputs: Mapping[str, str] | None, forced: bool
+) -> tuple[Entry | None, list[str]]:
+    """The entry that describes the stage's outputs now, and why the stage must run (empty: up to date).
+
+    ``record`` is the entry stored beside the outputs in the workspace. Outputs that arrived with their record
+    (a CI artifact from another job, a restored cache) are adopted when that record matches the stage as it is
+    now, even though mlspec.lock does not know them yet.
+    """
+    reasons = why(facts, entry, outputs, forced)
+    if reasons and not forced and record is not None and record != entry and not why(facts, record, outputs, False):
+        return record, []
+    return entry, reasons
+
+
 def why(facts: Facts, entry: Entry | None, outputs: Mapping[str, str] | None, forced: bool) -> list[str]:
     """The reasons the stage must run; empty when it is up to date."""
     reasons = ["--force"] if forced else []

@@ -5,8 +5,13 @@ directory, relative to the current directory)::
 
     stages/<kind>/<name>/   outputs of stage <kind>:<name> (``stages/evaluate/`` for unnamed stages)
     tmp/                    outputs being written; swapped into stages/ by rename when a stage succeeds
+    records/<kind>/<name>.json  the lock entry of each stage's current outputs (see below)
     stat-cache.json         file digests by stat data (see :class:`mlspec.runtime.hashing.StatCache`)
     run.lock                held (flock) by the run using the workspace, and holds that run's pid
+
+A stage's record travels with its outputs: a CI job that downloads another job's outputs (as an artifact) or
+restores them from a cache also gets the entry that says what they were computed from, so the runner can
+adopt them as up to date instead of recomputing them. mlspec.lock stays the committed summary.
 
 Two runs on one workspace are serialised by the run lock. The default is to fail fast with a message naming
 the holder: a CI job that silently waits looks hung, and on a laptop the user wants to know. ``--wait SECONDS``
@@ -66,6 +71,11 @@ class Workspace:
     def stage_dir(self, stage_id: str) -> Path:
         """Where the outputs of ``stage_id`` live once the stage has run."""
         return self.stages_dir.joinpath(*stage_id.split(":", 1))
+
+    def record_file(self, stage_id: str) -> Path:
+        """The lock entry of the outputs in :meth:`stage_dir`, kept beside them (not inside: not an output)."""
+        kind, _, name = stage_id.partition(":")
+        return self.root / "records" / f"{kind}{'/' + name if name else ''}.json"
 
     def new_tmp(self, stage_id: str) -> Path:
         """A fresh empty directory for a stage to write into, on the same filesystem as ``stages/``."""
