@@ -8,7 +8,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.mlspec-installed
 DEMO   ?= build/demo
 
-.PHONY: demo test lint typecheck schema bench clean
+NODE_TOOLS := .ci/node/node_modules/.installed
+
+.PHONY: demo test lint typecheck schema golden bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +42,13 @@ demo: $(STAMP)
 	@echo "  metrics       $(DEMO)/.mlspec/stages/evaluate/metrics.json (plots: evaluate/plots/)"
 	@echo "  why reruns    $(BIN)/mlspec plan -f $(DEMO)/mlspec.yaml"
 
-test: $(STAMP)
+# gitlab-ci-local and action-validator (npm), and rsync, which gitlab-ci-local uses to copy job directories.
+$(NODE_TOOLS): .ci/node/package.json .ci/node/package-lock.json
+	cd .ci/node && npm ci --no-audit --no-fund
+	command -v rsync >/dev/null || (apt-get update -qq && apt-get install -y -qq rsync)
+	touch $@
+
+test: $(STAMP) $(NODE_TOOLS)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -52,6 +60,10 @@ typecheck: $(STAMP)
 # Regenerate the checked-in JSON Schema after changing mlspec/spec.py.
 schema: $(STAMP)
 	$(BIN)/mlspec schema -o schemas/mlspec.schema.json
+
+# Regenerate tests/golden/ after a deliberate change to the generated CI files.
+golden: $(STAMP)
+	$(BIN)/python -m tests.golden
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py

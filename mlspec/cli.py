@@ -51,6 +51,32 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_compile(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mlspec.compile import TARGETS, compile_spec, repo_relative, stale, write
+
+    loaded = _load(args.file)
+    out_dir = Path(args.out)
+    targets = TARGETS if args.target == "all" else (args.target,)
+    files = compile_spec(loaded.spec, repo_relative(Path(args.file), out_dir), targets)
+    if args.check:
+        diffs = stale(files, out_dir)
+        for diff in diffs:
+            sys.stdout.write(diff)
+        if diffs:
+            print(f"mlspec compile --check: {len(diffs)} of {len(files)} generated files are stale; "
+                  "run `mlspec compile` and commit the result", file=sys.stderr)
+            return EXIT_USER
+        print(f"mlspec compile --check: {len(files)} generated files are up to date")
+        return EXIT_OK
+    written = write(files, out_dir)
+    for rel in files:
+        state = "wrote" if out_dir / rel in written else "unchanged"
+        print(f"{state} {out_dir / rel}")
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from mlspec.schema import render
 
@@ -134,6 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="summarise the workspace: recorded stages, their outputs, last metrics")
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("compile", help="generate the GitHub Actions and GitLab CI pipelines from the spec")
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+    p.add_argument("--target", choices=("github", "gitlab", "all"), default="all",
+                   help="which CI platform to generate for (default: all)")
+    p.add_argument("--out", default=".", metavar="DIR",
+                   help="repository root to write .github/ and .gitlab-ci.yml into (default: .)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; print a diff and exit 1 if the generated files are stale")
+    p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("schema", help="print the JSON Schema of mlspec.yaml")
     p.add_argument("-o", "--output", help="write it to this file instead of standard output")

@@ -178,6 +178,9 @@ CASES: list[tuple[str, str, str]] = [
                           "  prod: {kind: registry, alias: production, after: [staging]}"),
      "mlspec.yaml:25:52: deploy.staging.after: deploy targets form a cycle: staging -> prod -> staging; "
      "remove one of these `after` entries"),
+    ("unsupported branch glob", edit("{kind: registry, alias: staging}",
+                                     "{kind: registry, alias: staging, when: {branches: [rel*/x]}}"),
+     "mlspec.yaml:25:63: deploy.staging.when.branches[0]: pattern 'rel*/x' is not supported; use an exact name or a name ending in one '*' (such as release/*), which both CI platforms can match"),
     ("unknown expectation", edit("expect_column_values_to_not_be_null", "expect_column_values_to_not_be_nul"),
      "mlspec.yaml:13:9: validation.checks.expectations[0]: unknown Great Expectations expectation "
      "'expect_column_values_to_not_be_nul'; did you mean 'expect_column_values_to_not_be_null'?"),

@@ -1,0 +1,86 @@
+"""`mlspec compile`: a spec in, CI files out.
+
+:func:`compile_spec` is a pure function (spec → ``{path: text}``, same input, same bytes); :func:`write` and
+:func:`stale` are the only parts that touch the file system.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from mlspec import __version__
+from mlspec.errors import MlspecError
+from mlspec.fsutil import atomic_write_text
+from mlspec.render import render
+from mlspec.spec import Spec
+from mlspec.targets import github, gitlab
+from mlspec.targets.common import Context
+
+TARGETS = ("github", "gitlab")
+
+
+def compile_spec(
+    spec: Spec, spec_path: str = "mlspec.yaml", targets: Iterable[str] = TARGETS, version: str = __version__
+) -> dict[str, str]:
+    """Generated files by path (relative to the repository root, ``/``-separated), in path order.
+
+    ``spec_path`` is where the spec sits in the repository; the jobs pass it to ``mlspec -f``.
+    """
+    ctx = Context(spec, spec_path, version)
+    views: dict[str, dict[str, object]] = {}
+    wanted = set(targets)
+    if "github" in wanted and spec.ci.github.enabled:
+        views.update(github.files(ctx))
+    if "gitlab" in wanted and spec.ci.gitlab.enabled:
+        views.update(gitlab.files(ctx))
+    out: dict[str, str] = {}
+    for path, view in sorted(views.items()):
+        view = dict(view)
+        template = str(view.pop("template"))
+        out[path] = render(template, view)
+    return out
+
+
+def repo_relative(spec_file: Path, out_dir: Path) -> str:
+    """The spec's path relative to the repository root ``out_dir``, as the generated jobs must name it."""
+    try:
+        rel = spec_file.resolve().relative_to(out_dir.resolve())
+    except ValueError:
+        raise MlspecError(
+            f"{spec_file} is not inside {out_dir}; run `mlspec compile` with --out set to the repository root "
+            "that holds the spec"
+        ) from None
+    return rel.as_posix()
+
+
+def write(files: Mapping[str, str], out_dir: Path) -> list[Path]:
+    """Write the files that changed (atomically); return those written."""
+    written = []
+    for rel, text in files.items():
+        path = out_dir / rel
+        if path.exists() and path.read_text("utf-8") == text:
+            continue
+        atomic_write_text(path, text)
+        written.append(path)
+    return written
+
+
+def stale(files: Mapping[str, str], out_dir: Path) -> list[str]:
+    """Unified diffs between the files on disk and what the spec produces; empty when all are current."""
+    diffs = []
+    for rel, text in files.items():
+        path = out_dir / rel
+        try:
+            current = path.read_text("utf-8")
+        except FileNotFoundError:
+            current = None
+        if current == text:
+            continue
+        before = [] if current is None else current.splitlines(keepends=True)
+        diff = difflib.unified_diff(before, text.splitlines(keepends=True),
+                                    fromfile=f"a/{rel}" if current is not None else os.devnull, tofile=f"b/{rel}")
+        diffs.append("".join(diff))
+    return diffs

@@ -1,0 +1,49 @@
+"""The one Jinja environment for generated files.
+
+Templates only loop and print; every decision is made in the Python view-models of :mod:`mlspec.targets`.
+``StrictUndefined`` turns a typo in a template into an error instead of an empty string, and every value
+from the spec reaches a template through the ``q`` filter, which emits a quoted YAML scalar.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from mlspec.resources import resource_dir
+
+
+def quote(value: Any) -> str:
+    """A YAML scalar that reads back as exactly ``value``: JSON strings, numbers and booleans are valid YAML."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None or isinstance(value, bool | int | float):
+        return json.dumps(value)
+    raise TypeError(f"cannot quote {type(value).__name__} as a YAML scalar")
+
+
+def flow(values: Any) -> str:
+    """A flow-style YAML list of quoted scalars: ``["a", "b"]``."""
+    return "[" + ", ".join(quote(v) for v in values) + "]"
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["q"] = quote
+    env.filters["flow"] = flow
+    return env
+
+
+def render(template: str, view: dict[str, Any]) -> str:
+    return environment().get_template(template).render(**view)

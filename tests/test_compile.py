@@ -1,0 +1,272 @@
+"""`mlspec compile`: golden files, structure read back, determinism, --check, and the real CI checkers."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlspec.compile import compile_spec
+from mlspec.load import load, load_text
+from mlspec.project import init_project
+from mlspec.targets import actions
+from tests.golden import GOLDEN, VERSION, compiled
+from tests.support import EXAMPLE_NAMES, EXAMPLES, REPO, run_mlspec, tool
+
+SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_golden_files(name: str) -> None:
+    files = compiled(name)
+    on_disk = sorted(str(p.relative_to(GOLDEN / name)) for p in (GOLDEN / name).rglob("*") if p.is_file())
+    assert sorted(files) == on_disk, "run `make golden` to regenerate the golden files"
+    for rel, text in files.items():
+        assert (GOLDEN / name / rel).read_text() == text, f"{name}/{rel} changed; if intended, run `make golden`"
+
+
+def _workflow(name: str) -> dict[str, Any]:
+    return yaml.safe_load(compiled(name)[".github/workflows/mlspec.yml"])
+
+
+def _steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_github_structure_follows_the_spec(name: str) -> None:
+    spec = load(EXAMPLES / name / "mlspec.yaml").spec
+    wf = _workflow(name)
+    jobs = wf["jobs"]
+    assert wf["permissions"] == {"contents": "read"}
+    assert all(job["permissions"] == {"contents": "read"} for job in jobs.values())
+    assert jobs["train"]["strategy"]["matrix"] == {"model": list(spec.training.models)}
+    if spec.validation:
+        assert jobs["validate"]["strategy"]["matrix"] == {"suite": list(spec.validation)}
+        assert jobs["train"]["needs"] == ["validate"]
+    assert jobs["gate"]["needs"][-1] == "evaluate"
+    deploy_jobs = {k: v for k, v in jobs.items() if k.startswith("deploy-")}
+    assert sorted(deploy_jobs) == sorted(f"deploy-{t}" for t in spec.deploy)
+    for job_id, job in deploy_jobs.items():
+        assert "gate" in job["needs"]
+        assert "needs.gate.result == 'success'" in job["if"]
+        assert "pull_request" not in job["if"]
+        assert job["environment"] == (spec.deploy[job_id[7:]].environment or job_id[7:])
+    assert wf["env"]["MLSPEC_INSTALL"] == f"${{{{ vars.MLSPEC_INSTALL || 'mlspec[run]=={VERSION}' }}}}"
+    assert wf["concurrency"]["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_github_security_rules(name: str) -> None:
+    for rel, text in compiled(name).items():
+        if not rel.startswith(".github/"):
+            continue
+        wf = yaml.safe_load(text)
+        for step in _steps(wf):
+            if "uses" in step:
+                assert SHA_PIN.match(step["uses"]), step["uses"]
+            if "run" in step:
+                assert "${{" not in step["run"], f"expression inside run: {step['run']!r}"
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+        for line in text.splitlines():
+            if "uses: " in line:
+                action = next(a for a in actions.ALL if a.uses in line)
+                assert line.endswith(f"@{action.sha} # {action.version}")
+        assert "pull_request_target" not in wf["on"]
+        assert "secrets." not in text
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_gitlab_structure_follows_the_spec(name: str) -> None:
+    spec = load(EXAMPLES / name / "mlspec.yaml").spec
+    ci = yaml.safe_load(compiled(name)[".gitlab-ci.yml"])
+    assert ci["train"]["parallel"]["matrix"] == [{"MODEL": list(spec.training.models)}]
+    assert ci["default"]["image"] == f"python:{spec.ci.python}"
+    assert ci["variables"]["MLSPEC_INSTALL"] == f"mlspec[run]=={VERSION}"
+    assert ci["gate"]["variables"]["GIT_DEPTH"] == "0"
+    for target in spec.deploy:
+        job = ci[f"deploy-{target}"]
+        assert job["interruptible"] is False
+        assert job["rules"][0] == {
+            "if": '$CI_PIPELINE_SOURCE == "merge_request_event" || $CI_PIPELINE_SOURCE == "schedule"',
+            "when": "never",
+        }
+        manual = {r.get("when") for r in job["rules"][1:]} == {"manual"}
+        assert manual == spec.deploy[target].when.manual
+    for job in ("train", "evaluate", "gate"):
+        assert ci[job]["artifacts"]["expire_in"] == "2 weeks"
+    if spec.monitoring:
+        assert ci["monitor"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+
+
+def test_deploy_conditions_for_branches_tags_and_after() -> None:
+    wf = _workflow("breast-cancer")
+    assert wf["jobs"]["deploy-staging"]["if"] == (
+        "${{ !cancelled() && needs.gate.result == 'success' && (github.event_name == 'push' || "
+        "github.event_name == 'workflow_dispatch') && (github.ref == 'refs/heads/main') }}")
+    assert wf["jobs"]["deploy-production"]["if"] == (
+        "${{ !cancelled() && needs.gate.result == 'success' && needs.deploy-staging.result != 'failure' && "
+        "(github.event_name == 'push' || github.event_name == 'workflow_dispatch') && "
+        "(startsWith(github.ref, 'refs/tags/v')) }}")
+    ci = yaml.safe_load(compiled("breast-cancer")[".gitlab-ci.yml"])
+    assert ci["deploy-production"]["needs"][-1] == {"job": "deploy-staging", "optional": True}
+    assert ci["deploy-production"]["rules"][1] == {"if": "$CI_COMMIT_TAG =~ /^v/", "when": "manual"}
+
+
+def test_branch_prefix_patterns_escape_for_both_platforms() -> None:
+    text = (EXAMPLES / "diabetes" / "mlspec.yaml").read_text().replace(
+        "    kind: registry\n    alias: staging\n",
+        "    kind: registry\n    alias: staging\n    when: {branches: [release/1.x*]}\n")
+    spec = load_text(text).spec
+    files = compile_spec(spec, version=VERSION)
+    gh = yaml.safe_load(files[".github/workflows/mlspec.yml"])
+    assert "startsWith(github.ref, 'refs/heads/release/1.x')" in gh["jobs"]["deploy-staging"]["if"]
+    assert gh["on"]["push"]["branches"] == ["main", "release/1.x*"]
+    gl = yaml.safe_load(files[".gitlab-ci.yml"])
+    assert gl["deploy-staging"]["rules"][1]["if"] == r"$CI_COMMIT_BRANCH =~ /^release\/1\.x/"
+
+
+def test_spec_values_reach_scripts_only_through_variables() -> None:
+    text = (EXAMPLES / "diabetes" / "mlspec.yaml").read_text().replace(
+        "  github:\n", '  requirements: ["xgboost==2.1.0", "lightgbm"]\n  github:\n')
+    files = compile_spec(load_text(text).spec, version=VERSION)
+    gh = yaml.safe_load(files[".github/workflows/mlspec.yml"])
+    assert gh["env"]["MLSPEC_EXTRA_REQUIREMENTS"] == "xgboost==2.1.0 lightgbm"
+    install = next(s for s in gh["jobs"]["train"]["steps"] if s["name"] == "Install mlspec")
+    assert "xgboost" not in install["run"]
+    gl = yaml.safe_load(files[".gitlab-ci.yml"])
+    assert gl["variables"]["MLSPEC_EXTRA_REQUIREMENTS"] == "xgboost==2.1.0 lightgbm"
+
+
+def test_output_is_byte_identical_across_processes() -> None:
+    code = ("import sys, json; from mlspec.compile import compile_spec; from mlspec.load import load; "
+            f"sys.stdout.write(json.dumps(compile_spec(load({str(EXAMPLES / 'wine' / 'mlspec.yaml')!r}).spec)))")
+    outs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outs) == 1
+
+
+def test_compile_imports_no_heavy_library() -> None:
+    code = (
+        "import sys\nfrom mlspec.cli import main\n"
+        f"rc = main(['compile', '--check', '-f', {str(EXAMPLES / 'wine' / 'mlspec.yaml')!r}, '--out', "
+        f"{str(EXAMPLES / 'wine')!r}])\n"
+        "print(sorted(m for m in ('pandas', 'numpy', 'sklearn', 'great_expectations', 'scipy') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_cli_writes_then_checks(tmp_path: Path) -> None:
+    init_project(tmp_path / "ml", "wine")
+    spec = str(tmp_path / "ml" / "mlspec.yaml")
+    result = run_mlspec("compile", "-f", spec, "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"wrote {tmp_path}/.github/workflows/mlspec-monitor.yml",
+        f"wrote {tmp_path}/.github/workflows/mlspec.yml",
+        f"wrote {tmp_path}/.gitlab-ci.yml",
+    ]
+    assert yaml.safe_load((tmp_path / ".gitlab-ci.yml").read_text())["variables"]["MLSPEC_SPEC"] == "ml/mlspec.yaml"
+    check = run_mlspec("compile", "--check", "-f", spec, "--out", str(tmp_path))
+    assert (check.returncode, check.stdout) == (0, "mlspec compile --check: 3 generated files are up to date\n")
+    again = run_mlspec("compile", "-f", spec, "--out", str(tmp_path))
+    assert again.stdout.splitlines()[0] == f"unchanged {tmp_path}/.github/workflows/mlspec-monitor.yml"
+
+
+def test_check_reports_stale_files_with_a_diff_and_writes_nothing(tmp_path: Path) -> None:
+    init_project(tmp_path, "wine")
+    assert run_mlspec("compile", "-f", str(tmp_path / "mlspec.yaml"), "--out", str(tmp_path)).returncode == 0
+    gitlab = tmp_path / ".gitlab-ci.yml"
+    gitlab.write_text(gitlab.read_text().replace("expire_in: 2 weeks", "expire_in: 1 day", 1))
+    spec = tmp_path / "mlspec.yaml"
+    spec.write_text(spec.read_text().replace("seed: 7", "seed: 8"))  # training settings are not in the CI files
+    (tmp_path / ".github/workflows/mlspec-monitor.yml").unlink()
+    result = run_mlspec("compile", "--check", "-f", str(spec), "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert "--- /dev/null\n+++ b/.github/workflows/mlspec-monitor.yml\n" in result.stdout
+    assert "-    expire_in: 1 day\n+    expire_in: 2 weeks\n" in result.stdout
+    assert result.stderr == ("mlspec compile --check: 2 of 3 generated files are stale; run `mlspec compile` "
+                             "and commit the result\n")
+    assert not (tmp_path / ".github/workflows/mlspec-monitor.yml").exists()
+
+
+def test_spec_outside_out_dir_is_a_user_error(tmp_path: Path) -> None:
+    result = run_mlspec("compile", "-f", str(EXAMPLES / "wine" / "mlspec.yaml"), "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {EXAMPLES / 'wine' / 'mlspec.yaml'} is not inside {tmp_path};")
+
+
+def test_disabled_platform_and_single_target() -> None:
+    text = (EXAMPLES / "wine" / "mlspec.yaml").read_text() + "ci:\n  gitlab: {enabled: false}\n"
+    assert sorted(compile_spec(load_text(text).spec)) == [
+        ".github/workflows/mlspec-monitor.yml", ".github/workflows/mlspec.yml"]
+    assert sorted(compile_spec(load(EXAMPLES / "wine" / "mlspec.yaml").spec, targets=["gitlab"])) == [
+        ".gitlab-ci.yml"]
+
+
+# --- real third-party checkers (versions pinned in pyproject.toml and .ci/node/package.json) -------------------
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    root = tmp_path_factory.mktemp("compiled")
+    paths = []
+    for name in EXAMPLE_NAMES:
+        for rel, text in compiled(name).items():
+            path = root / name / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            paths.append(path)
+    return paths
+
+
+def _check(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_actionlint_with_shellcheck_finds_nothing(generated: list[Path]) -> None:
+    workflows = [str(p) for p in generated if ".github" in p.parts]
+    result = _check([tool("actionlint"), f"-shellcheck={tool('shellcheck')}", *workflows])
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_zizmor_finds_nothing(generated: list[Path]) -> None:
+    workflows = [str(p) for p in generated if ".github" in p.parts]
+    result = _check([tool("zizmor"), "--offline", "--no-progress", *workflows])
+    assert result.returncode == 0, result.stdout
+    assert "No findings to report" in result.stdout
+
+
+def test_zizmor_pedantic_finds_nothing(generated: list[Path]) -> None:
+    workflows = [str(p) for p in generated if ".github" in p.parts]
+    result = _check([tool("zizmor"), "--offline", "--no-progress", "--persona", "pedantic", *workflows])
+    assert result.returncode == 0, result.stdout
+
+
+def test_official_schemas_accept_the_files(generated: list[Path]) -> None:
+    workflows = [str(p) for p in generated if ".github" in p.parts]
+    gitlab = [str(p) for p in generated if p.name == ".gitlab-ci.yml"]
+    gh = _check([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows])
+    assert gh.returncode == 0, gh.stdout
+    gl = _check([tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", *gitlab])
+    assert gl.returncode == 0, gl.stdout
+
+
+def test_action_validator_accepts_the_workflows(generated: list[Path]) -> None:
+    validator = REPO / ".ci" / "node" / "node_modules" / ".bin" / "action-validator"
+    assert validator.exists(), "run `make test`, which installs the CI tools under .ci/node"
+    for path in (p for p in generated if ".github" in p.parts):
+        result = _check([str(validator), str(path)])
+        assert result.returncode == 0, result.stdout + result.stderr
