@@ -26,6 +26,7 @@ demo: $(STAMP)
 	rm -rf $(DEMO)
 	$(BIN)/mlspec init $(DEMO) --example breast-cancer
 	$(BIN)/mlspec validate -f $(DEMO)/mlspec.yaml
+	$(BIN)/mlspec compile -f $(DEMO)/mlspec.yaml --out $(DEMO)
 	$(BIN)/mlspec run -f $(DEMO)/mlspec.yaml
 	@echo
 	@echo "== a second run: every stage is up to date, nothing is recomputed"
@@ -34,6 +35,7 @@ demo: $(STAMP)
 	$(BIN)/mlspec status -f $(DEMO)/mlspec.yaml
 	@echo
 	@echo "Where everything went:"
+	@echo "  CI pipelines  $(DEMO)/.github/workflows/mlspec.yml, $(DEMO)/.gitlab-ci.yml (mlspec compile)"
 	@echo "  lock file     $(DEMO)/mlspec.lock  (commit it, like dvc.lock: fingerprints, digests, metrics)"
 	@echo "  outputs       $(DEMO)/.mlspec/stages/<kind>/<name>/"
 	@echo "  data profiles $(DEMO)/.mlspec/stages/data/*/profile.json"

@@ -270,3 +270,12 @@ def test_action_validator_accepts_the_workflows(generated: list[Path]) -> None:
     for path in (p for p in generated if ".github" in p.parts):
         result = _check([str(validator), str(path)])
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pre_commit_hooks_manifest_is_valid() -> None:
+    result = _check([tool("pre-commit"), "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")])
+    assert result.returncode == 0, result.stdout + result.stderr
+    hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    assert hooks["mlspec-compile-check"]["entry"] == "mlspec compile --check"
+    assert re.search(hooks["mlspec-compile-check"]["files"], ".github/workflows/mlspec-monitor.yml")
+    assert re.search(hooks["mlspec-compile-check"]["files"], "ml/mlspec.yaml")
