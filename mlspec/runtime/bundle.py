@@ -1,0 +1,121 @@
+"""A model bundle: the fitted scikit-learn Pipeline in skops format plus ``metadata.json``.
+
+Layout of a bundle directory (the output of a ``train:<model>`` stage)::
+
+    model.skops      the fitted Pipeline (preprocessing + estimator), never a plain pickle
+    metadata.json    estimator, params, seed, input schema, data fingerprint, library versions, timings
+
+Loading trusts exactly the types a model trained by mlspec can contain: scikit-learn, NumPy and SciPy
+types, and those of the package the declared estimator comes from (e.g. ``xgboost`` for
+``xgboost.XGBClassifier``, whose booster lives in ``xgboost.core``). Any other type in the file makes
+:func:`load` refuse with the list of offending types, so a tampered or foreign file is never executed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlspec.errors import MlspecError
+
+MODEL_FILE = "model.skops"
+METADATA_FILE = "metadata.json"
+BUNDLE_FORMAT = 1
+TRUSTED_PACKAGES = ("sklearn", "numpy", "scipy")
+
+
+class BundleError(MlspecError):
+    """A model bundle is missing, unreadable, or holds types that are not trusted."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    path: Path
+    model: Any
+    """The fitted ``sklearn.pipeline.Pipeline``."""
+    metadata: dict[str, Any]
+
+    @property
+    def features(self) -> list[str]:
+        return [f["name"] for f in self.metadata["input"]["features"]]
+
+    @property
+    def classes(self) -> list[Any] | None:
+        classes: list[Any] | None = self.metadata["input"].get("classes")
+        return classes
+
+
+def save(directory: Path, model: Any, metadata: dict[str, Any]) -> None:
+    import skops.io as sio
+
+    directory.mkdir(parents=True, exist_ok=True)
+    sio.dump(model, directory / MODEL_FILE)
+    (directory / METADATA_FILE).write_text(json.dumps(jsonable(metadata), indent=2) + "\n", encoding="utf-8")
+
+
+def trusted_packages(estimator: str) -> tuple[str, ...]:
+    """Top-level packages whose types a bundle of ``estimator`` (an import path) may contain."""
+    own = estimator.split(".")[0]
+    return TRUSTED_PACKAGES if own in TRUSTED_PACKAGES else (*TRUSTED_PACKAGES, own)
+
+
+def untrusted(types: list[str], estimator: str) -> list[str]:
+    """Those of ``types`` (qualified names, as skops reports them) outside the trusted packages."""
+    packages = trusted_packages(estimator)
+    return [t for t in types if t.split(".")[0] not in packages]
+
+
+def load(path: str | Path) -> Bundle:
+    """Load a bundle directory (or its ``model.skops``); raise :class:`BundleError` on untrusted content."""
+    import skops.io as sio
+
+    directory = Path(path)
+    if directory.name == MODEL_FILE:
+        directory = directory.parent
+    model_file, meta_file = directory / MODEL_FILE, directory / METADATA_FILE
+    for file in (model_file, meta_file):
+        if not file.is_file():
+            raise BundleError(f"{directory}: not a model bundle: {file.name} is missing")
+    try:
+        metadata = json.loads(meta_file.read_text(encoding="utf-8"))
+        estimator = str(metadata["estimator"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BundleError(f"{meta_file}: unreadable metadata ({type(exc).__name__}: {exc})") from None
+    try:
+        types = list(sio.get_untrusted_types(file=model_file))
+    except Exception as exc:  # skops raises zipfile, JSON and key errors for corrupt files
+        raise BundleError(f"{model_file}: not a readable skops file ({type(exc).__name__}: {exc})") from None
+    refused = untrusted(types, estimator)
+    if refused:
+        allowed = ", ".join(trusted_packages(estimator))
+        raise BundleError(
+            f"{model_file}: refusing to load types from outside the trusted packages ({allowed}): "
+            + ", ".join(refused)
+        )
+    model = sio.load(model_file, trusted=types)
+    return Bundle(directory, model, metadata)
+
+
+def read_profile(directory: Path) -> dict[str, Any]:
+    """The ``profile.json`` a ``data:<source>`` stage wrote (source, path, digest, rows, columns, schema)."""
+    profile: dict[str, Any] = json.loads((directory / "profile.json").read_text(encoding="utf-8"))
+    return profile
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON: NumPy values as Python ones, non-finite floats as null, others as repr."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    tolist = getattr(value, "tolist", None)  # NumPy scalars and arrays
+    if callable(tolist):
+        return jsonable(tolist())
+    return repr(value)

@@ -1,0 +1,219 @@
+"""The ``evaluate`` stage: score every trained model on the evaluation source and pick the champion.
+
+Metric names come from the catalogue in :mod:`mlspec.metrics`; each is its scikit-learn function applied to
+the labels, or to the scores where the metric ``needs`` them (binary: the positive class, i.e. the last of
+the model's sorted classes; multiclass: the full probability matrix with the model's classes). Outputs:
+``metrics.json`` (what the gate stage reads), ``predictions.parquet`` (per-row truth, predictions and scores,
+for bootstrapped confidence intervals) and PNG plots.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mlspec.metrics import METRICS, Metric
+from mlspec.runtime import bundle
+from mlspec.runtime.context import StageContext, StageError, StageResult
+from mlspec.runtime.features import require_columns, require_target
+from mlspec.runtime.io import read_source
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from mlspec.spec import Spec
+
+# Metrics of probabilities: a decision_function's margins would give a number, but a meaningless one.
+PROBABILITY_FUNCTIONS = frozenset({"log_loss", "brier_score_loss"})
+# Binary label metrics whose positive class scikit-learn assumes to be 1 unless told.
+POS_LABEL_FUNCTIONS = frozenset(
+    {"f1_score", "precision_score", "recall_score", "jaccard_score", "average_precision_score", "brier_score_loss"}
+)
+
+
+@dataclass
+class Scored:
+    """One model's output on the evaluation data."""
+
+    name: str
+    estimator: str
+    classes: list[Any] | None
+    predictions: np.ndarray
+    proba: np.ndarray | None  # predict_proba, columns in the order of ``classes``
+    decision: np.ndarray | None  # decision_function, when there is no predict_proba
+
+
+def run(ctx: StageContext) -> StageResult:
+    spec: Spec = ctx.spec
+    source = spec.evaluation.data
+    frame = read_source(ctx.root, source, spec.data.sources[source])
+    require_target(spec.data.target, [str(c) for c in frame.columns], source)
+    y_true = frame[spec.data.target].to_numpy()
+    ctx.log(f"scoring {len(spec.training.models)} models on {len(frame)} rows of {source!r}")
+    scored = [_score(ctx, name, frame, source) for name in spec.training.models]
+    table = {s.name: compute_metrics(spec, s, y_true) for s in scored}
+    champion = choose_champion(spec, table)
+    profile = bundle.read_profile(ctx.upstream(f"data:{source}"))
+    report = {
+        "task": spec.task,
+        "metrics": list(spec.evaluation.metrics),
+        "directions": {m: "higher" if METRICS[m].greater_is_better else "lower" for m in spec.evaluation.metrics},
+        "models": table,
+        "champion": champion,
+        "champion_rule": champion_rule(spec),
+        "champion_metrics": table[champion],
+        "scores": {s.name: _score_kind(s) for s in scored},
+        "data": {"source": source, "digest": profile.get("digest"), "rows": len(frame)},
+    }
+    (ctx.out_dir / "metrics.json").write_text(json.dumps(bundle.jsonable(report), indent=2) + "\n", "utf-8")
+    predictions_frame(frame.index, y_true, scored).to_parquet(ctx.out_dir / "predictions.parquet", index=False)
+    from mlspec.runtime import plots
+
+    written = plots.write_all(ctx.out_dir / "plots", spec.task, y_true, scored)
+    ctx.log(f"wrote {len(written)} plots")
+    shown = ", ".join(f"{m}={_fmt(v)}" for m, v in table[champion].items())
+    metrics = {"champion": champion, **{m: bundle.jsonable(v) for m, v in table[champion].items()}}
+    return StageResult(metrics, f"champion {champion}: {shown}")
+
+
+# --- predicting ---------------------------------------------------------------------------------------------
+
+
+def _score(ctx: StageContext, name: str, frame: pd.DataFrame, source: str) -> Scored:
+    where = ("training", "models", name)
+    try:
+        loaded = bundle.load(ctx.upstream(f"train:{name}"))
+    except bundle.BundleError as exc:
+        raise StageError(f"model {name!r}: {exc}", where) from None
+    require_columns(loaded.features, [str(c) for c in frame.columns], source, ("evaluation", "data"),
+                    f"model {name!r}")
+    x = frame[loaded.features]
+    model, estimator = loaded.model, str(loaded.metadata["estimator"])
+    try:
+        predictions = model.predict(x)
+        proba = model.predict_proba(x) if _has(model, "predict_proba") else None
+        decision = model.decision_function(x) if proba is None and _has(model, "decision_function") else None
+    except (ValueError, TypeError) as exc:
+        raise StageError(f"model {name!r} ({estimator}) cannot predict on data source {source!r}: {exc}",
+                         ("evaluation", "data")) from None
+    classes = bundle.jsonable(model.classes_) if ctx.spec.task != "regression" else None
+    return Scored(name, estimator, classes, predictions, proba, decision)
+
+
+def _has(model: Any, method: str) -> bool:
+    # Pipeline exposes predict_proba only when its final estimator has it (e.g. not SVC(probability=False)).
+    return hasattr(model, method)
+
+
+def _score_kind(s: Scored) -> str | None:
+    return "predict_proba" if s.proba is not None else "decision_function" if s.decision is not None else None
+
+
+# --- metrics ------------------------------------------------------------------------------------------------
+
+
+def compute_metrics(spec: Spec, s: Scored, y_true: np.ndarray) -> dict[str, float | None]:
+    import sklearn.metrics
+
+    out: dict[str, float | None] = {}
+    for i, name in enumerate(spec.evaluation.metrics):
+        metric = METRICS[name]
+        fn = getattr(sklearn.metrics, metric.function)
+        kwargs = dict(metric.kwargs)
+        if metric.needs == "scores":
+            y_input = _scores_for(metric, s, spec.task, ("evaluation", "metrics", i))
+            if spec.task == "multiclass":
+                kwargs["labels"] = s.classes
+        else:
+            y_input = s.predictions
+        if spec.task == "binary" and metric.function in POS_LABEL_FUNCTIONS and "average" not in kwargs:
+            assert s.classes is not None
+            kwargs["pos_label"] = s.classes[-1]
+        with warnings.catch_warnings():
+            # An undefined metric (e.g. precision with no positive predictions) is 0 by scikit-learn's rule;
+            # its warning would only repeat what the number says.
+            warnings.simplefilter("ignore")
+            try:
+                value = float(fn(y_true, y_input, **kwargs))
+            except ValueError as exc:  # e.g. a class in the evaluation data that the model never saw
+                raise StageError(f"metric {name!r} of model {s.name!r}: {exc}", ("evaluation", "metrics", i)) from None
+        out[name] = value if math.isfinite(value) else None
+    return out
+
+
+def _scores_for(metric: Metric, s: Scored, task: str, where: tuple[str | int, ...]) -> np.ndarray:
+    if s.proba is not None:
+        return s.proba[:, -1] if task == "binary" else s.proba
+    probability_only = metric.function in PROBABILITY_FUNCTIONS or task == "multiclass"
+    if s.decision is not None and not probability_only:
+        return s.decision
+    needed = "predicted probabilities (predict_proba)" if probability_only else "scores"
+    raise StageError(
+        f"metric {metric.name!r} needs {needed}, but model {s.name!r} ({s.estimator}) has no "
+        + ("predict_proba" if probability_only else "predict_proba or decision_function"),
+        where,
+    )
+
+
+# --- champion -----------------------------------------------------------------------------------------------
+
+
+def champion_rule(spec: Spec) -> dict[str, str]:
+    rule = spec.evaluation.champion
+    if rule is not None and rule.model is not None:
+        return {"model": rule.model}
+    metric = rule.metric if rule is not None and rule.metric is not None else spec.evaluation.metrics[0]
+    return {"metric": metric, "direction": "higher" if METRICS[metric].greater_is_better else "lower"}
+
+
+def choose_champion(spec: Spec, table: dict[str, dict[str, float | None]]) -> str:
+    """The fixed model, or the best by the champion metric; ties go to the model declared first."""
+    rule = champion_rule(spec)
+    if "model" in rule:
+        return rule["model"]
+    metric, higher = rule["metric"], rule["direction"] == "higher"
+
+    def key(item: tuple[int, str]) -> tuple[bool, float, int]:
+        order, name = item
+        value = table[name][metric]
+        if value is None:  # an undefined value never wins
+            return (True, 0.0, order)
+        return (False, -value if higher else value, order)
+
+    return min(enumerate(table), key=key)[1]
+
+
+# --- outputs ------------------------------------------------------------------------------------------------
+
+
+def predictions_frame(index: pd.Index, y_true: np.ndarray, scored: list[Scored]) -> pd.DataFrame:
+    """One row per evaluation row: ``row``, ``y_true``, and per model ``<m>:pred`` plus its scores.
+
+    Scores are ``<m>:score`` (binary: positive class probability, or the decision function) or
+    ``<m>:proba:<class>`` / ``<m>:decision:<class>`` (multiclass).
+    """
+    import pandas as pd
+
+    columns: dict[str, Any] = {"row": index.to_numpy(), "y_true": y_true}
+    for s in scored:
+        columns[f"{s.name}:pred"] = s.predictions
+        matrix = s.proba if s.proba is not None else s.decision
+        if matrix is None:
+            continue
+        if matrix.ndim == 1:
+            columns[f"{s.name}:score"] = matrix
+        elif matrix.shape[1] == 2 and s.classes is not None and len(s.classes) == 2:
+            columns[f"{s.name}:score"] = matrix[:, 1]
+        else:
+            kind = "proba" if s.proba is not None else "decision"
+            for j, label in enumerate(s.classes or range(matrix.shape[1])):
+                columns[f"{s.name}:{kind}:{label}"] = matrix[:, j]
+    return pd.DataFrame(columns)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"

@@ -1,0 +1,299 @@
+"""The ``train:<model>`` stage: fit one estimator inside a Pipeline with its preprocessing, save a bundle.
+
+The Pipeline is ``ColumnTransformer`` (numeric: impute/scale; categorical: impute/encode) followed by the
+estimator, so the exact feature transformation travels with the model and evaluation, deployment and
+monitoring all feed it raw columns. ``training.seed`` becomes the estimator's ``random_state`` unless the
+params set one. Mistakes the user can fix (an import path that does not import, unknown or invalid params,
+a target that does not fit the task) are :class:`StageError`\\ s pointing at the spec key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib
+import inspect
+import pkgutil
+import time
+from typing import TYPE_CHECKING, Any
+
+from mlspec.runtime import bundle
+from mlspec.runtime.context import StageContext, StageError, StageResult
+from mlspec.runtime.features import FeatureSet, resolve
+from mlspec.runtime.io import read_source
+from mlspec.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlspec.spec import Preprocessing, Spec, TrainedModel
+
+Where = tuple[str | int, ...]
+
+
+def run(ctx: StageContext) -> StageResult:
+    name = str(ctx.stage.name)
+    spec: Spec = ctx.spec
+    model = spec.training.models[name]
+    where: Where = ("training", "models", name)
+    cls = import_estimator(model.estimator, (*where, "estimator"))
+    estimator, params = build_estimator(cls, model, spec.training.seed, where)
+    check_task(estimator, model.estimator, spec.task, (*where, "estimator"))
+
+    frame = read_source(ctx.root, model.data, spec.data.sources[model.data])
+    features = resolve(spec.data, frame, model.data)
+    y = target(frame, features.target, model.data, spec.task)
+    pipeline = make_pipeline(features, model.preprocessing, estimator)
+    ctx.log(f"fitting {model.estimator}: {len(frame)} rows of {model.data!r}, {len(features.columns)} cols")
+    fit_seconds = fit(pipeline, frame[features.columns], y, name, model, where)
+
+    profile = bundle.read_profile(ctx.upstream(f"data:{model.data}"))
+    metadata = {
+        "format": bundle.BUNDLE_FORMAT,
+        "model": name,
+        "estimator": model.estimator,
+        "params": params,
+        "all_params": estimator.get_params(deep=False),
+        "seed": spec.training.seed,
+        "preprocessing": model.preprocessing.model_dump(),
+        "input": input_schema(frame, features, spec.task, pipeline),
+        "data": {"source": model.data, "digest": profile.get("digest"), "rows": len(frame)},
+        "versions": versions(model.estimator),
+        "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "fit_seconds": round(fit_seconds, 3),
+    }
+    bundle.save(ctx.out_dir, pipeline, metadata)
+    metrics = {"rows": len(frame), "fit_seconds": round(fit_seconds, 3)}
+    summary = f"{name}: {model.estimator} fitted on {len(frame)} rows in {fit_seconds:.2f}s"
+    return StageResult(metrics, summary)
+
+
+# --- the estimator ------------------------------------------------------------------------------------------
+
+
+def import_estimator(path: str, where: Where) -> type:
+    """The class at import path ``path`` (``package.module.Class``)."""
+    parts = path.split(".")
+    module = None
+    # Try the longest importable module prefix, so nested attributes (module.Outer.Inner) work too.
+    for cut in range(len(parts) - 1, 0, -1):
+        modname = ".".join(parts[:cut])
+        try:
+            module = importlib.import_module(modname)
+            break
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (modname == exc.name or modname.startswith(exc.name + ".")):
+                raise StageError(f"cannot import {path!r}: importing {modname!r} failed: {exc}",
+                                 where) from None
+            if cut == 1:
+                raise StageError(
+                    f"cannot import {path!r}: no module named {exc.name!r}; is the package installed? "
+                    "(CI installs extra packages from ci.requirements)",
+                    where,
+                ) from None
+        except Exception as exc:  # an import that raises runs user code; report what it said
+            raise StageError(f"cannot import {path!r}: importing {modname!r} raised {_reason(exc)}",
+                             where) from None
+    assert module is not None
+    obj: Any = module
+    for i, attr in enumerate(parts[cut:], start=cut):
+        if not hasattr(obj, attr):
+            owner = ".".join(parts[:i])
+            public = [n for n in dir(obj) if not n.startswith("_")]
+            if hasattr(obj, "__path__"):  # a package: its submodules are not attributes until imported
+                public += [m.name for m in pkgutil.iter_modules(obj.__path__) if not m.name.startswith("_")]
+            kind = "module" if i == cut else "class"
+            raise StageError(f"{kind} {owner!r} has no attribute {attr!r}" + _hint(attr, public), where)
+        obj = getattr(obj, attr)
+    if not inspect.isclass(obj):
+        raise StageError(f"{path!r} is a {type(obj).__name__}, not an estimator class", where)
+    if not callable(getattr(obj, "fit", None)) or not callable(getattr(obj, "predict", None)):
+        raise StageError(f"{path!r} is not a scikit-learn estimator: it has no fit and predict methods",
+                         where)
+    return obj
+
+
+def build_estimator(cls: type, model: TrainedModel, seed: int, where: Where) -> tuple[Any, dict[str, Any]]:
+    """An instance of ``cls`` with the spec's params (and the seed); also the params it was given."""
+    names, open_ended = _param_names(cls)
+    params = dict(model.params)
+    if not open_ended:
+        for key in params:
+            if key not in names:
+                raise StageError(
+                    f"unknown parameter {key!r} of {cls.__name__}" + did_you_mean(key, names),
+                    (*where, "params", key),
+                )
+    if "random_state" in names and "random_state" not in params:
+        params["random_state"] = seed
+    try:
+        return cls(**params), params
+    except Exception as exc:  # constructors of third-party estimators may validate eagerly
+        raise StageError(f"{cls.__name__}({_args(params)}) failed: {_reason(exc)}",
+                         (*where, "params")) from None
+
+
+def _param_names(cls: type) -> tuple[list[str], bool]:
+    """The constructor's parameter names, and whether it also takes any other (``**kwargs``)."""
+    try:
+        sig = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return [], True
+    named = [p.name for p in sig.parameters.values()
+             if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
+        return named, False
+    # Wrappers such as xgboost's declare `**kwargs` yet list their real parameters in get_params();
+    # unknown names may still be legitimate there, so they are only used to find random_state.
+    try:
+        return [*named, *cls().get_params(deep=False)], True
+    except Exception:
+        return named, True
+
+
+def check_task(estimator: Any, path: str, task: str, where: Where) -> None:
+    from sklearn.base import is_classifier, is_regressor
+
+    try:
+        classifier, regressor = is_classifier(estimator), is_regressor(estimator)
+    except Exception:  # estimators without scikit-learn tags: nothing to check
+        return
+    if task == "regression" and classifier:
+        raise StageError(f"{path} is a classifier, but the task is regression; use a regressor", where)
+    if task != "regression" and regressor:
+        raise StageError(f"{path} is a regressor, but the task is {task} classification; use a classifier",
+                         where)
+
+
+# --- the data -----------------------------------------------------------------------------------------------
+
+
+def target(frame: pd.DataFrame, column: str, source: str, task: str) -> pd.Series:
+    import pandas as pd
+
+    y = frame[column]
+    missing = int(y.isna().sum())
+    if missing:
+        raise StageError(
+            f"target column {column!r} of data source {source!r} has {missing} missing values; "
+            "drop or fill those rows",
+            ("data", "target"),
+        )
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype):
+            raise StageError(
+                f"target column {column!r} of data source {source!r} is {y.dtype}, not numeric; "
+                "the task is regression",
+                ("task",),
+            )
+        return y
+    classes = sorted(y.unique().tolist(), key=repr)
+    if task == "binary" and len(classes) != 2:
+        shown = ", ".join(repr(c) for c in classes[:10]) + (", ..." if len(classes) > 10 else "")
+        raise StageError(
+            f"the task is binary, but target column {column!r} of data source {source!r} has "
+            f"{len(classes)} classes: {shown}",
+            ("task",),
+        )
+    return y
+
+
+def make_pipeline(features: FeatureSet, prep: Preprocessing, estimator: Any) -> Any:
+    """``Pipeline([("preprocess", ColumnTransformer), ("estimator", estimator)])`` for ``features``."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import (
+        MinMaxScaler,
+        OneHotEncoder,
+        OrdinalEncoder,
+        RobustScaler,
+        StandardScaler,
+    )
+
+    numeric: list[tuple[str, Any]] = []
+    if prep.numeric.impute != "none":
+        numeric.append(("impute", SimpleImputer(strategy=prep.numeric.impute)))
+    scalers = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}
+    if prep.numeric.scale != "none":
+        numeric.append(("scale", scalers[prep.numeric.scale]()))
+    categorical: list[tuple[str, Any]] = []
+    if prep.categorical.impute != "none":
+        # No fill_value for "constant": SimpleImputer then uses 0 for numbers and "missing_value" for strings,
+        # so integer-coded categories (e.g. sex: 1/2) work as well as text ones.
+        categorical.append(("impute", SimpleImputer(strategy=prep.categorical.impute)))
+    # Categories never seen in training must not crash evaluation or production scoring.
+    if prep.categorical.encode == "onehot":
+        categorical.append(("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)))
+    else:
+        categorical.append(("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)))
+    transformers: list[tuple[str, Any, list[str]]] = []
+    if features.numeric:
+        steps = Pipeline(numeric) if numeric else "passthrough"
+        transformers.append(("numeric", steps, list(features.numeric)))
+    if features.categorical:
+        transformers.append(("categorical", Pipeline(categorical), list(features.categorical)))
+    # Dense output: several estimators (HistGradientBoosting*, most third-party ones) reject sparse input.
+    preprocess = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
+    return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
+
+
+def fit(pipeline: Any, x: pd.DataFrame, y: pd.Series, name: str, model: TrainedModel, where: Where) -> float:
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    start = time.perf_counter()
+    try:
+        pipeline.fit(x, y)
+    except InvalidParameterError as exc:
+        raise StageError(f"invalid params for {model.estimator}: {exc}", (*where, "params")) from None
+    except (ValueError, TypeError) as exc:
+        raise StageError(f"training {name!r} ({model.estimator}) failed: {_reason(exc)}", where) from None
+    return time.perf_counter() - start
+
+
+def input_schema(frame: pd.DataFrame, features: FeatureSet, task: str, pipeline: Any) -> dict[str, Any]:
+    kinds = dict.fromkeys(features.numeric, "numeric") | dict.fromkeys(features.categorical, "categorical")
+    schema: dict[str, Any] = {
+        "features": [{"name": c, "kind": kinds[c], "dtype": str(frame[c].dtype)} for c in features.columns],
+        "target": features.target,
+        "target_dtype": str(frame[features.target].dtype),
+        "task": task,
+        "declared": features.declared,
+    }
+    if task != "regression":
+        schema["classes"] = bundle.jsonable(pipeline.classes_)
+    return schema
+
+
+def versions(estimator: str) -> dict[str, str]:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    import mlspec
+
+    out = {"python": platform.python_version(), "mlspec": mlspec.__version__}
+    for dist in ("scikit-learn", "pandas", "numpy", "scipy", "skops"):
+        out[dist] = version(dist)
+    package = estimator.split(".")[0]
+    if package not in ("sklearn", "numpy", "scipy"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[package] = version(package)
+    return out
+
+
+# --- messages -----------------------------------------------------------------------------------------------
+
+
+def _hint(word: str, choices: list[str]) -> str:
+    # Long lists (a module's attributes, an estimator's params) only help as a single suggestion.
+    hint = did_you_mean(word, choices)
+    return hint if hint.startswith("; did you mean") else ""
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _args(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())

@@ -1,0 +1,287 @@
+"""The ``validate:<suite>`` stage: run one Great Expectations 1.x suite on one data source, in memory.
+
+The suite comes from the spec (inline ``{expect_name: {kwargs}}`` items) or from a GX suite JSON file. Every
+expectation is built before any data is read, so a bad suite file fails fast and points at the spec key. GX
+runs with an ephemeral context: no ``gx/`` project folder, no stores on disk, no progress bars, no analytics;
+the only files written are ``result.json`` (GX's full validation result) and ``summary.md`` in the stage's
+output directory. A failing suite returns a failed verdict listing each failed expectation with sample
+unexpected values; a ``warn_only`` suite passes and keeps the failures in its summary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlspec.runtime.context import StageContext, StageError, StageResult
+from mlspec.runtime.io import read_source
+from mlspec.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlspec.spec import Suite
+
+SAMPLE_VALUES = 5  # unexpected values quoted per failed expectation in messages
+PARTIAL_COUNT = 20  # unexpected values kept per expectation in result.json
+_FILE_KEYS = frozenset({"type", "kwargs", "meta", "notes", "description", "severity", "id",
+                        "rendered_content"})
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation with where it came from, for messages."""
+
+    index: int
+    expectation: Any  # great_expectations.expectations.Expectation
+
+
+@dataclass(frozen=True)
+class Outcome:
+    index: int
+    type: str
+    kwargs: dict[str, Any]
+    success: bool
+    detail: str
+
+
+def run(ctx: StageContext) -> StageResult:
+    name = str(ctx.stage.name)
+    suite = ctx.spec.validation[name]
+    checks = build_checks(ctx.root, name, suite)
+    frame = read_source(ctx.root, suite.data, ctx.spec.data.sources[suite.data])
+    ctx.log(f"validating {len(frame)} rows of {suite.data!r} against {len(checks)} expectations")
+    result, order = validate(frame, name, checks)
+    (ctx.out_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    outcomes = outcomes_of(result, order)
+    failed = [o for o in outcomes if not o.success]
+    summary = render_summary(name, suite, len(frame), outcomes)
+    (ctx.out_dir / "summary.md").write_text(summary, encoding="utf-8")
+    metrics = {"rows": len(frame), "expectations": len(outcomes), "failed": len(failed)}
+    if not failed:
+        return StageResult(metrics, f"{len(outcomes)} expectations passed on {suite.data!r}")
+    headline = (f"suite {name!r} on data source {suite.data!r}: "
+                f"{len(failed)} of {len(outcomes)} expectations failed")
+    listing = "\n".join(f"  - {_line(o)}" for o in failed)
+    if suite.warn_only:
+        for o in failed:
+            ctx.log(f"warning: {_line(o)}")
+        return StageResult(metrics, f"{headline} (warn_only)")
+    return StageResult(metrics, headline, failed=f"{headline}:\n{listing}")
+
+
+# --- building the suite -------------------------------------------------------------------------------------
+
+
+def build_checks(root: Path, name: str, suite: Suite) -> list[Check]:
+    if suite.expectations is not None:
+        checks = []
+        for i, item in enumerate(suite.expectations):
+            ((etype, kwargs),) = item.items()
+            where = ("validation", name, "expectations", i, etype)
+            expectation = _expectation(etype, dict(kwargs or {}), _inline_error(etype, where))
+            checks.append(Check(i, expectation))
+        return checks
+    return _checks_from_file(root, name, str(suite.suite_file))
+
+
+def _inline_error(etype: str, where: tuple[str | int, ...]) -> Callable[[str], StageError]:
+    return lambda message: StageError(f"{etype}: {message}", where)
+
+
+def _checks_from_file(root: Path, name: str, rel: str) -> list[Check]:
+    where = ("validation", name, "suite_file")
+    path = root / rel
+
+    def error(message: str) -> StageError:
+        return StageError(f"suite file {rel!r}: {message}", where)
+
+    if not path.is_file():
+        raise error("not found" if not path.exists() else "is not a file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise error("is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("expectations"), list):
+        raise error('is not a Great Expectations suite: expected an object with an "expectations" list')
+    checks = []
+    for i, entry in enumerate(data["expectations"]):
+        at = f"expectations[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+            raise error(f'{at} is not an object with a "type"')
+        unknown = sorted(set(entry) - _FILE_KEYS)
+        if unknown:
+            raise error(f"{at}: unknown key {unknown[0]!r}" + did_you_mean(unknown[0], _FILE_KEYS))
+        kwargs = entry.get("kwargs") or {}
+        if not isinstance(kwargs, dict):
+            raise error(f'{at}: "kwargs" must be an object')
+        # Suite-level fields of a saved expectation are constructor arguments of its class; ids are not
+        # (GX refuses to add an expectation that already has one).
+        extra = {k: entry[k] for k in ("meta", "notes", "description", "severity")
+                 if entry.get(k) is not None}
+        etype = entry["type"]
+        expectation = _expectation(etype, {**kwargs, **extra}, _file_error(error, f"{at} ({etype})"))
+        checks.append(Check(i, expectation))
+    return checks
+
+
+def _file_error(error: Callable[[str], StageError], at: str) -> Callable[[str], StageError]:
+    return lambda message: error(f"{at}: {message}")
+
+
+def _expectation(etype: str, kwargs: dict[str, Any], error: Callable[[str], StageError]) -> Any:
+    _quiet_gx()
+    from great_expectations.exceptions.exceptions import ExpectationNotFoundError
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    from mlspec import expectations
+
+    try:
+        cls = get_expectation_impl(etype)
+    except ExpectationNotFoundError:
+        raise error("unknown expectation type" + did_you_mean(etype, expectations.names())) from None
+    try:
+        return cls(**kwargs)
+    except (ValueError, TypeError) as exc:  # pydantic v1 ValidationError is a ValueError
+        raise error(_reason(exc)) from None
+
+
+def _reason(exc: Exception) -> str:
+    """The first message per argument of a pydantic v1 error; GX lists one per member of each union."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    first: dict[str, str] = {}
+    for err in errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        first.setdefault(loc, str(err["msg"]))
+    # A root error ("min_value and max_value cannot both be None") often only echoes a field error.
+    fields = {k: v for k, v in first.items() if k != "__root__"}
+    parts = [f"{k}: {v}" for k, v in fields.items()] or [first.get("__root__", str(exc))]
+    return "; ".join(parts)
+
+
+# --- running ------------------------------------------------------------------------------------------------
+
+
+def validate(frame: pd.DataFrame, name: str, checks: list[Check]) -> tuple[dict[str, Any], dict[str, int]]:
+    """Run ``checks`` on ``frame`` with an in-memory GX context.
+
+    Returns GX's validation result as a JSON dict and the position in the suite of each expectation id.
+    """
+    _quiet_gx()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GX and its pandas calls warn about their own internals
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(),
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False),
+        )
+        context = gx.get_context(mode="ephemeral", project_config=config)
+        asset = context.data_sources.add_pandas("mlspec").add_dataframe_asset(name)
+        definition = asset.add_batch_definition_whole_dataframe("all")
+        batch = definition.get_batch(batch_parameters={"dataframe": frame})
+        # Adding the suite to the context gives each expectation an id; GX reorders results, the ids map
+        # them back to the order the user wrote.
+        suite = gx.ExpectationSuite(name=name, expectations=[c.expectation for c in checks])
+        suite = context.suites.add(suite)
+        order = {str(e.id): c.index for c, e in zip(checks, suite.expectations, strict=True)}
+        result = batch.validate(
+            suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": PARTIAL_COUNT}
+        )
+        out: dict[str, Any] = result.to_json_dict()  # type: ignore[no-untyped-call]
+    return out, order
+
+
+def _quiet_gx() -> None:
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+
+
+def outcomes_of(result: dict[str, Any], index_of: dict[str, int]) -> list[Outcome]:
+    outcomes = []
+    for r in result["results"]:
+        config = r["expectation_config"]
+        kwargs = {k: v for k, v in config["kwargs"].items() if k != "batch_id"}
+        success = bool(r["success"])
+        outcomes.append(
+            Outcome(index_of.get(config.get("id"), -1), config["type"], kwargs, success, _detail(r, success))
+        )
+    return sorted(outcomes, key=lambda o: o.index)
+
+
+def _detail(r: dict[str, Any], success: bool) -> str:
+    info = r.get("exception_info") or {}
+    # GX nests exception info by metric id when a metric raised, and keeps it flat otherwise.
+    infos = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    raised = [i for i in infos if i.get("raised_exception")]
+    if raised:
+        message = str(raised[0].get("exception_message") or "the expectation raised").strip()
+        return "error: " + message.removeprefix("Error: ")
+    res = r.get("result") or {}
+    if "unexpected_count" in res:
+        count, pct = res.get("unexpected_count") or 0, res.get("unexpected_percent") or 0.0
+        text = f"{count} unexpected values ({pct:.2f}%)"
+        sample = (res.get("partial_unexpected_list") or [])[:SAMPLE_VALUES]
+        if sample and not success:
+            text += ", e.g. " + ", ".join(_short(v) for v in sample)
+        return text
+    if "observed_value" in res:
+        return f"observed {_short(res['observed_value'], 120)}"
+    return ""
+
+
+# --- reporting ----------------------------------------------------------------------------------------------
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _label(o: Outcome) -> str:
+    args = ", ".join(f"{k}={_short(v)}" for k, v in o.kwargs.items())
+    return f"{o.type}({args})"
+
+
+def _line(o: Outcome) -> str:
+    return f"[{o.index}] {_label(o)}: {o.detail}"
+
+
+def render_summary(name: str, suite: Suite, rows: int, outcomes: list[Outcome]) -> str:
+    failed = sum(not o.success for o in outcomes)
+    if not failed:
+        verdict = "passed"
+    elif suite.warn_only:
+        verdict = "passed with warnings (warn_only)"
+    else:
+        verdict = "failed"
+    origin = f"suite file `{suite.suite_file}`" if suite.suite_file else "inline expectations"
+    lines = [
+        f"# Validation suite `{name}`",
+        "",
+        f"Data source `{suite.data}`, {rows} rows; {origin}.",
+        "",
+        f"**{verdict}**: {len(outcomes) - failed} of {len(outcomes)} expectations passed.",
+        "",
+        "| # | expectation | result | details |",
+        "|---|---|---|---|",
+    ]
+    for o in outcomes:
+        status = "passed" if o.success else ("warning" if suite.warn_only else "FAILED")
+        cells = [str(o.index), f"`{_label(o)}`", status, o.detail]
+        lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
