@@ -52,8 +52,55 @@ def save(directory: Path, model: Any, metadata: dict[str, Any]) -> None:
     import skops.io as sio
 
     directory.mkdir(parents=True, exist_ok=True)
-    sio.dump(model, directory / MODEL_FILE)
+    (directory / MODEL_FILE).write_bytes(_stable_zip(sio.dumps(model)))
     (directory / METADATA_FILE).write_text(json.dumps(jsonable(metadata), indent=2) + "\n", encoding="utf-8")
+
+
+def _stable_zip(data: bytes) -> bytes:
+    """The same skops archive, made byte-identical for an identical model.
+
+    skops names objects and array files after ``id()`` (memory addresses) and stamps zip entries with the
+    time of writing; content-addressed outputs (mlspec.lock, CI artifacts adopted by digest) need identical
+    models to be identical files. Ids are renumbered in the order the schema first mentions them (they only
+    link references inside the file), array files are renamed to match, and timestamps are fixed.
+    """
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        schema = json.loads(src.read("schema.json"))
+        ids: dict[int, int] = {}
+        files: dict[str, str] = {}
+
+        def renumber(node: Any) -> Any:
+            if isinstance(node, dict):
+                out = {}
+                for key, value in node.items():
+                    if key == "__id__" and isinstance(value, int):
+                        out[key] = ids.setdefault(value, len(ids))
+                    elif key == "file" and isinstance(value, str):
+                        out[key] = files.setdefault(value, f"{len(files)}{Path(value).suffix}")
+                    else:
+                        out[key] = renumber(value)
+                return out
+            if isinstance(node, list):
+                return [renumber(v) for v in node]
+            return node
+
+        stable = renumber(schema)
+        entries = [("schema.json", json.dumps(stable, separators=(",", ":")).encode(), "schema.json")]
+        entries += sorted(((files[i.filename], src.read(i.filename), i.filename) for i in src.infolist()
+                           if i.filename in files), key=lambda e: int(Path(e[0]).stem))
+        unknown = {i.filename for i in src.infolist()} - {"schema.json", *files}
+        if unknown:  # a skops format this code does not know: keep it loadable rather than "stable"
+            return data
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as dst:
+            for name, content, original in entries:
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = src.getinfo(original).compress_type
+                dst.writestr(info, content)
+    return out.getvalue()
 
 
 def trusted_packages(estimator: str) -> tuple[str, ...]:

@@ -6,7 +6,13 @@ atomically only after the stage returns, so a crash never leaves half-written ou
 outputs of the stages it needs through ``ctx.upstream(stage_id)``.
 
 A stage that ran but whose *verdict* is a failure returns ``StageResult(failed=...)`` after writing its
-report files. A user-fixable error (bad data, an estimator that does not import, a failed expectation suite) is raised
+report files.
+
+Outputs are content-addressed: the same inputs must give the same bytes, or mlspec.lock churns and every
+downstream stage reruns. Facts that differ from run to run (wall-clock times, timestamps, run ids) go in
+``ctx.run_dir`` (``_run/`` in the output directory), which is kept with the outputs but not digested.
+
+A user-fixable error (bad data, an estimator that does not import, a failed expectation suite) is raised
 as :class:`StageError`: the runner prints it with the stage and the spec line, without a traceback.
 """
 
@@ -20,6 +26,9 @@ from typing import Any
 from mlspec.errors import MlspecError
 from mlspec.graph import Stage
 from mlspec.load import Loaded
+
+
+RUN_DIR = "_run"
 
 
 class StageError(MlspecError):
@@ -55,6 +64,13 @@ class StageContext:
         """Directory of mlspec.yaml; relative paths in the spec are resolved against it."""
         return self.loaded.root
 
+    @property
+    def run_dir(self) -> Path:
+        """Where to put facts of this particular run (times, run ids): kept, but not part of the digests."""
+        path = self.out_dir / RUN_DIR
+        path.mkdir(exist_ok=True)
+        return path
+
     def upstream(self, stage_id: str) -> Path:
         return self.upstream_dirs[stage_id]
 
@@ -68,3 +84,6 @@ class StageResult:
     failed: str | None = None
     """Set when the stage ran but its verdict is a failure (e.g. a suite's expectations failed). The runner
     keeps its outputs for reports, exits non-zero, and does not record it as up to date in mlspec.lock."""
+    failures: list[tuple[str, tuple[str | int, ...]]] = field(default_factory=list)
+    """With ``failed``: each failing check as (message, spec key it is about), e.g. one per failing gate. The
+    runner reports each on its own spec line (a GitHub annotation) instead of one error at the stage."""

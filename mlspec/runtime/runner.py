@@ -43,7 +43,7 @@ from mlspec.spec import StageKind
 from mlspec.suggest import did_you_mean
 
 Status = Literal["ran", "up to date", "failed", "blocked"]
-_AVAILABLE = "mlspec run can run data, validate, train and evaluate stages so far"
+_AVAILABLE = "mlspec run can run data, validate, train, evaluate and gate stages so far"
 
 
 def stage_module(kind: str) -> ModuleType:
@@ -190,7 +190,8 @@ class _Run:
             self.workspace.record_file(stage.id).unlink(missing_ok=True)
             self._write(self.lock.without(stage.id))
             self.workspace.swap_in(tmp, stage.id)
-            self._report_error(stage, result.failed, ())
+            for message, spec_path in result.failures or [(result.failed, ())]:
+                self._report_error(stage, message, spec_path)
             self._record(Outcome(stage.id, "failed", result.failed),
                          f"failed {stage.id} in {took}" + (f": {result.summary}" if result.summary else ""))
             return

@@ -15,6 +15,7 @@ from pathlib import Path
 from mlspec.graph import Stage
 from mlspec.load import Loaded
 from mlspec.runtime import deps
+from mlspec.runtime.context import RUN_DIR
 from mlspec.runtime.hashing import StatCache, fingerprint
 from mlspec.runtime.lockfile import Entry
 
@@ -46,6 +47,7 @@ def facts_of(stage: Stage, loaded: Loaded, cache: StatCache, upstream: Mapping[s
     spec = loaded.spec
     sections = {path: fingerprint(value) for path, value in deps.spec_sections(spec, stage).items()}
     inputs = {rel: cache.digest(loaded.root / rel) or MISSING for rel in deps.input_files(spec, stage)}
+    inputs.update(deps.external_inputs(loaded, stage))
     return Facts(stage.id, stage.kind, sections, deps.versions(spec, stage), inputs, dict(upstream))
 
 
@@ -55,6 +57,8 @@ def manifest(directory: Path, digest: Callable[[Path], str | None]) -> dict[str,
         return None
     out: dict[str, str] = {}
     for path in sorted(directory.rglob("*")):
+        if path.relative_to(directory).parts[0] == RUN_DIR:
+            continue  # facts of one run (times, ids): kept beside the outputs, never compared
         value = digest(path) if path.is_file() else None
         if value is not None:
             out[path.relative_to(directory).as_posix()] = value

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import importlib
 import inspect
+import json
 import pkgutil
 import time
 from typing import TYPE_CHECKING, Any
@@ -59,11 +60,12 @@ def run(ctx: StageContext) -> StageResult:
         "input": input_schema(frame, features, spec.task, pipeline),
         "data": {"source": model.data, "digest": profile.get("digest"), "rows": len(frame)},
         "versions": versions(model.estimator),
-        "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "fit_seconds": round(fit_seconds, 3),
     }
     bundle.save(ctx.out_dir, pipeline, metadata)
-    metrics = {"rows": len(frame), "fit_seconds": round(fit_seconds, 3)}
+    # When and how long: facts of this run, kept beside the bundle but outside its digests (see context.py).
+    timing = {"trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "fit_seconds": round(fit_seconds, 3)}
+    (ctx.run_dir / "training.json").write_text(json.dumps(timing, indent=2) + "\n", encoding="utf-8")
+    metrics = {"rows": len(frame)}
     summary = f"{name}: {model.estimator} fitted on {len(frame)} rows in {fit_seconds:.2f}s"
     return StageResult(metrics, summary)
 

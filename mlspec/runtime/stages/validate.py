@@ -57,8 +57,8 @@ def run(ctx: StageContext) -> StageResult:
     frame = read_source(ctx.root, suite.data, ctx.spec.data.sources[suite.data])
     ctx.log(f"validating {len(frame)} rows of {suite.data!r} against {len(checks)} expectations")
     result, order = validate(frame, name, checks)
-    (ctx.out_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     outcomes = outcomes_of(result, order)
+    (ctx.out_dir / "result.json").write_text(json.dumps(_stable(result), indent=2) + "\n", encoding="utf-8")
     failed = [o for o in outcomes if not o.success]
     summary = render_summary(name, suite, len(frame), outcomes)
     (ctx.out_dir / "summary.md").write_text(summary, encoding="utf-8")
@@ -205,6 +205,20 @@ def validate(frame: pd.DataFrame, name: str, checks: list[Check]) -> tuple[dict[
         )
         out: dict[str, Any] = result.to_json_dict()  # type: ignore[no-untyped-call]
     return out, order
+
+
+def _stable(result: dict[str, Any]) -> dict[str, Any]:
+    """GX's result without what differs between identical runs (random ids, load time): outputs are digested."""
+    out = {k: v for k, v in result.items() if k != "id"}
+    out["results"] = [
+        {**r, "expectation_config": {k: v for k, v in r["expectation_config"].items() if k != "id"}}
+        for r in result["results"]
+    ]
+    meta = dict(out.get("meta") or {})
+    if isinstance(meta.get("batch_markers"), dict):
+        meta["batch_markers"] = {k: v for k, v in meta["batch_markers"].items() if k != "ge_load_time"}
+    out["meta"] = meta
+    return out
 
 
 def _quiet_gx() -> None:
