@@ -74,7 +74,7 @@ def _stable_zip(data: bytes) -> bytes:
 
         def renumber(node: Any) -> Any:
             if isinstance(node, dict):
-                out = {}
+                out: dict[str, Any] = {}
                 for key, value in node.items():
                     if key == "__id__" and isinstance(value, int):
                         out[key] = ids.setdefault(value, len(ids))

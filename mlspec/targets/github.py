@@ -62,7 +62,8 @@ def _view(ctx: Context) -> dict[str, Any]:
     spec = ctx.spec
     all_jobs = jobs(spec)
     view = _base(ctx)
-    view["push_branches"] = _unique([spec.ci.default_branch, *(b for t in spec.deploy.values() for b in t.when.branches)])
+    deploy_branches = [b for t in spec.deploy.values() for b in t.when.branches]
+    view["push_branches"] = _unique([spec.ci.default_branch, *deploy_branches])
     view["push_tags"] = _unique([g for t in spec.deploy.values() for g in t.when.tags])
     view["release_refs"] = bool(view["push_tags"])
     view["jobs"] = [_job(ctx, job, all_jobs) for job in all_jobs]
