@@ -105,11 +105,107 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    from mlspec.baseline import ENV_VAR, resolve
+    from mlspec.runtime.runner import run
+    from mlspec.runtime.verdict import shown_verdict
+
+    loaded = _load(args.file)
+    if args.baseline:
+        resolve(loaded, args.baseline)  # a bad --baseline fails here, before any stage runs
+        os.environ[ENV_VAR] = args.baseline  # the stage and its fingerprint read the request from there
+    report = run(loaded, ["gate"], wait=args.wait)
+    lines = shown_verdict(report)
+    if lines:
+        print()
+        print("\n".join(lines))
+    return EXIT_OK if report.ok else EXIT_USER
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from mlspec.diff import diff, dumps, render
+
+    result = diff(_load(args.file), args.rev)
+    if args.json:
+        sys.stdout.write(dumps(result, args.all))
+    else:
+        print("\n".join(render(result, args.all)))
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from mlspec.runtime.status import status
 
     for line in status(_load(args.file)):
         print(line)
+    return EXIT_OK
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from mlspec.deploy import deploy
+
+    done = deploy(_load(args.file), args.target)
+    for warning in done.warnings:
+        print(warning, file=sys.stderr)
+    for line in done.lines:
+        print(line)
+    return EXIT_OK
+
+
+def cmd_registry(args: argparse.Namespace) -> int:
+    from mlspec.registry import locate, provenance, resolve, views
+
+    registry, model, root = locate(args.file, args.registry, args.model)
+    action = args.registry_command
+    if action == "list":
+        text = (views.dumps([views.version_json(registry, v) for v in registry.versions(model)]) if args.json
+                else "\n".join(views.list_lines(registry, model)) + "\n")
+    elif action == "show":
+        version = resolve(registry, model, args.ref)
+        if args.card:
+            import tempfile
+            from pathlib import Path
+
+            with tempfile.TemporaryDirectory() as scratch:
+                text = (registry.files(model, version.number, Path(scratch)) / "MODEL_CARD.md").read_text("utf-8")
+        else:
+            text = (views.dumps(views.version_json(registry, version)) if args.json
+                    else "\n".join(views.show_lines(registry, version)) + "\n")
+    elif action == "history":
+        events = registry.history(model)
+        text = (views.dumps([e.as_json() for e in events if args.alias in (None, e.alias)]) if args.json
+                else "\n".join(views.history_lines(events, args.alias)) + "\n")
+    elif action == "promote":
+        version = resolve(registry, model, args.ref)
+        event = registry.promote(model, args.alias, version.number, provenance.actor(root), note=args.note)
+        text = (f"alias {args.alias!r} already names version {version.number}\n" if event is None else
+                f"moved alias {args.alias!r} of {model!r} from {event.previous or 'nothing'} to version "
+                f"{event.version}\n")
+    else:
+        event = registry.rollback(model, args.alias, provenance.actor(root), to=args.to, note=args.note)
+        text = f"rolled alias {args.alias!r} of {model!r} back from version {event.previous} to {event.version}\n"
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from mlspec.registry import locate
+    from mlspec.serve import Limits, load_service, serve
+
+    registry, model, _ = locate(args.file, args.registry, args.model)
+    ref = str(args.version) if args.version is not None else args.alias
+    with tempfile.TemporaryDirectory(prefix="mlspec-serve.") as scratch:
+        service = load_service(registry, model, ref, Path(scratch))
+
+        def ready(url: str) -> None:
+            info = service.info
+            print(f"serving {model!r} version {info['version']} ({info['trained_model']}, gate {info['verdict']})"
+                  f" on {url}  (POST /predict, GET /health, GET /schema)", flush=True)
+
+        serve(service, args.host, args.port, Limits(args.max_body_bytes, args.max_rows), ready)
     return EXIT_OK
 
 
@@ -121,6 +217,47 @@ def _seconds(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}")
     return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
+
+
+def _where_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file naming the registry (default: mlspec.yaml)")
+    p.add_argument("--registry", metavar="DIR",
+                   help="a file registry directory, instead of the spec's registry (no spec needed with --model)")
+    p.add_argument("--model", metavar="NAME", help="registered model name (default: the spec's project)")
+
+
+def _registry_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    reg = sub.add_parser("registry", help="list, show, promote and roll back registered model versions")
+    actions = reg.add_subparsers(dest="registry_command", metavar="ACTION", required=True)
+    reg.set_defaults(func=cmd_registry)
+    p = actions.add_parser("list", help="every version, its gate verdict and the aliases naming it")
+    _where_options(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = actions.add_parser("show", help="one version (a number or an alias): digest, verdict, provenance, metrics")
+    p.add_argument("ref", metavar="VERSION|ALIAS")
+    _where_options(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--card", action="store_true", help="print the version's model card (Markdown)")
+    p = actions.add_parser("promote", help="move an alias to a version whose gate passed")
+    p.add_argument("ref", metavar="VERSION|ALIAS", help="the version, or an alias naming it (e.g. staging)")
+    p.add_argument("alias", metavar="ALIAS", help="the alias to move, e.g. production")
+    _where_options(p)
+    p.add_argument("--note", help="why, for the history")
+    p = actions.add_parser("rollback", help="move an alias back to the version it named before")
+    p.add_argument("alias", metavar="ALIAS")
+    _where_options(p)
+    p.add_argument("--to", type=_positive, metavar="N", help="an earlier version of the alias (default: the last one)")
+    p.add_argument("--note", help="why, for the history")
+    p = actions.add_parser("history", help="every registration and alias move: who, when, which commit")
+    _where_options(p)
+    p.add_argument("--alias", help="only the moves of this alias")
+    p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,9 +294,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="plan as `mlspec run --force` would run")
     p.set_defaults(func=cmd_plan)
 
+    p = sub.add_parser("gate", help="run what the gate needs, then judge the champion against evaluation.gates")
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+    p.add_argument("--baseline", metavar="REV|PATH",
+                   help="compare with this git revision's mlspec.lock, or an mlspec.lock / metrics.json file "
+                        "(default: the pull request's target branch, else ci.default_branch)")
+    p.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
+                   help="if another run holds the workspace, wait up to SECONDS for it (default: fail at once)")
+    p.set_defaults(func=cmd_gate)
+
+    p = sub.add_parser("diff", help="compare metrics, params and data digests with a git revision")
+    p.add_argument("rev", nargs="?", default="HEAD", metavar="REV", help="git revision (default: HEAD)")
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--all", action="store_true", help="also list values that did not change")
+    p.set_defaults(func=cmd_diff)
+
     p = sub.add_parser("status", help="summarise the workspace: recorded stages, their outputs, last metrics")
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("deploy", help="deploy the gated champion to one of the spec's deploy targets")
+    p.add_argument("target", metavar="TARGET", help="a key of the spec's deploy section")
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+    p.set_defaults(func=cmd_deploy)
+
+    _registry_parser(sub)
+
+    p = sub.add_parser("serve", help="serve predictions of a registry version over HTTP")
+    _where_options(p)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--alias", default="production",
+                       help="serve the version this alias names (default: production)")
+    which.add_argument("--version", type=_positive, metavar="N", help="serve version N")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1; 0.0.0.0 in a container)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on; 0 picks a free one (default: 8000)")
+    p.add_argument("--max-body-bytes", type=_positive, default=1 << 20, metavar="N",
+                   help="refuse larger request bodies with 413 (default: 1 MiB)")
+    p.add_argument("--max-rows", type=_positive, default=10_000, metavar="N",
+                   help="refuse requests with more rows with 422 (default: 10000)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("compile", help="generate the GitHub Actions and GitLab CI pipelines from the spec")
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")

@@ -166,6 +166,17 @@ class Champion(Model):
         return self
 
 
+class Significance(Model):
+    """Fail a `max_drop` gate only when the drop is significant: a paired bootstrap of the champion and the
+    baseline model on the same evaluation rows, so evaluation noise does not block a change."""
+
+    confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+    """Level of the bootstrap interval of the worsening; the gate fails only when the whole interval exceeds
+    `max_drop`."""
+    resamples: Annotated[int, Field(ge=100, le=100_000)] = 2000
+    """Number of bootstrap resamples of the evaluation rows."""
+
+
 class Gate(Model):
     """Bounds on one metric of the champion; absolute and/or relative to the baseline."""
 
@@ -178,6 +189,8 @@ class Gate(Model):
     """Largest allowed worsening against the baseline: a number (absolute) or a percentage such as "2%"."""
     warn_only: bool = False
     """Report a failing gate without failing the pipeline."""
+    significance: Significance | None = None
+    """Let `max_drop` fail only on a statistically significant drop (needs the baseline's predictions)."""
 
     @field_validator("max_drop", mode="before")
     @classmethod
@@ -198,6 +211,8 @@ class Gate(Model):
             raise ValueError("a gate needs at least one of `min`, `max` or `max_drop`")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"`min` ({self.min}) is greater than `max` ({self.max})")
+        if self.significance is not None and self.max_drop is None:
+            raise ValueError("`significance` applies to `max_drop`; add a `max_drop` or remove `significance`")
         return self
 
 

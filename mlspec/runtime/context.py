@@ -27,7 +27,6 @@ from mlspec.errors import MlspecError
 from mlspec.graph import Stage
 from mlspec.load import Loaded
 
-
 RUN_DIR = "_run"
 
 

@@ -11,14 +11,20 @@ import re
 import sys
 from functools import cache
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlspec import __version__
 from mlspec.graph import Stage
 from mlspec.spec import Source, Spec
 
-RUNNABLE_KINDS = ("data", "validate", "train", "evaluate")
-"""Kinds `mlspec run` can execute; gate, deploy and monitor come later."""
+if TYPE_CHECKING:
+    from mlspec.load import Loaded
+
+RUNNABLE_KINDS = ("data", "validate", "train", "evaluate", "gate")
+"""Kinds `mlspec run` can execute; deploy and monitor come later."""
+
+BASELINE_INPUT = "<baseline>"
+"""The gate's input that stands for its baseline (not a file; see :func:`external_inputs`)."""
 
 # Distributions whose behaviour shapes each kind's outputs. pyarrow is listed for every stage that reads data
 # because pandas 3 stores strings in pyarrow arrays when it is installed (and evaluate writes parquet).
@@ -27,7 +33,10 @@ _LIBRARIES: dict[str, tuple[str, ...]] = {
     "validate": ("great-expectations", "pandas", "pyarrow"),
     "train": ("numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops"),
     "evaluate": ("matplotlib", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops"),
+    "gate": (),
 }
+# The significance test recomputes metrics on resampled rows; only then do these shape the gate's result.
+_SIGNIFICANCE_LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "scipy")
 
 
 def spec_sections(spec: Spec, stage: Stage) -> dict[str, Any]:
@@ -59,12 +68,40 @@ def spec_sections(spec: Spec, stage: Stage) -> dict[str, Any]:
     if stage.kind == "evaluate":
         return {
             **common,
-            "evaluation": spec.evaluation.model_dump(mode="json"),
+            # The gates are the gate stage's business: editing a threshold must not rescore every model.
+            "evaluation": spec.evaluation.model_dump(mode="json", exclude={"gates"}),
             # The model names in declared order: a tie for champion goes to the model declared first.
             "training.models": list(spec.training.models),
             f"data.sources.{spec.evaluation.data}": _source(spec.data.sources[spec.evaluation.data]),
         }
+    if stage.kind == "gate":
+        # The champion and its metrics come from evaluate's outputs; `task` matters to the significance test.
+        return {
+            "task": spec.task,
+            "evaluation.gates": {m: g.model_dump(mode="json") for m, g in spec.evaluation.gates.items()},
+            "evaluation.champion": spec.evaluation.champion.model_dump(mode="json") if spec.evaluation.champion
+            else None,
+        }
     raise ValueError(f"stage kind {stage.kind!r} cannot run yet")
+
+
+def wants_significance(spec: Spec) -> bool:
+    return any(g.significance is not None for g in spec.evaluation.gates.values())
+
+
+def external_inputs(loaded: Loaded, stage: Stage) -> dict[str, str]:
+    """Inputs that are neither spec sections nor files of the project, by name → digest.
+
+    The gate's baseline (see :mod:`mlspec.baseline`) is one: another branch's mlspec.lock, chosen by the
+    environment (``MLSPEC_BASELINE``, the pull request's target branch). Its identity is part of the gate's
+    fingerprint, so a new baseline reruns the gate and an unchanged one does not.
+    """
+    if stage.kind != "gate":
+        return {}
+    from mlspec import baseline
+
+    found = baseline.resolve(loaded, baseline.requested(), predictions=wants_significance(loaded.spec))
+    return {BASELINE_INPUT: found.identity}
 
 
 def input_files(spec: Spec, stage: Stage) -> list[str]:
@@ -80,6 +117,8 @@ def input_files(spec: Spec, stage: Stage) -> list[str]:
         return [spec.data.sources[spec.training.models[name].data].path]
     if stage.kind == "evaluate":
         return [spec.data.sources[spec.evaluation.data].path]
+    if stage.kind == "gate":
+        return []
     raise ValueError(f"stage kind {stage.kind!r} cannot run yet")
 
 
@@ -90,6 +129,8 @@ def versions(spec: Spec, stage: Stage) -> dict[str, str]:
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
         **{dist: _version(dist) or "not installed" for dist in _LIBRARIES[stage.kind]},
     }
+    if stage.kind == "gate" and wants_significance(spec):
+        found.update({dist: _version(dist) or "not installed" for dist in _SIGNIFICANCE_LIBRARIES})
     if stage.kind in ("train", "evaluate"):
         # An estimator from outside scikit-learn (xgboost, lightgbm, ...) shapes the model as much; a module
         # that is not an installed distribution of the same name (a local package) is left out.
@@ -113,6 +154,8 @@ def spec_key(stage: Stage) -> tuple[str, ...]:
         return ("training", "models", name)
     if stage.kind == "evaluate":
         return ("evaluation",)
+    if stage.kind == "gate":
+        return ("evaluation", "gates")
     return (stage.kind,)
 
 

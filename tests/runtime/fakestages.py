@@ -1,4 +1,5 @@
-"""Small stand-ins for the validate, train and evaluate stages, for testing the runner on its own.
+"""Small stand-ins for the validate, train and evaluate stages, for testing the runner on its own (the data
+and gate stages are the real ones).
 
 They follow the stage contract (:mod:`mlspec.runtime.context`) and read their upstream outputs, so their own
 outputs change exactly when their inputs do. Behaviour is chosen per stage id by environment variables, so
@@ -72,8 +73,11 @@ def evaluate(ctx: StageContext) -> StageResult:
     for name in ctx.spec.training.models:
         described = json.loads((ctx.upstream(f"train:{name}") / "model.json").read_text())
         scores[name] = round(1 - 1 / (2 + described["rows"] + len(name)), 6)
-    (ctx.out_dir / "metrics.json").write_text(json.dumps(scores, sort_keys=True) + "\n")
     champion = max(scores, key=lambda n: scores[n])
+    # The fields of the real metrics.json that the (real) gate stage reads.
+    report = {"champion": champion, "champion_metrics": {"accuracy": scores[champion]},
+              "models": {n: {"accuracy": v} for n, v in scores.items()}}
+    (ctx.out_dir / "metrics.json").write_text(json.dumps(report, sort_keys=True) + "\n")
     return StageResult({"champion": champion, "scores": scores}, f"champion {champion}")
 
 

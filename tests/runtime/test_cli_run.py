@@ -38,7 +38,7 @@ def test_second_run_on_a_busy_workspace_fails_fast_naming_the_holder(root: Path)
     assert first.returncode == 0, err
     out, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, err
-    assert masked(out)[-3] == "mlspec run: 0 ran, 6 up to date"
+    assert masked(out)[-3] == "mlspec run: 0 ran, 7 up to date"
 
 
 def test_wait_timeout_message(root: Path) -> None:
@@ -61,7 +61,7 @@ def test_status_before_and_after_runs(root: Path) -> None:
         "workspace: .mlspec (no runs yet)",
         "lock: mlspec.lock (not written yet)",
         *[f"{sid}: never run" for sid in
-          ("data:train", "data:holdout", "validate:train_check", "train:m1", "train:m2", "evaluate")],
+          ("data:train", "data:holdout", "validate:train_check", "train:m1", "train:m2", "evaluate", "gate")],
         "run `mlspec plan` to see what would run and why",
     ]
     assert mlspec(root, "run", harness=True, FAKE_FAIL="validate:train_check").returncode == 1
@@ -80,6 +80,7 @@ def test_status_before_and_after_runs(root: Path) -> None:
         "train:m1: never run",
         "train:m2: never run",
         "evaluate: never run",
+        "gate: never run",
         "run `mlspec plan` to see what would run and why",
     ]
 
@@ -95,7 +96,8 @@ def test_exit_codes_and_located_stage_errors(root: Path) -> None:
     failed = mlspec(root, "run", harness=True, FAKE_ERROR="train:m2")
     assert failed.returncode == 1
     assert failed.stderr == "mlspec.yaml:15:3: stage train:m2: the seed is cursed\n"
-    assert masked(failed.stdout)[-3] == "mlspec run: 4 ran, 0 up to date, 1 failed (train:m2), 1 blocked (evaluate)"
+    assert masked(failed.stdout)[-3] == ("mlspec run: 4 ran, 0 up to date, 1 failed (train:m2), 2 blocked (evaluate, "
+                                         "gate)")
 
     crashed = mlspec(root, "run", harness=True, FAKE_CRASH="train:m2")
     assert crashed.returncode == 3
@@ -146,8 +148,8 @@ def test_gitlab_sections(root: Path) -> None:
     ("args", "stderr"),
     [
         (["run", "trian"], "error: unknown stage 'trian'; did you mean 'train'?\n"),
-        (["plan", "gate"], "error: stage 'gate' is not available yet; mlspec run can run data, validate, train "
-                           "and evaluate stages so far\n"),
+        (["plan", "monitor"], "error: stage 'monitor' is not available yet; mlspec run can run data, validate, "
+                              "train, evaluate and gate stages so far\n"),
         (["run", "-f", "nope.yaml"], "error: nope.yaml: file not found; run `mlspec init` to create a project, "
                                      "or pass the spec with -f PATH\n"),
     ],

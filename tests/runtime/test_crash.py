@@ -42,7 +42,7 @@ def _recovers(root: Path, reran: list[str]) -> None:
     assert not list((root / ".mlspec" / "tmp").glob("*"))
     again = mlspec(root, "run", harness=True)
     assert again.returncode == 0
-    assert masked(again.stdout)[-3] == "mlspec run: 0 ran, 6 up to date"
+    assert masked(again.stdout)[-3] == "mlspec run: 0 ran, 7 up to date"
 
 
 def test_kill_mid_stage(root: Path) -> None:
@@ -66,7 +66,7 @@ def test_kill_mid_stage(root: Path) -> None:
     plan = mlspec(root, "plan")
     assert "run train:m1: input changed: train.csv; upstream changed: data:train, validate:train_check" in (
         plan.stdout.splitlines())
-    _recovers(root, ["train:m1", "train:m2", "evaluate"])
+    _recovers(root, ["train:m1", "train:m2", "evaluate", "gate"])
 
 
 def test_kill_after_outputs_swapped_before_lock_written(root: Path) -> None:
@@ -79,7 +79,7 @@ def test_kill_after_outputs_swapped_before_lock_written(root: Path) -> None:
     plan = mlspec(root, "plan").stdout.splitlines()
     assert ("run train:m1: input changed: train.csv; upstream changed: data:train, validate:train_check; "
             "output changed: model.json") in plan
-    _recovers(root, ["train:m1", "train:m2", "evaluate"])
+    _recovers(root, ["train:m1", "train:m2", "evaluate", "gate"])
 
 
 def test_kill_between_moving_old_outputs_aside_and_new_ones_in(root: Path) -> None:
@@ -88,7 +88,7 @@ def test_kill_between_moving_old_outputs_aside_and_new_ones_in(root: Path) -> No
     assert not (root / M1).exists()
     assert "run train:m1: input changed: train.csv; upstream changed: data:train, validate:train_check; " \
            "outputs missing" in mlspec(root, "plan").stdout.splitlines()
-    _recovers(root, ["train:m1", "train:m2", "evaluate"])
+    _recovers(root, ["train:m1", "train:m2", "evaluate", "gate"])
 
 
 def test_kill_while_writing_the_lock(root: Path) -> None:
@@ -100,5 +100,5 @@ def test_kill_while_writing_the_lock(root: Path) -> None:
     # data:train's new outputs are in place and its record beside them was written before the lock: the
     # next run adopts them instead of recomputing.
     assert "skip data:train: up to date" in mlspec(root, "plan").stdout.splitlines()
-    _recovers(root, ["validate:train_check", "train:m1", "train:m2", "evaluate"])
+    _recovers(root, ["validate:train_check", "train:m1", "train:m2", "evaluate", "gate"])
     assert list(root.glob(".mlspec.lock.*.tmp")) == []

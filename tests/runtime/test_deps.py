@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -29,10 +30,31 @@ def _stage(loaded: Loaded, stage_id: str) -> Stage:
         ("validate:holdout_quality", ["data.sources.holdout", "validation.holdout_quality"]),
         ("train:forest", sorted([*COMMON, "data.sources.train", "training.models.forest"])),
         ("evaluate", sorted([*COMMON, "data.sources.holdout", "evaluation", "training.models"])),
+        ("gate", ["evaluation.champion", "evaluation.gates", "task"]),
     ],
 )
 def test_spec_sections(stage_id: str, sections: list[str]) -> None:
     assert sorted(deps.spec_sections(BREAST.spec, _stage(BREAST, stage_id))) == sections
+
+
+def test_gates_are_read_by_the_gate_not_by_evaluate() -> None:
+    evaluation = deps.spec_sections(BREAST.spec, _stage(BREAST, "evaluate"))["evaluation"]
+    assert "gates" not in evaluation and evaluation["metrics"] == ["roc_auc", "accuracy", "f1", "log_loss"]
+    gates = deps.spec_sections(BREAST.spec, _stage(BREAST, "gate"))["evaluation.gates"]
+    assert gates["roc_auc"] == {"min": 0.95, "max": None, "max_drop": 0.01, "warn_only": False, "significance": None}
+
+
+def test_the_gate_reads_its_baseline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from mlspec.baseline import NoBaseline
+
+    for var in ("MLSPEC_BASELINE", "GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    spec = tmp_path / "mlspec.yaml"  # outside any git repository
+    spec.write_text((EXAMPLES / "breast-cancer" / "mlspec.yaml").read_text())
+    loaded = load(spec)
+    assert deps.external_inputs(loaded, _stage(loaded, "gate")) == {
+        "<baseline>": NoBaseline("not a git repository").identity}
+    assert deps.external_inputs(loaded, _stage(loaded, "evaluate")) == {}
 
 
 def test_source_descriptions_are_not_covered() -> None:
@@ -48,6 +70,7 @@ def test_source_descriptions_are_not_covered() -> None:
         (WINE, "validate:holdout_suite", ["data/holdout.csv", "gx/holdout_suite.json"]),
         (WINE, "train:boosting", ["data/train.csv"]),
         (WINE, "evaluate", ["data/holdout.csv"]),
+        (WINE, "gate", []),
     ],
 )
 def test_input_files(loaded: Loaded, stage_id: str, files: list[str]) -> None:
@@ -63,6 +86,13 @@ def test_versions_come_from_installed_metadata() -> None:
     }
     assert set(deps.versions(BREAST.spec, _stage(BREAST, "validate:train_quality"))) == {
         "mlspec", "python", "great-expectations", "pandas", "pyarrow"}
+    # The gate's result depends on the libraries only when it recomputes metrics for the significance test.
+    assert set(deps.versions(BREAST.spec, _stage(BREAST, "gate"))) == {"mlspec", "python"}
+    text = (EXAMPLES / "breast-cancer" / "mlspec.yaml").read_text().replace(
+        "roc_auc: {min: 0.95, max_drop: 0.01}", "roc_auc: {min: 0.95, max_drop: 0.01, significance: {}}")
+    spec = load_text(text, base=EXAMPLES / "breast-cancer" / "mlspec.yaml").spec
+    assert set(deps.versions(spec, next(s for s in build(spec) if s.id == "gate"))) == {
+        "mlspec", "python", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy"}
 
 
 def test_estimators_from_other_packages_add_their_version() -> None:
@@ -78,7 +108,7 @@ def test_estimators_from_other_packages_add_their_version() -> None:
 
 @pytest.mark.parametrize(
     ("stage_id", "line"),
-    [("data:holdout", 13), ("validate:train_quality", 21), ("train:forest", 45), ("evaluate", 50)],
+    [("data:holdout", 13), ("validate:train_quality", 21), ("train:forest", 45), ("evaluate", 50), ("gate", 54)],
 )
 def test_errors_without_a_key_point_at_the_stage_definition(stage_id: str, line: int) -> None:
     assert BREAST.line_of(*deps.spec_key(_stage(BREAST, stage_id))).line == line

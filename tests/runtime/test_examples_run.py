@@ -55,7 +55,7 @@ def test_run_skip_and_rerun_what_changed(tmp_path: Path, name: str) -> None:
     changed = mlspec(root, "run")
     assert changed.returncode == 0, changed.stdout + changed.stderr
     suites = [f"validate:{n}" for n, s in spec.validation.items() if s.data == spec.evaluation.data]
-    assert _ran(changed.stdout) == [f"data:{spec.evaluation.data}", *suites, "evaluate"]
+    assert _ran(changed.stdout) == [f"data:{spec.evaluation.data}", *suites, "evaluate", "gate"]
     assert all(sid in _skipped(changed.stdout) for sid in (s.id for s in runnable if s.kind == "train"))
 
     again = mlspec(root, "run")

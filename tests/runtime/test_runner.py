@@ -24,7 +24,7 @@ from mlspec.runtime.hashing import StatCache
 from mlspec.runtime.staleness import facts_of
 from tests.runtime import fakestages
 
-ALL = ["data:train", "data:holdout", "validate:train_check", "train:m1", "train:m2", "evaluate"]
+ALL = ["data:train", "data:holdout", "validate:train_check", "train:m1", "train:m2", "evaluate", "gate"]
 
 
 @pytest.fixture
@@ -74,7 +74,9 @@ def test_first_run_runs_everything_and_records_it(root: Path) -> None:
         "ok train:m2 in T: fitted on 5 rows",
         "run evaluate: no lock entry",
         "ok evaluate in T: champion m1",
-        "mlspec run: 6 ran, 0 up to date",
+        "run gate: no lock entry",
+        "ok gate in T: pass: no gates",
+        "mlspec run: 7 ran, 0 up to date",
         "lock: mlspec.lock",
         "outputs: .mlspec/stages",
     ]
@@ -96,11 +98,10 @@ def test_second_run_skips_everything_and_leaves_the_lock_alone(root: Path) -> No
     before = (root / "mlspec.lock").stat()
     report, lines, _ = go()
     assert statuses(report) == dict.fromkeys(ALL, "up to date")
-    assert lines[:6] == [f"skip {sid}: up to date" for sid in ALL]
-    assert lines[6] == "mlspec run: 0 ran, 6 up to date"
+    assert lines[:7] == [f"skip {sid}: up to date" for sid in ALL]
+    assert lines[7] == "mlspec run: 0 ran, 7 up to date"
     assert (root / "mlspec.lock").stat().st_mtime_ns == before.st_mtime_ns
-    assert planned() == [*[f"skip {sid}: up to date" for sid in ALL], "not available yet: gate",
-                         "mlspec plan: 0 to run, 6 up to date"]
+    assert planned() == [*[f"skip {sid}: up to date" for sid in ALL], "mlspec plan: 0 to run, 7 up to date"]
 
 
 def test_changed_holdout_reruns_only_what_reads_it(root: Path) -> None:
@@ -113,10 +114,11 @@ def test_changed_holdout_reruns_only_what_reads_it(root: Path) -> None:
         "skip train:m1: up to date",
         "skip train:m2: up to date",
         "run evaluate: input changed: holdout.csv; needs data:holdout, which runs first",
-        "not available yet: gate",
-        "mlspec plan: 2 to run, 4 up to date",
+        "run gate: needs evaluate, which runs first",
+        "mlspec plan: 3 to run, 4 up to date",
     ]
     report, lines, _ = go()
+    # The stand-in evaluate does not read the holdout rows, so its outputs, and the gate, stay the same.
     assert [sid for sid, s in statuses(report).items() if s == "ran"] == ["data:holdout", "evaluate"]
     assert "run evaluate: input changed: holdout.csv; upstream changed: data:holdout" in lines
 
@@ -131,7 +133,7 @@ def test_changed_training_data_reruns_its_branch(root: Path) -> None:
     ]
     report, _, _ = go()
     assert [sid for sid, s in statuses(report).items() if s == "ran"] == [
-        "data:train", "validate:train_check", "train:m1", "train:m2", "evaluate"]
+        "data:train", "validate:train_check", "train:m1", "train:m2", "evaluate", "gate"]
 
 
 def test_spec_edits_rerun_only_the_stages_that_read_them(root: Path) -> None:
@@ -139,7 +141,7 @@ def test_spec_edits_rerun_only_the_stages_that_read_them(root: Path) -> None:
     spec = root / "mlspec.yaml"
     spec.write_text(spec.read_text() + "# a comment changes nothing\n")
     spec.write_text(spec.read_text().replace("{path: holdout.csv}", "{path: holdout.csv, description: later}"))
-    assert planned()[-1] == "mlspec plan: 0 to run, 6 up to date"
+    assert planned()[-1] == "mlspec plan: 0 to run, 7 up to date"
 
     spec.write_text(spec.read_text().replace("max_depth: 2", "max_depth: 3"))
     assert planned() == [
@@ -149,14 +151,15 @@ def test_spec_edits_rerun_only_the_stages_that_read_them(root: Path) -> None:
         "skip train:m1: up to date",
         "run train:m2: spec changed: training.models.m2",
         "run evaluate: needs train:m2, which runs first",
-        "not available yet: gate",
-        "mlspec plan: 2 to run, 4 up to date",
+        "run gate: needs evaluate, which runs first",
+        "mlspec plan: 3 to run, 4 up to date",
     ]
     spec.write_text(spec.read_text().replace("seed: 1", "seed: 2"))
     assert [line for line in planned() if line.startswith("run ")] == [
         "run train:m1: spec changed: training.seed",
         "run train:m2: spec changed: training.models.m2, training.seed",
         "run evaluate: spec changed: training.seed; needs train:m1, train:m2, which run first",
+        "run gate: needs evaluate, which runs first",
     ]
 
 
@@ -166,7 +169,8 @@ def test_reordering_models_reruns_only_evaluate(root: Path) -> None:
     m1 = "    m1: {estimator: sklearn.linear_model.LogisticRegression, data: train}\n"
     m2 = "    m2: {estimator: sklearn.tree.DecisionTreeClassifier, data: train, params: {max_depth: 2}}\n"
     spec.write_text(spec.read_text().replace(m1 + m2, m2 + m1))
-    assert [line for line in planned() if line.startswith("run ")] == ["run evaluate: spec changed: training.models"]
+    assert [line for line in planned() if line.startswith("run ")] == [
+        "run evaluate: spec changed: training.models", "run gate: needs evaluate, which runs first"]
 
 
 def test_tampered_outputs_are_detected(root: Path) -> None:
@@ -186,7 +190,7 @@ def test_tampered_outputs_are_detected(root: Path) -> None:
     report, _, _ = go()
     assert report.ok
     assert json.loads(model.read_text())["rows"] == 5
-    assert planned()[-1] == "mlspec plan: 0 to run, 6 up to date"
+    assert planned()[-1] == "mlspec plan: 0 to run, 7 up to date"
 
 
 def test_force_reruns_named_stages_and_only_stale_needs(root: Path) -> None:
@@ -203,14 +207,14 @@ def test_force_reruns_named_stages_and_only_stale_needs(root: Path) -> None:
         "outputs: .mlspec/stages",
     ]
     # The deterministic stand-in wrote identical outputs, so nothing downstream is stale.
-    assert planned()[-1] == "mlspec plan: 0 to run, 6 up to date"
+    assert planned()[-1] == "mlspec plan: 0 to run, 7 up to date"
 
 
 def test_kind_selects_every_stage_of_that_kind_and_what_they_need(root: Path) -> None:
     report, _, _ = go("train")
     assert list(statuses(report)) == ["data:train", "validate:train_check", "train:m1", "train:m2"]
     report, _, _ = go("evaluate", "data:holdout")
-    assert statuses(report) == {**dict.fromkeys(ALL, "up to date"), "data:holdout": "ran", "evaluate": "ran"}
+    assert statuses(report) == {**dict.fromkeys(ALL[:-1], "up to date"), "data:holdout": "ran", "evaluate": "ran"}
 
 
 @pytest.mark.parametrize(
@@ -220,12 +224,10 @@ def test_kind_selects_every_stage_of_that_kind_and_what_they_need(root: Path) ->
         ("train:mm1", "unknown stage 'train:mm1'; did you mean 'train:m1'?"),
         ("bogus", "unknown stage 'bogus'; expected one of: data, data:holdout, data:train, evaluate, gate, train, "
                   "train:m1, train:m2, validate, validate:train_check"),
-        ("gate", "stage 'gate' is not available yet; mlspec run can run data, validate, train and evaluate "
-                 "stages so far"),
         ("deploy:staging", "stage 'deploy:staging' is not available yet; mlspec run can run data, validate, "
-                           "train and evaluate stages so far"),
-        ("monitor", "stage 'monitor' is not available yet; mlspec run can run data, validate, train and "
-                    "evaluate stages so far"),
+                           "train, evaluate and gate stages so far"),
+        ("monitor", "stage 'monitor' is not available yet; mlspec run can run data, validate, train, "
+                    "evaluate and gate stages so far"),
     ],
 )
 def test_bad_stage_names(root: Path, name: str, message: str) -> None:
@@ -254,7 +256,7 @@ def test_failed_verdict_keeps_outputs_blocks_dependents_and_is_not_recorded(
                   "  - y has nulls\n"
     assert statuses(report) == {
         "data:train": "ran", "data:holdout": "ran", "validate:train_check": "failed",
-        "train:m1": "blocked", "train:m2": "blocked", "evaluate": "blocked",
+        "train:m1": "blocked", "train:m2": "blocked", "evaluate": "blocked", "gate": "blocked",
     }
     assert lines[6:] == [
         "run validate:train_check: no lock entry",
@@ -262,7 +264,9 @@ def test_failed_verdict_keeps_outputs_blocks_dependents_and_is_not_recorded(
         "blocked train:m1: needs validate:train_check, which did not succeed",
         "blocked train:m2: needs validate:train_check, which did not succeed",
         "blocked evaluate: needs train:m1, train:m2, which did not succeed",
-        "mlspec run: 2 ran, 0 up to date, 1 failed (validate:train_check), 3 blocked (train:m1, train:m2, evaluate)",
+        "blocked gate: needs evaluate, which did not succeed",
+        "mlspec run: 2 ran, 0 up to date, 1 failed (validate:train_check), 4 blocked (train:m1, train:m2, evaluate, "
+        "gate)",
         "lock: mlspec.lock",
         "outputs: .mlspec/stages",
     ]
@@ -287,7 +291,8 @@ def test_stage_error_is_located_and_independent_stages_finish(root: Path, monkey
     monkeypatch.setenv("FAKE_ERROR", "train:m1")
     report, lines, err = go()
     assert err == "mlspec.yaml:15:3: stage train:m1: the seed is cursed\n"
-    assert statuses(report) == {**dict.fromkeys(ALL, "ran"), "train:m1": "failed", "evaluate": "blocked"}
+    assert statuses(report) == {**dict.fromkeys(ALL, "ran"), "train:m1": "failed", "evaluate": "blocked",
+                                "gate": "blocked"}
     assert "failed train:m1 after T" in lines
     assert "train:m1" not in lockfile.read(root / "mlspec.lock").stages
     assert not (root / ".mlspec/stages/train/m1").exists()
@@ -323,7 +328,7 @@ def test_a_bug_in_a_stage_propagates_and_leaves_the_lock_consistent(
         "data:holdout", "data:train", "train:m1", "validate:train_check"]
     monkeypatch.delenv("FAKE_CRASH")
     report, _, _ = go()  # the run lock was released; tmp leftovers are cleared
-    assert [sid for sid, s in statuses(report).items() if s == "ran"] == ["train:m2", "evaluate"]
+    assert [sid for sid, s in statuses(report).items() if s == "ran"] == ["train:m2", "evaluate", "gate"]
 
 
 def test_stages_removed_from_the_spec_leave_the_lock(root: Path) -> None:

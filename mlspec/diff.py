@@ -1,0 +1,178 @@
+"""`mlspec diff [REV]`: the workspace against a git revision, like ``dvc metrics diff`` plus params and data.
+
+Both sides are read the same way: the metrics every stage recorded in ``mlspec.lock`` (the file in the work
+tree against the one committed at REV), the training parameters of ``mlspec.yaml`` (``training.seed``, each
+model's estimator and params) and the digests of the data files the ``data:<source>`` stages read. By
+default only what changed is listed; ``--all`` lists everything. REV defaults to HEAD, so the question is
+"what did my uncommitted run change"; ``mlspec diff origin/main`` compares with the base branch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from mlspec import gitio
+from mlspec.errors import MlspecError
+from mlspec.load import Loaded
+from mlspec.runtime import lockfile
+from mlspec.yamlio import YamlError, parse
+
+Kind = Literal["metric", "param", "data"]
+KINDS: tuple[Kind, ...] = ("metric", "param", "data")
+WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: Kind
+    name: str
+    old: Any
+    """None when the value is absent at the revision."""
+    new: Any
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.old != self.new)
+
+    @property
+    def change(self) -> float | None:
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (self.old, self.new))
+        return float(self.new - self.old) if numbers else None
+
+
+@dataclass(frozen=True)
+class Diff:
+    rev: str
+    rows: tuple[Row, ...]
+    notes: tuple[str, ...] = ()
+
+    def shown(self, everything: bool) -> list[Row]:
+        return [r for r in self.rows if everything or r.changed]
+
+
+def diff(loaded: Loaded, rev: str = "HEAD") -> Diff:
+    """Compare ``loaded``'s workspace (its mlspec.lock and spec on disk) with revision ``rev``."""
+    root = loaded.root
+    try:
+        prefix = gitio.prefix(root)
+    except gitio.GitError as exc:
+        raise MlspecError(f"mlspec diff compares with a git revision, but {loaded.path}: {exc}") from None
+    commit = gitio.commit_of(root, rev)
+    if commit is None:
+        raise MlspecError(f"unknown git revision {rev!r}; name a branch, tag or commit")
+    notes: list[str] = []
+    lock_name, spec_name = lockfile.path_for(loaded.path).name, loaded.path.name
+    try:
+        old_lock_raw = gitio.show(root, commit, prefix + lock_name)
+        old_spec_raw = gitio.show(root, commit, prefix + spec_name)
+    except gitio.GitError as exc:
+        raise MlspecError(f"cannot read revision {rev!r}: {exc}") from None
+    old_lock = lockfile.Lock()
+    if old_lock_raw is None:
+        notes.append(f"{rev} has no {prefix}{lock_name}")
+    else:
+        old_lock = lockfile.loads(old_lock_raw.decode("utf-8", "replace"), f"{rev}:{prefix}{lock_name}")
+    old_spec: Any = {}
+    if old_spec_raw is None:
+        notes.append(f"{rev} has no {prefix}{spec_name}")
+    else:
+        try:
+            old_spec = parse(old_spec_raw.decode("utf-8", "replace")).data
+        except YamlError as exc:
+            notes.append(f"{rev}:{prefix}{spec_name} is not readable YAML ({exc.message}); params not compared")
+    new_lock = lockfile.read(lockfile.path_for(loaded.path))
+    return Diff(rev, tuple(compare(old_lock, new_lock, old_spec, loaded.doc.data)), tuple(notes))
+
+
+def compare(old_lock: lockfile.Lock, new_lock: lockfile.Lock, old_spec: Any, new_spec: Any) -> list[Row]:
+    """Rows for every metric, param and data file on either side, sorted by kind and name."""
+    sides: list[tuple[Kind, dict[str, Any], dict[str, Any]]] = [
+        ("metric", _metrics(old_lock), _metrics(new_lock)),
+        ("param", _params(old_spec), _params(new_spec)),
+        ("data", _data(old_lock), _data(new_lock)),
+    ]
+    return [Row(kind, name, old.get(name), new.get(name)) for kind, old, new in sides
+            for name in sorted(old.keys() | new.keys())]
+
+
+def _metrics(lock: lockfile.Lock) -> dict[str, Any]:
+    return {f"{sid}.{key}": value for sid, entry in lock.stages.items() for key, value in _flat(entry.metrics)}
+
+
+def _params(spec: Any) -> dict[str, Any]:
+    training = spec.get("training") if isinstance(spec, dict) else None
+    if not isinstance(training, dict):
+        return {}
+    out: dict[str, Any] = {}
+    if "seed" in training:
+        out["training.seed"] = training["seed"]
+    models = training.get("models")
+    for name, model in (models.items() if isinstance(models, dict) else ()):
+        if not isinstance(model, dict):
+            continue
+        out[f"training.models.{name}.estimator"] = model.get("estimator")
+        params = model.get("params")
+        out.update((f"training.models.{name}.params.{k}", v) for k, v in _flat(params if isinstance(params, dict)
+                                                                                 else {}))
+    return out
+
+
+def _data(lock: lockfile.Lock) -> dict[str, Any]:
+    return {path: digest for sid, entry in lock.stages.items() if sid.startswith("data:")
+            for path, digest in entry.inputs.items()}
+
+
+def _flat(values: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            yield from _flat(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+# --- output -------------------------------------------------------------------------------------------------
+
+
+def render(d: Diff, everything: bool = False) -> list[str]:
+    rows = d.shown(everything)
+    lines = [f"note: {n}" for n in d.notes]
+    if not rows:
+        return [*lines, f"no changes against {d.rev}" + ("" if everything else " (--all lists unchanged values)")]
+    table = [("kind", "name", d.rev, WORKSPACE, "change")]
+    table += [(r.kind, r.name, _cell(r.kind, r.old), _cell(r.kind, r.new), _change(r)) for r in rows]
+    widths = [max(len(t[i]) for t in table) for i in range(4)]
+    return [*lines, *("  ".join([*(c.ljust(w) for c, w in zip(t, widths, strict=False)), t[4]]).rstrip()
+                      for t in table)]
+
+
+def as_json(d: Diff, everything: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"rev": d.rev, "notes": list(d.notes)}
+    for kind in KINDS:
+        out[f"{kind}s" if kind != "data" else kind] = {
+            r.name: {"old": r.old, "new": r.new, "change": r.change} for r in d.shown(everything) if r.kind == kind}
+    return out
+
+
+def dumps(d: Diff, everything: bool = False) -> str:
+    return json.dumps(as_json(d, everything), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _cell(kind: Kind, value: Any) -> str:
+    if value is None:
+        return "-"
+    if kind == "data" and isinstance(value, str) and value.startswith("sha256:"):
+        return value[len("sha256:"):][:12]
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _change(row: Row) -> str:
+    if not row.changed:
+        return ""
+    if row.change is not None:
+        return f"{row.change:+.6g}"
+    return "added" if row.old is None else "removed" if row.new is None else "changed"
