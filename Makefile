@@ -44,10 +44,12 @@ demo: $(STAMP)
 	@echo "  metrics       $(DEMO)/.mlspec/stages/evaluate/metrics.json (plots: evaluate/plots/)"
 	@echo "  why reruns    $(BIN)/mlspec plan -f $(DEMO)/mlspec.yaml"
 
-# gitlab-ci-local and action-validator (npm), and rsync, which gitlab-ci-local uses to copy job directories.
+# gitlab-ci-local and action-validator (npm), and rsync, which gitlab-ci-local uses to copy job directories;
+# Debian's headless chromium, which opens the HTML report in tests/report/test_html_browser.py.
 $(NODE_TOOLS): .ci/node/package.json .ci/node/package-lock.json
 	cd .ci/node && npm ci --no-audit --no-fund
 	command -v rsync >/dev/null || (apt-get update -qq && apt-get install -y -qq rsync)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	touch $@
 
 test: $(STAMP) $(NODE_TOOLS)
@@ -70,6 +72,7 @@ golden: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_run.py
+	$(BIN)/python benchmarks/bench_serve.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -5,6 +5,10 @@
 Each example gets data/train.csv and data/holdout.csv (a stratified 70/30 split for classification) and
 data/current.csv, a bootstrap sample of the holdout rows standing in for recent production data. Column names
 are snake_case. Output is deterministic: fixed seeds, fixed float formatting.
+
+breast-cancer also gets data/current_drifted.csv, for trying monitoring (`cp data/current_drifted.csv
+data/current.csv && mlspec monitor`): the rows of data/current.csv after two changes upstream of the model, a
+texture measurement recalibrated (x1.25) and areas measured on larger images (x1.3).
 """
 
 from __future__ import annotations
@@ -29,6 +33,14 @@ def _frame(bunch: object, target: str) -> pd.DataFrame:
     return frame
 
 
+def _drifted(current: pd.DataFrame) -> pd.DataFrame:
+    drifted = current.copy()
+    drifted["mean_texture"] = drifted["mean_texture"] * 1.25
+    for column in ("mean_area", "worst_area"):
+        drifted[column] = drifted[column] * 1.3
+    return drifted
+
+
 def _export(name: str, frame: pd.DataFrame, target: str, stratify: bool) -> None:
     train, holdout = train_test_split(
         frame, test_size=0.3, random_state=0, stratify=frame[target] if stratify else None
@@ -36,7 +48,10 @@ def _export(name: str, frame: pd.DataFrame, target: str, stratify: bool) -> None
     current = holdout.sample(n=min(150, len(holdout)), replace=True, random_state=1)
     out = HERE / name / "data"
     out.mkdir(parents=True, exist_ok=True)
-    for part, df in (("train", train), ("holdout", holdout), ("current", current)):
+    parts = [("train", train), ("holdout", holdout), ("current", current)]
+    if name == "breast-cancer":
+        parts.append(("current_drifted", _drifted(current)))
+    for part, df in parts:
         df.to_csv(out / f"{part}.csv", index=False, float_format="%.6g", lineterminator="\n")
         print(f"{name}/data/{part}.csv: {len(df)} rows")
 

@@ -122,6 +122,24 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_USER
 
 
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from mlspec.monitor.command import monitor, open_issue, write_outputs
+
+    loaded = _load(args.file)
+    if args.open_issue:
+        print("\n".join(open_issue(loaded)))
+        return EXIT_OK
+    result = monitor(loaded, wait=args.wait)
+    if result.lines:
+        print()
+        print("\n".join(result.lines))
+    if result.drift is None:
+        return EXIT_USER
+    if args.outputs:
+        write_outputs(args.outputs, result.drift)
+    return EXIT_OK if not result.drift or args.exit_zero_on_drift else EXIT_USER
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     from mlspec.diff import diff, dumps, render
 
@@ -130,6 +148,26 @@ def cmd_diff(args: argparse.Namespace) -> int:
         sys.stdout.write(dumps(result, args.all))
     else:
         print("\n".join(render(result, args.all)))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mlspec.report.outputs import write
+
+    for line in write(_load(args.file), [args.format], Path(args.out) if args.out else None):
+        print(line)
+    return EXIT_OK
+
+
+def cmd_comment(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mlspec.report.publish import comment
+
+    for line in comment(_load(args.file), Path(args.body) if args.body else None):
+        print(line)
     return EXIT_OK
 
 
@@ -153,38 +191,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
-    from mlspec.registry import locate, provenance, resolve, views
+    from mlspec.registry.command import run
 
-    registry, model, root = locate(args.file, args.registry, args.model)
-    action = args.registry_command
-    if action == "list":
-        text = (views.dumps([views.version_json(registry, v) for v in registry.versions(model)]) if args.json
-                else "\n".join(views.list_lines(registry, model)) + "\n")
-    elif action == "show":
-        version = resolve(registry, model, args.ref)
-        if args.card:
-            import tempfile
-            from pathlib import Path
-
-            with tempfile.TemporaryDirectory() as scratch:
-                text = (registry.files(model, version.number, Path(scratch)) / "MODEL_CARD.md").read_text("utf-8")
-        else:
-            text = (views.dumps(views.version_json(registry, version)) if args.json
-                    else "\n".join(views.show_lines(registry, version)) + "\n")
-    elif action == "history":
-        events = registry.history(model)
-        text = (views.dumps([e.as_json() for e in events if args.alias in (None, e.alias)]) if args.json
-                else "\n".join(views.history_lines(events, args.alias)) + "\n")
-    elif action == "promote":
-        version = resolve(registry, model, args.ref)
-        event = registry.promote(model, args.alias, version.number, provenance.actor(root), note=args.note)
-        text = (f"alias {args.alias!r} already names version {version.number}\n" if event is None else
-                f"moved alias {args.alias!r} of {model!r} from {event.previous or 'nothing'} to version "
-                f"{event.version}\n")
-    else:
-        event = registry.rollback(model, args.alias, provenance.actor(root), to=args.to, note=args.note)
-        text = f"rolled alias {args.alias!r} of {model!r} back from version {event.previous} to {event.version}\n"
-    sys.stdout.write(text)
+    sys.stdout.write(run(args))
     return EXIT_OK
 
 
@@ -303,12 +312,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="if another run holds the workspace, wait up to SECONDS for it (default: fail at once)")
     p.set_defaults(func=cmd_gate)
 
+    p = sub.add_parser("monitor", help="compare the current data with the deployed model's reference; exit 1 on "
+                                       "drift")
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+    p.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
+                   help="if another run holds the workspace, wait up to SECONDS for it (default: fail at once)")
+    p.add_argument("--outputs", metavar="FILE",
+                   help="append MLSPEC_DRIFT=true|false to FILE ($GITHUB_OUTPUT, a GitLab dotenv report)")
+    p.add_argument("--exit-zero-on-drift", action="store_true",
+                   help="exit 0 on drift (errors still exit 1), for pipelines where a later job acts on it")
+    p.add_argument("--open-issue", action="store_true",
+                   help="instead of monitoring: open or update the drift issue from the last report (CI only)")
+    p.set_defaults(func=cmd_monitor)
+
     p = sub.add_parser("diff", help="compare metrics, params and data digests with a git revision")
     p.add_argument("rev", nargs="?", default="HEAD", metavar="REV", help="git revision (default: HEAD)")
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--all", action="store_true", help="also list values that did not change")
     p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("report", help="write the report of the run: Markdown, HTML, JUnit XML, GitLab metrics")
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+    p.add_argument("--format", choices=("markdown", "html", "junit", "gitlab-metrics", "all"), default="all",
+                   help="which report to write (default: all)")
+    p.add_argument("--out", metavar="DIR", help="directory to write into (default: the workspace's report/)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("comment", help="post the report as one pull/merge request comment, updated in place")
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+    p.add_argument("--body", metavar="FILE", help="post this Markdown file instead of the report of the workspace")
+    p.set_defaults(func=cmd_comment)
 
     p = sub.add_parser("status", help="summarise the workspace: recorded stages, their outputs, last metrics")
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")

@@ -53,8 +53,11 @@ class Diff:
         return [r for r in self.rows if everything or r.changed]
 
 
-def diff(loaded: Loaded, rev: str = "HEAD") -> Diff:
-    """Compare ``loaded``'s workspace (its mlspec.lock and spec on disk) with revision ``rev``."""
+def diff(loaded: Loaded, rev: str = "HEAD", new_lock: lockfile.Lock | None = None) -> Diff:
+    """Compare ``loaded``'s workspace (its mlspec.lock and spec on disk) with revision ``rev``.
+
+    ``new_lock`` replaces the lock on disk, e.g. the stage records a CI job downloaded with the outputs.
+    """
     root = loaded.root
     try:
         prefix = gitio.prefix(root)
@@ -83,7 +86,8 @@ def diff(loaded: Loaded, rev: str = "HEAD") -> Diff:
             old_spec = parse(old_spec_raw.decode("utf-8", "replace")).data
         except YamlError as exc:
             notes.append(f"{rev}:{prefix}{spec_name} is not readable YAML ({exc.message}); params not compared")
-    new_lock = lockfile.read(lockfile.path_for(loaded.path))
+    if new_lock is None:
+        new_lock = lockfile.read(lockfile.path_for(loaded.path))
     return Diff(rev, tuple(compare(old_lock, new_lock, old_spec, loaded.doc.data)), tuple(notes))
 
 
@@ -142,7 +146,7 @@ def render(d: Diff, everything: bool = False) -> list[str]:
     if not rows:
         return [*lines, f"no changes against {d.rev}" + ("" if everything else " (--all lists unchanged values)")]
     table = [("kind", "name", d.rev, WORKSPACE, "change")]
-    table += [(r.kind, r.name, _cell(r.kind, r.old), _cell(r.kind, r.new), _change(r)) for r in rows]
+    table += [(r.kind, r.name, cell(r.kind, r.old), cell(r.kind, r.new), change_text(r)) for r in rows]
     widths = [max(len(t[i]) for t in table) for i in range(4)]
     return [*lines, *("  ".join([*(c.ljust(w) for c, w in zip(t, widths, strict=False)), t[4]]).rstrip()
                       for t in table)]
@@ -160,7 +164,8 @@ def dumps(d: Diff, everything: bool = False) -> str:
     return json.dumps(as_json(d, everything), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _cell(kind: Kind, value: Any) -> str:
+def cell(kind: Kind, value: Any) -> str:
+    """One side of a row as shown: a data digest by its first 12 hex digits, floats to 6 digits."""
     if value is None:
         return "-"
     if kind == "data" and isinstance(value, str) and value.startswith("sha256:"):
@@ -170,7 +175,7 @@ def _cell(kind: Kind, value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _change(row: Row) -> str:
+def change_text(row: Row) -> str:
     if not row.changed:
         return ""
     if row.change is not None:

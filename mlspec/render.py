@@ -1,8 +1,10 @@
-"""The one Jinja environment for generated files.
+"""The Jinja environments for generated files.
 
-Templates only loop and print; every decision is made in the Python view-models of :mod:`mlspec.targets`.
-``StrictUndefined`` turns a typo in a template into an error instead of an empty string, and every value
-from the spec reaches a template through the ``q`` filter, which emits a quoted YAML scalar.
+Templates only loop and print; every decision is made in the Python view-models of :mod:`mlspec.targets`
+and :mod:`mlspec.report`. ``StrictUndefined`` turns a typo in a template into an error instead of an empty
+string, and every value from the spec reaches a CI template through the ``q`` filter, which emits a quoted
+YAML scalar. HTML reports use a second environment with autoescaping on, so no value (an expectation's
+arguments, a data value GX quoted) can become markup; Markdown reports escape table cells with ``cell``.
 """
 
 from __future__ import annotations
@@ -30,20 +32,35 @@ def flow(values: Any) -> str:
     return "[" + ", ".join(quote(v) for v in values) + "]"
 
 
+def cell(value: Any) -> str:
+    """Text for one Markdown table cell: one line, no column break, no markup that GitHub or GitLab would
+    render as HTML (which could also hide the report's marker comment)."""
+    text = " ".join(str(value).split())
+    for char, escaped in (("\\", "\\\\"), ("|", "\\|"), ("`", "\\`"), ("<", "&lt;"), (">", "&gt;")):
+        text = text.replace(char, escaped)
+    return text
+
+
 @cache
-def environment() -> jinja2.Environment:
+def environment(html: bool = False) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,
+        autoescape=html,
     )
     env.filters["q"] = quote
     env.filters["flow"] = flow
+    env.filters["cell"] = cell
     return env
 
 
 def render(template: str, view: dict[str, Any]) -> str:
     return environment().get_template(template).render(**view)
+
+
+def render_html(template: str, view: dict[str, Any]) -> str:
+    """Like :func:`render`, with every printed value HTML-escaped."""
+    return environment(html=True).get_template(template).render(**view)

@@ -272,7 +272,8 @@ class Registry(Model):
     backend: Literal["file", "mlflow"] = "file"
     """file: a directory of immutable versions; mlflow: the server named by MLFLOW_TRACKING_URI."""
     path: NonEmptyStr = ".mlspec/registry"
-    """Directory of the file registry, relative to mlspec.yaml."""
+    """Directory of the file registry, relative to mlspec.yaml or absolute. The environment variable
+    MLSPEC_REGISTRY overrides it: in CI, point either at a directory the runner keeps (a mounted volume)."""
 
 
 # --- monitoring -------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def test_github_structure_follows_the_spec(name: str) -> None:
     wf = _workflow(name)
     jobs = wf["jobs"]
     assert wf["permissions"] == {"contents": "read"}
-    assert all(job["permissions"] == {"contents": "read"} for job in jobs.values())
+    assert all(job["permissions"] == {"contents": "read"} for job_id, job in jobs.items() if job_id != "report")
     assert jobs["train"]["strategy"]["matrix"] == {"model": list(spec.training.models)}
     if spec.validation:
         assert jobs["validate"]["strategy"]["matrix"] == {"suite": list(spec.validation)}
@@ -80,7 +80,58 @@ def test_github_security_rules(name: str) -> None:
                 action = next(a for a in actions.ALL if a.uses in line)
                 assert line.endswith(f"@{action.sha} # {action.version}")
         assert "pull_request_target" not in wf["on"]
-        assert "secrets." not in text
+        # The one secret: the comment step's token, in its env (never in a script), on the report job only; and
+        # in the monitoring workflow of on_drift: issue, the issue job's (see tests/monitor/test_compile_monitor.py).
+        issue_job = rel.endswith("/mlspec-monitor.yml") and "monitor-issue" in wf["jobs"]
+        assert text.count("secrets.") == (1 if rel.endswith("/mlspec.yml") or issue_job else 0)
+        if rel.endswith("/mlspec.yml"):
+            (step,) = [s for s in wf["jobs"]["report"]["steps"] if "GITHUB_TOKEN" in s.get("env", {})]
+            assert step["env"] == {"GITHUB_TOKEN": "${{ secrets.GITHUB_TOKEN }}"}
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_github_report_job_alone_writes_to_pull_requests(name: str) -> None:
+    spec = load(EXAMPLES / name / "mlspec.yaml").spec
+    jobs = _workflow(name)["jobs"]
+    report = jobs["report"]
+    assert report["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert [j for j, job in jobs.items() if "pull-requests" in job["permissions"]] == ["report"]
+    # Every job of the training pipeline, not the deploy jobs; and after a failed gate too.
+    assert report["needs"] == [j for j in jobs if j not in ("report",) and not j.startswith("deploy-")]
+    assert report["needs"][-1] == "gate"
+    assert report["if"] == "${{ !cancelled() }}"
+    steps = {step["name"]: step for step in report["steps"]}
+    assert steps["Check out"]["with"] == {"persist-credentials": False, "fetch-depth": 0}
+    assert steps["mlspec report (also the job summary)"]["run"] == 'mlspec report -f "$MLSPEC_SPEC"'
+    keep = steps["Keep the report (HTML with plots, JUnit XML, Markdown)"]
+    assert keep["with"]["name"] == "report" and not keep["with"]["name"].startswith("mlspec-")
+    assert keep["with"]["path"] == ".mlspec/report"
+    comment = steps["Comment on the pull request"]
+    assert comment["if"] == ("${{ github.event_name == 'pull_request' && "
+                             "github.event.pull_request.head.repo.full_name == github.repository }}")
+    assert comment["run"] == 'mlspec comment -f "$MLSPEC_SPEC"'
+    assert list(steps)[-1] == "Comment on the pull request"
+    assert all("GITHUB_TOKEN" not in step.get("env", {}) for step in report["steps"] if step is not comment)
+    assert spec.ci.github.runs_on == report["runs-on"]
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_gitlab_report_job(name: str) -> None:
+    ci = yaml.safe_load(compiled(name)[".gitlab-ci.yml"])
+    report = ci["report"]
+    assert ci["stages"].index("report") == ci["stages"].index("gate") + 1
+    assert report["needs"] == [j for j in ("validate", "train", "evaluate", "gate") if j in ci]
+    assert report["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "never"}, {"when": "always"}]
+    assert report["script"] == ['mlspec report -f "$MLSPEC_SPEC"', 'mlspec comment -f "$MLSPEC_SPEC"']
+    assert report["variables"] == {"GIT_DEPTH": "0"}
+    assert report["artifacts"] == {
+        "when": "always", "expire_in": "2 weeks", "expose_as": "mlspec report", "paths": [".mlspec/report/"],
+        "reports": {"junit": ".mlspec/report/junit.xml", "metrics": ".mlspec/report/metrics.txt"}}
+    # No job but the report publishes reports (the monitor job's dotenv is a flag for later jobs, not a report);
+    # the token is a CI/CD variable, never in the file.
+    assert [j for j, job in ci.items() if isinstance(job, dict)
+            and set(job.get("artifacts", {}).get("reports", {})) - {"dotenv"}] == ["report"]
+    assert "MLSPEC_GITLAB_TOKEN" not in compiled(name)[".gitlab-ci.yml"]
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
@@ -94,8 +145,11 @@ def test_gitlab_structure_follows_the_spec(name: str) -> None:
     for target in spec.deploy:
         job = ci[f"deploy-{target}"]
         assert job["interruptible"] is False
+        # Scheduled pipelines deploy only what they retrained (on_drift: retrain), after the gate.
+        retrain = spec.monitoring is not None and spec.monitoring.on_drift == "retrain"
         assert job["rules"][0] == {
-            "if": '$CI_PIPELINE_SOURCE == "merge_request_event" || $CI_PIPELINE_SOURCE == "schedule"',
+            "if": '$CI_PIPELINE_SOURCE == "merge_request_event"' + (
+                "" if retrain else ' || $CI_PIPELINE_SOURCE == "schedule"'),
             "when": "never",
         }
         manual = {r.get("when") for r in job["rules"][1:]} == {"manual"}
@@ -279,3 +333,13 @@ def test_pre_commit_hooks_manifest_is_valid() -> None:
     assert hooks["mlspec-compile-check"]["entry"] == "mlspec compile --check"
     assert re.search(hooks["mlspec-compile-check"]["files"], ".github/workflows/mlspec-monitor.yml")
     assert re.search(hooks["mlspec-compile-check"]["files"], "ml/mlspec.yaml")
+
+
+def test_report_paths_follow_a_spec_in_a_subdirectory() -> None:
+    files = compile_spec(load(EXAMPLES / "wine" / "mlspec.yaml").spec, "ml/mlspec.yaml", version=VERSION)
+    gh = yaml.safe_load(files[".github/workflows/mlspec.yml"])
+    keep = next(s for s in gh["jobs"]["report"]["steps"] if s.get("with", {}).get("name") == "report")
+    assert keep["with"]["path"] == "ml/.mlspec/report"
+    gl = yaml.safe_load(files[".gitlab-ci.yml"])["report"]["artifacts"]
+    assert gl["paths"] == ["ml/.mlspec/report/"]
+    assert gl["reports"] == {"junit": "ml/.mlspec/report/junit.xml", "metrics": "ml/.mlspec/report/metrics.txt"}

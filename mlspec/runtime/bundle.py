@@ -4,6 +4,7 @@ Layout of a bundle directory (the output of a ``train:<model>`` stage)::
 
     model.skops      the fitted Pipeline (preprocessing + estimator), never a plain pickle
     metadata.json    estimator, params, seed, input schema, data fingerprint, library versions, timings
+    reference.json   the training data's profile, for drift monitoring (see mlspec.monitor.profile)
 
 Loading trusts exactly the types a model trained by mlspec can contain: scikit-learn, NumPy and SciPy
 types, and those of the package the declared estimator comes from (e.g. ``xgboost`` for

@@ -20,11 +20,13 @@ from mlspec.spec import Source, Spec
 if TYPE_CHECKING:
     from mlspec.load import Loaded
 
-RUNNABLE_KINDS = ("data", "validate", "train", "evaluate", "gate")
-"""Kinds `mlspec run` can execute; deploy and monitor come later."""
+RUNNABLE_KINDS = ("data", "validate", "train", "evaluate", "gate", "monitor")
+"""Kinds `mlspec run` can execute; deployment is a command of its own (`mlspec deploy`)."""
 
 BASELINE_INPUT = "<baseline>"
 """The gate's input that stands for its baseline (not a file; see :func:`external_inputs`)."""
+MODEL_INPUT = "<monitored model>"
+"""The monitor stage's input that stands for the model it watches (see :mod:`mlspec.monitor.deployed`)."""
 
 # Distributions whose behaviour shapes each kind's outputs. pyarrow is listed for every stage that reads data
 # because pandas 3 stores strings in pyarrow arrays when it is installed (and evaluate writes parquet).
@@ -34,6 +36,7 @@ _LIBRARIES: dict[str, tuple[str, ...]] = {
     "train": ("numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops"),
     "evaluate": ("matplotlib", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops"),
     "gate": (),
+    "monitor": ("matplotlib", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops"),
 }
 # The significance test recomputes metrics on resampled rows; only then do these shape the gate's result.
 _SIGNIFICANCE_LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "scipy")
@@ -44,6 +47,8 @@ def spec_sections(spec: Spec, stage: Stage) -> dict[str, Any]:
     name = stage.name or ""
     if stage.kind == "data":
         return {f"data.sources.{name}": _source(spec.data.sources[name])}
+    if stage.kind == "monitor":
+        return _monitor_sections(spec)
     if stage.kind == "validate":
         suite = spec.validation[name]
         return {
@@ -85,6 +90,26 @@ def spec_sections(spec: Spec, stage: Stage) -> dict[str, Any]:
     raise ValueError(f"stage kind {stage.kind!r} cannot run yet")
 
 
+def _monitor_sections(spec: Spec) -> dict[str, Any]:
+    from mlspec.monitor.deployed import monitored_alias
+
+    mon = spec.monitoring
+    assert mon is not None
+    sources = [mon.current] + ([mon.reference] if mon.reference else [])
+    return {
+        # The schedule decides when monitoring runs, not what it finds.
+        "monitoring": mon.model_dump(mode="json", exclude={"schedule"}),
+        "project": spec.project,
+        "task": spec.task,
+        "data.target": spec.data.target,
+        "evaluation.metrics": list(spec.evaluation.metrics),
+        "registry": spec.registry.model_dump(mode="json"),
+        # Which alias is watched follows from the deploy targets; only that conclusion matters here.
+        "deploy.<monitored alias>": monitored_alias(spec),
+        **{f"data.sources.{s}": _source(spec.data.sources[s]) for s in sources},
+    }
+
+
 def wants_significance(spec: Spec) -> bool:
     return any(g.significance is not None for g in spec.evaluation.gates.values())
 
@@ -94,8 +119,17 @@ def external_inputs(loaded: Loaded, stage: Stage) -> dict[str, str]:
 
     The gate's baseline (see :mod:`mlspec.baseline`) is one: another branch's mlspec.lock, chosen by the
     environment (``MLSPEC_BASELINE``, the pull request's target branch). Its identity is part of the gate's
-    fingerprint, so a new baseline reruns the gate and an unchanged one does not.
+    fingerprint, so a new baseline reruns the gate and an unchanged one does not. The monitored model is
+    another: the registry version an alias names, or the workspace's champion bundle, by digest.
     """
+    if stage.kind == "monitor":
+        from mlspec.monitor.deployed import find
+        from mlspec.runtime.context import StageError
+
+        try:
+            return {MODEL_INPUT: find(loaded).identity}
+        except StageError:  # no model: the stage itself reports it, at its spec key
+            return {MODEL_INPUT: "none"}
     if stage.kind != "gate":
         return {}
     from mlspec import baseline
@@ -119,6 +153,10 @@ def input_files(spec: Spec, stage: Stage) -> list[str]:
         return [spec.data.sources[spec.evaluation.data].path]
     if stage.kind == "gate":
         return []
+    if stage.kind == "monitor":
+        mon = spec.monitoring
+        assert mon is not None
+        return [spec.data.sources[s].path for s in [mon.current] + ([mon.reference] if mon.reference else [])]
     raise ValueError(f"stage kind {stage.kind!r} cannot run yet")
 
 
@@ -156,6 +194,8 @@ def spec_key(stage: Stage) -> tuple[str, ...]:
         return ("evaluation",)
     if stage.kind == "gate":
         return ("evaluation", "gates")
+    if stage.kind == "monitor":
+        return ("monitoring",)
     return (stage.kind,)
 
 

@@ -43,7 +43,8 @@ from mlspec.spec import StageKind
 from mlspec.suggest import did_you_mean
 
 Status = Literal["ran", "up to date", "failed", "blocked"]
-_AVAILABLE = "mlspec run can run data, validate, train, evaluate and gate stages so far"
+_AVAILABLE = ("mlspec run can run data, validate, train, evaluate, gate and monitor stages; deploy with "
+              "`mlspec deploy TARGET`")
 
 
 def stage_module(kind: str) -> ModuleType:
@@ -58,11 +59,13 @@ def select(stages: Sequence[Stage], names: Sequence[str]) -> tuple[list[Stage], 
     """The stages to consider, in graph order, and the ids named on the command line.
 
     A name is a stage id (``train:forest``) or a kind (``train``: every train stage). The stages a named
-    stage needs are added; no names means every stage that can run.
+    stage needs are added; no names means every stage of the training pipeline that can run (monitoring is
+    scheduled on its own: it runs only when named).
     """
     runnable = [s for s in stages if s.kind in deps.RUNNABLE_KINDS]
     if not names:
-        return runnable, {s.id for s in runnable}
+        pipeline = [s for s in runnable if not s.scheduled]
+        return pipeline, {s.id for s in pipeline}
     named: set[str] = set()
     for name in names:
         named |= _resolve(name, stages)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
+from mlspec import report
 from mlspec.spec import Spec
 
 WORKSPACE = ".mlspec"
@@ -30,6 +31,14 @@ class Context:
     @property
     def lock_path(self) -> str:
         return posixpath.join(self.spec_dir, LOCK)
+
+    @property
+    def report_dir(self) -> str:
+        """Where `mlspec report` writes (its default: ``report/`` in the workspace)."""
+        return posixpath.join(self.workspace, report.DIRECTORY)
+
+    def report_file(self, fmt: str) -> str:
+        return posixpath.join(self.report_dir, report.FILES[fmt])
 
     @property
     def header(self) -> list[str]:

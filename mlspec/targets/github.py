@@ -6,7 +6,13 @@ Security choices, each one a finding of zizmor or actionlint when missing:
   (artifacts use the runner's own token, not ``GITHUB_TOKEN``);
 * actions pinned by full commit SHA (:mod:`mlspec.targets.actions`), checkout without persisted credentials;
 * spec values reach scripts through ``env:`` only; deploy jobs never run for pull requests, so code from a
-  fork never sees a deployment secret or environment.
+  fork never sees a deployment secret or environment;
+* the report job alone may write to pull requests (``pull-requests: write``), and only its comment step
+  gets ``GITHUB_TOKEN``, and only for a pull request from this repository (a fork's token is read-only
+  anyway; its report is the job summary). ``pull_request_target``, which would hand a fork a write token,
+  is never used;
+* in the monitoring workflow, the drift issue job alone may write issues (``issues: write``), and only its
+  issue step gets ``GITHUB_TOKEN``.
 """
 
 from __future__ import annotations
@@ -17,23 +23,65 @@ from typing import Any
 from mlspec.spec import Spec
 from mlspec.targets import actions
 from mlspec.targets.common import Context, cache_inputs, install_requirement
-from mlspec.targets.pipeline import Job, deploy_job_id, glob_parts, jobs, monitor_job
+from mlspec.targets.pipeline import (
+    MONITOR_JOB,
+    Job,
+    deploy_job_id,
+    glob_parts,
+    issue_job,
+    jobs,
+    monitor_job,
+    report_job,
+    retrains,
+)
 
 WORKFLOW = ".github/workflows/mlspec.yml"
+REPORT_ARTIFACT = "report"
+"""Not ``mlspec-report``: later jobs download every ``mlspec-*`` artifact into the workspace."""
+SAME_REPOSITORY_PR = ("github.event_name == 'pull_request' && "
+                      "github.event.pull_request.head.repo.full_name == github.repository")
 MONITOR_WORKFLOW = ".github/workflows/mlspec-monitor.yml"
+PUSH_EVENTS = ("push", "workflow_dispatch")
+SCHEDULED_EVENTS = ("schedule", "workflow_dispatch")
 
 
 def files(ctx: Context) -> dict[str, dict[str, Any]]:
     """Template name → view-model, by output path."""
     out = {WORKFLOW: {"template": "github/mlspec.yml.j2", **_view(ctx)}}
-    monitor = monitor_job(ctx.spec)
-    if monitor is not None and ctx.spec.monitoring is not None:
-        view = _base(ctx)
-        view["cron"] = ctx.spec.monitoring.schedule
-        view["release_refs"] = False
-        view["job"] = _job(ctx, monitor, ())
-        out[MONITOR_WORKFLOW] = {"template": "github/mlspec-monitor.yml.j2", **view}
+    if ctx.spec.monitoring is not None:
+        out[MONITOR_WORKFLOW] = {"template": "github/mlspec-monitor.yml.j2", **_monitor_view(ctx)}
     return out
+
+
+def _monitor_view(ctx: Context) -> dict[str, Any]:
+    """The scheduled workflow: the monitor job, then what ``on_drift`` asks for. The monitor job reports drift
+    as its output ``drift`` (written to ``$GITHUB_OUTPUT``); ``issue`` adds a job that alone may write issues,
+    ``retrain`` the training pipeline's jobs, each conditioned on that output."""
+    spec = ctx.spec
+    assert spec.monitoring is not None
+    monitor = monitor_job(spec, '"$GITHUB_OUTPUT"')
+    assert monitor is not None
+    view = _base(ctx)
+    view["cron"] = spec.monitoring.schedule
+    # A run started by hand on a tag may retrain and deploy to a tag's target: no cache restores then, as in
+    # mlspec.yml (see _setup.yml.j2).
+    view["release_refs"] = retrains(spec) and any(t.when.tags for t in spec.deploy.values())
+    view["job"] = {**_job(ctx, monitor, ()), "outputs": spec.monitoring.on_drift != "fail"}
+    issue = issue_job(spec)
+    view["issue"] = {**_job(ctx, issue, ()), "stage_cache": False} if issue is not None else None
+    training = jobs(spec) if retrains(spec) else []
+    view["jobs"] = [_retrain_job(ctx, job, training) for job in training]
+    return view
+
+
+def _retrain_job(ctx: Context, job: Job, all_jobs: list[Job]) -> dict[str, Any]:
+    view = _job(ctx, job, all_jobs)
+    view["needs"] = [MONITOR_JOB, *view["needs"]]
+    drift = f"needs.{MONITOR_JOB}.outputs.drift == 'true'"
+    # Scheduled (or started by hand) on the schedule's branch: a deploy target fires if that branch is one of
+    # its refs, after the gate passed, exactly as on a push.
+    view["if_"] = drift if job.target is None else _condition(ctx.spec, job, SCHEDULED_EVENTS, (drift,))
+    return view
 
 
 def _base(ctx: Context) -> dict[str, Any]:
@@ -67,7 +115,27 @@ def _view(ctx: Context) -> dict[str, Any]:
     view["push_tags"] = _unique([g for t in spec.deploy.values() for g in t.when.tags])
     view["release_refs"] = bool(view["push_tags"])
     view["jobs"] = [_job(ctx, job, all_jobs) for job in all_jobs]
+    view["report"] = _report(ctx)
     return view
+
+
+def _report(ctx: Context) -> dict[str, Any]:
+    gh = ctx.spec.ci.github
+    job = report_job(ctx.spec)
+    return {
+        "id": job.id,
+        "needs": list(job.needs),
+        "runs_on": gh.runs_on,
+        "timeout": gh.timeout_minutes,
+        # The report compares data and params with the base branch's committed lock and spec.
+        "fetch_depth": 0,
+        "stage_cache": False,
+        "command": job.report,
+        "comment_command": job.comment,
+        "comment_if": SAME_REPOSITORY_PR,
+        "artifact": REPORT_ARTIFACT,
+        "dir": ctx.report_dir,
+    }
 
 
 def _job(ctx: Context, job: Job, all_jobs: Any) -> dict[str, Any]:
@@ -101,7 +169,7 @@ def _job(ctx: Context, job: Job, all_jobs: Any) -> dict[str, Any]:
     return view
 
 
-def _condition(spec: Spec, job: Job) -> str:
+def _condition(spec: Spec, job: Job, events: tuple[str, ...] = PUSH_EVENTS, also: tuple[str, ...] = ()) -> str:
     """The job-level ``if:`` of a deploy job: pushes (or manual runs) of the refs its target names."""
     if job.target is None:
         return ""
@@ -111,10 +179,10 @@ def _condition(spec: Spec, job: Job) -> str:
         refs.append(_ref_test("refs/heads/", pattern))
     for pattern in when.tags:
         refs.append(_ref_test("refs/tags/", pattern))
-    event = "(github.event_name == 'push' || github.event_name == 'workflow_dispatch')"
+    event = "(" + " || ".join(f"github.event_name == '{e}'" for e in events) + ")"
     # `after` orders targets that fire in the same run; a target that did not fire (another branch or tag)
     # does not hold back the ones after it, but a failed one does. Hence no implicit success() here.
-    gates = ["!cancelled()", "needs.gate.result == 'success'"]
+    gates = ["!cancelled()", *also, "needs.gate.result == 'success'"]
     gates += [f"needs.{deploy_job_id(a)}.result != 'failure'" for a in spec.deploy[job.target].after]
     return " && ".join([*gates, event, f"({' || '.join(refs)})"])
 

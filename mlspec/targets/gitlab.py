@@ -1,8 +1,13 @@
 """GitLab CI: the view-model of ``.gitlab-ci.yml``.
 
 Pipelines run for merge requests, branches without an open merge request (so a push never makes two
-pipelines), tags, the web UI and schedules. Training jobs skip scheduled pipelines, which run monitoring.
-Deploy jobs never run in merge request pipelines, so code from a fork never reaches a deployment.
+pipelines), tags, the web UI and schedules. Scheduled pipelines run monitoring; with ``on_drift: retrain`` they
+hold the training jobs too, which need the monitor job's dotenv report and end at once unless it found drift
+(``DRIFT_GUARD``); ``on_drift: issue`` adds a ``monitor-issue`` job after it.
+Deploy jobs never run in merge request pipelines, so code from a fork never reaches a deployment. The
+``report`` job runs after the gate whatever its outcome: it publishes the JUnit and metrics reports GitLab
+shows in the merge request, the HTML report (``expose_as``), and posts the merge request note when the
+project has set ``MLSPEC_GITLAB_TOKEN`` (``mlspec comment`` does nothing otherwise, and outside merge requests).
 """
 
 from __future__ import annotations
@@ -11,25 +16,38 @@ import posixpath
 import re
 from typing import Any
 
+from mlspec.monitor import DRIFT_VAR
 from mlspec.spec import Spec
 from mlspec.targets.common import Context, install_requirement
-from mlspec.targets.pipeline import Job, glob_parts, jobs, monitor_job
+from mlspec.targets.pipeline import MONITOR_JOB, Job, glob_parts, issue_job, jobs, monitor_job, report_job, retrains
 
 GITLAB_CI = ".gitlab-ci.yml"
-STAGES = ("validate", "train", "evaluate", "gate", "deploy", "monitor")
+# Monitoring first: with on_drift: retrain, the training jobs of a scheduled pipeline need the monitor job.
+STAGES = ("monitor", "validate", "train", "evaluate", "gate", "report", "deploy")
+DRIFT_ENV = "mlspec-drift.env"
+"""The monitor job's dotenv report: MLSPEC_DRIFT=true|false, for the jobs that act on drift."""
+DRIFT_GUARD = (f'if [ "${{{DRIFT_VAR}:-}}" = "false" ]; then echo "monitoring found no drift: nothing to retrain"; '
+               "exit 0; fi")
+"""First line of every job (before mlspec is installed) when scheduled pipelines retrain on drift: the
+training jobs of a scheduled pipeline then exist, and end at once when the monitor job found no drift."""
+REPORT_LINK = "mlspec report"
+"""The name of the HTML report's link in the merge request (``artifacts:expose_as``)."""
 
 
 def files(ctx: Context) -> dict[str, dict[str, Any]]:
     spec = ctx.spec
     ci = spec.ci
     all_jobs = jobs(spec)
-    monitor = monitor_job(spec)
+    monitor = monitor_job(spec, DRIFT_ENV)
     if monitor is not None:
-        all_jobs.append(monitor)
+        all_jobs += [monitor, *([issue] if (issue := issue_job(spec)) else [])]
+    views = [_job(ctx, job) for job in all_jobs]
+    # After the gate, before the deploy jobs: the order people read the pipeline in.
+    views.insert(next(i for i, j in enumerate(all_jobs) if j.kind == "gate") + 1, _report(ctx))
     view: dict[str, Any] = {
         "template": "gitlab/gitlab-ci.yml.j2",
         "header": ctx.header,
-        "stages": [s for s in STAGES if any(j.kind == s for j in all_jobs)],
+        "stages": [s for s in STAGES if any(v["stage"] == s for v in views)],
         "spec_path": ctx.spec_path,
         "workspace": ctx.workspace,
         "lock_path": ctx.lock_path,
@@ -43,23 +61,30 @@ def files(ctx: Context) -> dict[str, dict[str, Any]]:
         "timeout": _duration(ci.gitlab.timeout_minutes),
         "cache": ci.cache,
         "cron": spec.monitoring.schedule if spec.monitoring else "",
-        "jobs": [_job(spec, job) for job in all_jobs],
+        "drift_guard": DRIFT_GUARD if retrains(spec) else "",
+        "jobs": views,
     }
     return {GITLAB_CI: view}
 
 
-def _job(spec: Spec, job: Job) -> dict[str, Any]:
+def _job(ctx: Context, job: Job) -> dict[str, Any]:
+    spec = ctx.spec
     override = spec.ci.gitlab.stages.get(job.kind)
     tags = override.tags if override and override.tags is not None else None
     timeout = override.timeout_minutes if override and override.timeout_minutes else None
+    # `after` targets may be left out of a pipeline by their rules: optional needs keep it valid.
+    needs = [{"job": n, "optional": n.startswith("deploy-")} for n in job.needs]
+    if retrains(spec) and job.kind != "monitor":
+        # Only scheduled pipelines have the monitor job; its dotenv report tells these jobs whether to retrain.
+        needs.insert(0, {"job": MONITOR_JOB, "optional": True})
+    acts_on_drift = job.id == MONITOR_JOB and spec.monitoring is not None and spec.monitoring.on_drift != "fail"
     return {
         "id": job.id,
         "stage": job.kind,
-        # `after` targets may be left out of a pipeline by their rules: optional needs keep it valid.
-        "needs": [{"job": n, "optional": n.startswith("deploy-")} for n in job.needs],
+        "needs": needs,
         "matrix_var": job.matrix_var or "",
         "matrix": list(job.matrix),
-        "command": job.command,
+        "script": [job.command],
         "env": list(job.env),
         "tags": tags,
         "timeout": _duration(timeout) if timeout else "",
@@ -68,9 +93,39 @@ def _job(spec: Spec, job: Job) -> dict[str, Any]:
         # A deployment half done is worse than a superseded one finished; the gate reads git history.
         "interruptible": job.kind not in ("deploy",),
         "full_history": job.kind == "gate",
-        "stage_cache": spec.ci.cache and job.kind in ("validate", "train", "evaluate", "monitor"),
+        "stage_cache": spec.ci.cache and job.kind in ("validate", "train", "evaluate", "monitor") and not (
+            job.kind == "monitor" and job.needs),
         "cache_key": f"mlspec-{job.id}" + (f"-${job.matrix_var}" if job.matrix_var else ""),
-        "keep_lock": job.kind in ("evaluate", "gate"),
+        "artifact_paths": [f"{ctx.workspace}/stages/", f"{ctx.workspace}/records/",
+                           *([ctx.lock_path] if job.kind in ("evaluate", "gate") else [])],
+        "expose_as": "",
+        "reports": [("dotenv", DRIFT_ENV)] if acts_on_drift else [],
+    }
+
+
+def _report(ctx: Context) -> dict[str, Any]:
+    job = report_job(ctx.spec)
+    return {
+        "id": job.id,
+        "stage": "report",
+        "needs": [{"job": n, "optional": False} for n in job.needs],
+        "matrix_var": "",
+        "matrix": [],
+        "script": [job.report, job.comment],
+        "env": [],
+        "tags": None,
+        "timeout": "",
+        # After a failed gate too: the report shows why. Schedules run monitoring only.
+        "rules": [{"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "never"}, {"if": "", "when": "always"}],
+        "environment": "",
+        "interruptible": True,
+        # The report compares data and params with the target branch's committed lock and spec.
+        "full_history": True,
+        "stage_cache": False,
+        "cache_key": "",
+        "artifact_paths": [ctx.report_dir + "/"],
+        "expose_as": REPORT_LINK,
+        "reports": [("junit", ctx.report_file("junit")), ("metrics", ctx.report_file("gitlab-metrics"))],
     }
 
 
@@ -82,12 +137,16 @@ def _rules(spec: Spec, job: Job) -> list[dict[str, str]]:
 def _rule_list(spec: Spec, job: Job) -> list[dict[str, str]]:
     if job.kind == "monitor":
         return [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+    # With on_drift: retrain, scheduled pipelines hold the training pipeline too (see DRIFT_GUARD).
+    scheduled = not retrains(spec)
     if job.target is None:
-        return [{"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "never"}, {"when": "on_success"}]
+        return ([{"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "never"}] if scheduled else []) + [
+            {"when": "on_success"}]
     when = spec.deploy[job.target].when
     on = "manual" if when.manual else "on_success"
-    rules = [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event" || $CI_PIPELINE_SOURCE == "schedule"',
-              "when": "never"}]
+    never = '$CI_PIPELINE_SOURCE == "merge_request_event"' + (' || $CI_PIPELINE_SOURCE == "schedule"'
+                                                              if scheduled else "")
+    rules = [{"if": never, "when": "never"}]
     for pattern in when.branches or ([] if when.tags else [spec.ci.default_branch]):
         rules.append({"if": _ref_test("$CI_COMMIT_BRANCH", pattern), "when": on})
     for pattern in when.tags:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from mlspec.spec import Spec, StageKind
 
 SPEC_VAR = "MLSPEC_SPEC"
+REPORT_JOB = "report"
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,50 @@ def jobs(spec: Spec) -> list[Job]:
     return out
 
 
-def monitor_job(spec: Spec) -> Job | None:
+@dataclass(frozen=True)
+class ReportJob:
+    """The job after the gate that writes the report (``mlspec report``) and posts it to the pull/merge request
+    (``mlspec comment``). It runs when the gate failed too, since the report is how people see why; the
+    comment command itself does nothing outside a pull/merge request or without a token."""
+
+    id: str
+    needs: tuple[str, ...]
+    """Every job of the training pipeline: the report reads all their outputs."""
+    report: str
+    comment: str
+
+
+def report_job(spec: Spec) -> ReportJob:
+    needs = tuple(job.id for job in jobs(spec) if job.target is None)
+    return ReportJob(REPORT_JOB, needs, f"mlspec report {spec_arg_text()}", f"mlspec comment {spec_arg_text()}")
+
+
+MONITOR_JOB = "monitor"
+
+
+def monitor_job(spec: Spec, outputs: str = "") -> Job | None:
+    """The scheduled monitor job. With ``on_drift: fail`` drift fails it; otherwise drift is written to
+    ``outputs`` (``MLSPEC_DRIFT=true``, a file the platform reads job outputs from) for the job that acts on
+    it, and only an error fails it."""
     if spec.monitoring is None:
         return None
-    return Job("monitor", "monitor", (), f"mlspec monitor {spec_arg_text()}")
+    command = f"mlspec monitor {spec_arg_text()}"
+    if spec.monitoring.on_drift != "fail":
+        command += f" --exit-zero-on-drift --outputs {outputs}"
+    return Job(MONITOR_JOB, "monitor", (), command)
+
+
+def issue_job(spec: Spec) -> Job | None:
+    """``on_drift: issue``: after the monitor job, file its report as the project's one drift issue (the
+    command does nothing when the report shows no drift)."""
+    if spec.monitoring is None or spec.monitoring.on_drift != "issue":
+        return None
+    return Job("monitor-issue", "monitor", (MONITOR_JOB,), f"mlspec monitor {spec_arg_text()} --open-issue")
+
+
+def retrains(spec: Spec) -> bool:
+    """Whether scheduled pipelines rerun the training pipeline when the monitor job finds drift."""
+    return spec.monitoring is not None and spec.monitoring.on_drift == "retrain"
 
 
 def spec_arg_text() -> str:

@@ -225,9 +225,8 @@ def test_kind_selects_every_stage_of_that_kind_and_what_they_need(root: Path) ->
         ("bogus", "unknown stage 'bogus'; expected one of: data, data:holdout, data:train, evaluate, gate, train, "
                   "train:m1, train:m2, validate, validate:train_check"),
         ("deploy:staging", "stage 'deploy:staging' is not available yet; mlspec run can run data, validate, "
-                           "train, evaluate and gate stages so far"),
-        ("monitor", "stage 'monitor' is not available yet; mlspec run can run data, validate, train, "
-                    "evaluate and gate stages so far"),
+                           "train, evaluate, gate and monitor stages; deploy with `mlspec deploy TARGET`"),
+        ("monitor", "there are no monitor stages in the spec; run `mlspec plan` to list the stages"),
     ],
 )
 def test_bad_stage_names(root: Path, name: str, message: str) -> None:

@@ -39,7 +39,7 @@ def test_trains_every_example_model(
     result = kit.run(f"train:{model}")
     out = kit.out_dir(f"train:{model}")
     train = pd.read_csv(kit.loaded.root / "data" / "train.csv")
-    assert sorted(p.name for p in out.iterdir()) == ["_run", "metadata.json", "model.skops"]
+    assert sorted(p.name for p in out.iterdir()) == ["_run", "metadata.json", "model.skops", "reference.json"]
     assert zipfile.is_zipfile(out / "model.skops")  # skops' zip format, not a pickle stream
     assert result.metrics == {"rows": len(train)}  # nothing that changes from run to run goes into the lock
     timing = json.loads((out / "_run" / "training.json").read_text())
@@ -73,7 +73,7 @@ def test_training_twice_gives_byte_identical_bundles(tmp_path: Path) -> None:
     second = kit_for("wine", tmp_path / "b")
     for kit in (first, second):
         kit.run("train:boosting")
-    for name in ("model.skops", "metadata.json"):
+    for name in ("model.skops", "metadata.json", "reference.json"):
         a = (first.out_dir("train:boosting") / name).read_bytes()
         assert a == (second.out_dir("train:boosting") / name).read_bytes(), name
 

@@ -62,12 +62,24 @@ def run(ctx: StageContext) -> StageResult:
         "versions": versions(model.estimator),
     }
     bundle.save(ctx.out_dir, pipeline, metadata)
+    save_reference(ctx, frame, features, pipeline, spec.task, model.data)
     # When and how long: facts of this run, kept beside the bundle but outside its digests (see context.py).
     timing = {"trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "fit_seconds": round(fit_seconds, 3)}
     (ctx.run_dir / "training.json").write_text(json.dumps(timing, indent=2) + "\n", encoding="utf-8")
     metrics = {"rows": len(frame)}
     summary = f"{name}: {model.estimator} fitted on {len(frame)} rows in {fit_seconds:.2f}s"
     return StageResult(metrics, summary)
+
+
+def save_reference(ctx: StageContext, frame: pd.DataFrame, features: FeatureSet, pipeline: Any, task: str,
+                   source: str) -> None:
+    """``reference.json``: the training data's profile and the model's predictions on it, which monitoring
+    compares recent data with (see :mod:`mlspec.monitor.profile`)."""
+    from mlspec.monitor import profile
+
+    kinds = [(c, "numeric") for c in features.numeric] + [(c, "categorical") for c in features.categorical]
+    predictions = profile.predict_sample(pipeline, frame, features.columns)
+    profile.write(ctx.out_dir, profile.build(frame, kinds, predictions, task, source))
 
 
 # --- the estimator ------------------------------------------------------------------------------------------

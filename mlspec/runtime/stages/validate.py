@@ -266,13 +266,13 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _label(o: Outcome) -> str:
+def label(o: Outcome) -> str:
     args = ", ".join(f"{k}={_short(v)}" for k, v in o.kwargs.items())
     return f"{o.type}({args})"
 
 
 def _line(o: Outcome) -> str:
-    return f"[{o.index}] {_label(o)}: {o.detail}"
+    return f"[{o.index}] {label(o)}: {o.detail}"
 
 
 def render_summary(name: str, suite: Suite, rows: int, outcomes: list[Outcome]) -> str:
@@ -296,6 +296,6 @@ def render_summary(name: str, suite: Suite, rows: int, outcomes: list[Outcome]) 
     ]
     for o in outcomes:
         status = "passed" if o.success else ("warning" if suite.warn_only else "FAILED")
-        cells = [str(o.index), f"`{_label(o)}`", status, o.detail]
+        cells = [str(o.index), f"`{label(o)}`", status, o.detail]
         lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     return "\n".join(lines) + "\n"

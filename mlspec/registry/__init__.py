@@ -1,0 +1,103 @@
+"""The model registry: immutable versions, aliases, and the history of every alias move.
+
+Which registry a spec uses::
+
+    registry.backend: file    a directory: registry.path (relative to mlspec.yaml, or absolute), unless the
+                              environment variable MLSPEC_REGISTRY names another directory
+    registry.backend: mlflow  the MLflow tracking server named by MLFLOW_TRACKING_URI (and its model
+                              registry, or MLFLOW_REGISTRY_URI's)
+
+In CI, a relative ``registry.path`` lands in the job's throwaway checkout: point ``MLSPEC_REGISTRY`` (a CI/CD
+variable) or an absolute ``registry.path`` at a directory the runner keeps, such as a mounted volume.
+
+See :mod:`mlspec.registry.base` for the state machine, :mod:`mlspec.registry.filestore` for the file layout
+and its crash safety, :mod:`mlspec.registry.mlflowstore` for MLflow.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from mlspec.load import Loaded
+from mlspec.registry.base import Actor, Candidate, Event, Registry, RegistryError, Version
+from mlspec.registry.filestore import FileRegistry
+
+ENV_VAR = "MLSPEC_REGISTRY"
+
+__all__ = ["ENV_VAR", "Actor", "Candidate", "Event", "FileRegistry", "Registry", "RegistryError", "Version",
+           "file_location", "in_ci", "open_registry", "resolve"]
+
+
+def file_location(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> Path:
+    """The directory of the file registry of ``loaded``'s spec."""
+    override = environ.get(ENV_VAR)
+    if override:
+        return Path(override)
+    path = Path(loaded.spec.registry.path)
+    return path if path.is_absolute() else loaded.root / path
+
+
+def open_registry(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> Registry:
+    if loaded.spec.registry.backend == "mlflow":
+        try:  # MLflow takes seconds to import: only when the spec uses it
+            from mlspec.registry.mlflowstore import MlflowRegistry
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("mlflow"):
+                raise
+            raise RegistryError("registry.backend is mlflow, but the MLflow client is not installed: pip install "
+                                "'mlspec[mlflow]' (in CI: add mlflow-skinny to ci.requirements)") from None
+        return MlflowRegistry.from_environment(environ)
+    return FileRegistry(file_location(loaded, environ))
+
+
+def resolve(registry: Registry, model: str, ref: str) -> Version:
+    """The version ``ref`` names: a number, or an alias."""
+    if ref.isdigit():
+        return registry.get(model, int(ref))
+    aliases = registry.aliases(model)
+    if ref not in aliases:
+        known = ", ".join(f"{a} -> {v}" for a, v in aliases.items()) or "none"
+        raise RegistryError(f"{model!r} has no alias {ref!r} in the registry {registry.location} (aliases: {known})")
+    return registry.get(model, aliases[ref])
+
+
+def in_ci(environ: Mapping[str, str]) -> bool:
+    return any(environ.get(k) == "true" for k in ("CI", "GITHUB_ACTIONS", "GITLAB_CI"))
+
+
+def ephemeral_warning(loaded: Loaded, path: Path, what: str, environ: Mapping[str, str]) -> str | None:
+    """A warning when ``path`` lies inside a CI job's checkout, which is thrown away when the job ends."""
+    if not in_ci(environ):
+        return None
+    try:
+        path.resolve().relative_to(loaded.root.resolve())
+    except ValueError:
+        return None
+    return (f"warning: the {what} {path} is inside this CI job's checkout, which is deleted when the job ends; "
+            f"point {ENV_VAR} (a CI/CD variable) or an absolute path in the spec at a directory the runner keeps"
+            if what == "file registry" else
+            f"warning: the {what} {path} is inside this CI job's checkout, which is deleted when the job ends; "
+            "use an absolute path on a volume the runner keeps, or upload the directory as an artifact")
+
+
+def locate(spec_file: str, registry_dir: str | None, model: str | None,
+           environ: Mapping[str, str] = os.environ) -> tuple[Registry, str, Path]:
+    """The registry, the model name and the directory to read git facts in, as the command line names them.
+
+    ``--registry DIR`` names a file registry directly, so a serving host needs no spec; the model then
+    defaults to the spec's project if there is a spec, and must be given if there is none.
+    """
+    from mlspec.load import load
+
+    spec_path = Path(spec_file)
+    if registry_dir:
+        if model is None and not spec_path.is_file():
+            held = ", ".join(FileRegistry(Path(registry_dir)).models()) or "nothing yet"
+            raise RegistryError(f"no spec at {spec_file} to take the model name from; pass --model NAME (the "
+                                f"registry {registry_dir} holds: {held})")
+        name = model or load(spec_path).spec.project
+        return FileRegistry(Path(registry_dir)), name, spec_path.parent if spec_path.is_file() else Path.cwd()
+    loaded = load(spec_path)
+    return open_registry(loaded, environ), model or loaded.spec.project, loaded.root

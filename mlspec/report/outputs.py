@@ -1,0 +1,64 @@
+"""Writing the report: the formats asked for, into one directory, and GitHub's job summary.
+
+The files are written atomically, so a job that uploads the directory never sends half a report. The
+Markdown also goes to ``$GITHUB_STEP_SUMMARY`` when GitHub Actions sets it: that is what a pull request from a
+fork shows, since its token cannot write a comment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from mlspec.errors import MlspecError
+from mlspec.fsutil import atomic_write_text
+from mlspec.load import Loaded
+from mlspec.report import DIRECTORY, FILES, FORMATS
+from mlspec.report.model import Report, collect
+from mlspec.runtime.workspace import Workspace, display_path
+
+SUMMARY_VAR = "GITHUB_STEP_SUMMARY"
+
+
+def default_dir(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> Path:
+    return Workspace.for_spec(loaded.path, environ).root / DIRECTORY
+
+
+def renderers() -> dict[str, Callable[[Report], str]]:
+    from mlspec.report import gitlab_metrics, html, junit, markdown
+
+    return {"markdown": markdown.render, "html": html.render, "junit": junit.render,
+            "gitlab-metrics": gitlab_metrics.render}
+
+
+def write(loaded: Loaded, formats: Sequence[str], out_dir: Path | None = None,
+          environ: Mapping[str, str] = os.environ) -> list[str]:
+    """Render ``formats`` (names of :data:`mlspec.report.FORMATS`, or ``all``) into ``out_dir``; returns what
+    was written, one line each, for the user."""
+    out = out_dir if out_dir is not None else default_dir(loaded, environ)
+    wanted = FORMATS if "all" in formats else tuple(f for f in FORMATS if f in formats)
+    report = collect(loaded, out, environ)
+    render = renderers()
+    lines = []
+    for fmt in wanted:
+        path = out / FILES[fmt]
+        text = render[fmt](report)
+        try:
+            atomic_write_text(path, text)
+        except OSError as exc:
+            raise MlspecError(f"cannot write the report to {display_path(path)}: {exc.strerror or exc}") from None
+        lines.append(f"wrote {display_path(path)}")
+        if fmt == "markdown" and environ.get(SUMMARY_VAR):
+            lines.append(_append_summary(Path(environ[SUMMARY_VAR]), text))
+    lines.append(f"{report.icon} {report.headline}")
+    return lines
+
+
+def _append_summary(path: Path, text: str) -> str:
+    try:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise MlspecError(f"cannot append the report to ${SUMMARY_VAR} ({path}): {exc.strerror or exc}") from None
+    return f"appended the Markdown report to the job summary (${SUMMARY_VAR})"

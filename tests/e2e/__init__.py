@@ -1,0 +1,1 @@
+"""End-to-end: the generated CI files run on this machine by real executors (gitlab-ci-local, act)."""

@@ -1,0 +1,110 @@
+"""Fixtures of the registry tests: a real MLflow tracking server, and each backend behind one fixture."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlspec.registry import FileRegistry, Registry
+from tests.support import tool
+
+# MLflow reports usage to its makers unless told not to; tests talk to nothing but loopback.
+QUIET_MLFLOW = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
+                "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+START_SECONDS = 240.0  # the server creates its SQLite schema first: tens of seconds on a busy 2-core machine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``mlflow server`` on 127.0.0.1 with a SQLite store and local artifacts; its URI. Stopped at the end."""
+    root = tmp_path_factory.mktemp("mlflow")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")} | QUIET_MLFLOW
+    log = open(root / "server.log", "wb")  # noqa: SIM115  # closed below, after the server has stopped
+    proc = subprocess.Popen(
+        [tool("mlflow"), "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+         "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1"],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while True:
+            assert proc.poll() is None, f"mlflow server exited:\n{(root / 'server.log').read_text()}"
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"mlflow server not up after {START_SECONDS:g} s"
+            time.sleep(0.5)
+        yield uri
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    # The server runs uvicorn as a child process: signal the whole process group it leads.
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture
+def quiet_mlflow(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in QUIET_MLFLOW.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(params=["file", "mlflow"])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Registry:
+    """Each backend in turn, empty (MLflow: shared server, so every test uses its own model names)."""
+    if request.param == "file":
+        return FileRegistry(tmp_path / "registry")
+    request.getfixturevalue("quiet_mlflow")
+    from mlspec.registry.mlflowstore import MlflowRegistry
+
+    return MlflowRegistry(request.getfixturevalue("mlflow_server"))
+
+
+@pytest.fixture(scope="session")
+def diabetes_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The diabetes example after one full `mlspec run`, gate passed (shared; tests use ``project``)."""
+    from tests.runtime.gatekit import build_template
+
+    return build_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture
+def project(diabetes_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the run diabetes project as the current directory, outside CI, default registry."""
+    from tests.runtime.gatekit import CLEAN, fresh_copy
+
+    for var in (*CLEAN, "MLSPEC_REGISTRY", "CI", "GITLAB_CI", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(var, raising=False)
+    root = fresh_copy(diabetes_run, tmp_path)
+    monkeypatch.chdir(root)
+    return root

@@ -1,0 +1,1 @@
+"""Tests of `mlspec serve`: request validation and the HTTP service."""
