@@ -110,7 +110,7 @@ def test_a_new_category_an_all_null_feature_and_a_changed_type(trained: object, 
         frame.loc[:9, "sex"] = 3
         frame["s4"] = np.nan
         frame["bmi"] = frame["bmi"].astype(object)
-        frame.loc[:1, "bmi"] = "n/a"
+        frame.loc[:1, "bmi"] = "unknown"  # not "n/a", which read_csv takes for a missing value
 
     _edit(root, change)
     result = mlspec(root, "monitor")
