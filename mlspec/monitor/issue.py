@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlspec.errors import MlspecError
+from mlspec.report.publish import NO_REDIRECT_OPENER
 
 LABEL = "mlspec-drift"
 GITLAB_TOKEN = "MLSPEC_GITLAB_TOKEN"
@@ -63,7 +64,8 @@ class _Api:
         body = json.dumps(data).encode() if data is not None else None
         request = urllib.request.Request(self.base + path, body, self.headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            # Same rule as PR comments: a token never follows a redirect to another host.
+            with NO_REDIRECT_OPENER.open(request, timeout=TIMEOUT) as response:
                 text = response.read().decode("utf-8")
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:300]

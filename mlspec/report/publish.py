@@ -198,7 +198,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # urllib then raises HTTPError with the 3xx status, reported like any refusal
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+NO_REDIRECT_OPENER = urllib.request.build_opener(_NoRedirect)
+"""The opener for every call that carries a token: a redirect must never take the token to another host."""
 
 
 def _call(thread: Thread, method: str, url: str, payload: dict[str, Any] | None = None
@@ -209,7 +210,7 @@ def _call(thread: Thread, method: str, url: str, payload: dict[str, Any] | None 
         headers["Content-Type"] = "application/json"
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        with _OPENER.open(request, timeout=TIMEOUT) as response:
+        with NO_REDIRECT_OPENER.open(request, timeout=TIMEOUT) as response:
             raw = response.read(MAX_RESPONSE_BYTES + 1)
             answer_headers = {k: v for k, v in response.headers.items()}
     except urllib.error.HTTPError as exc:

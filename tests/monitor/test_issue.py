@@ -84,3 +84,33 @@ def test_a_refused_token_says_what_permission_is_missing() -> None:
     assert text.startswith("GitHub API GET /repos/octo/wine/issues?state=open&labels=mlspec-drift&per_page=100: "
                            "HTTP 401 Unauthorized: ")
     assert text.endswith("; the job needs `permissions: {issues: write}`") and "wrong" not in text
+
+
+def test_a_redirect_is_refused_so_the_token_never_leaves_the_api() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str | None] = []
+    elsewhere = "http://127.0.0.1:9/elsewhere"  # never contacted: the client must stop at the 302
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(302)
+            self.send_header("Location", elsewhere)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(MlspecError) as caught:
+            issue.file("wine", "drift", REPORT, _github(f"http://127.0.0.1:{server.server_address[1]}"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "HTTP 302" in str(caught.value)
+    assert len(seen) == 1  # the redirect was not followed with the token
