@@ -93,5 +93,5 @@ def _item_problem(item: str, field: _Field) -> str | None:
             return f"{field.name} {value} is out of range {field.allowed()}"
         bounds.append(value)
     if dash and bounds[0] > bounds[1]:
-        return f"{field.name} range {body!r} runs backwards; write it low-high"
+        return f"{field.name} range {body!r} runs backwards: the lower value comes first"
     return None
