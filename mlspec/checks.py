@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlspec import expectations
+from mlspec import confine, expectations
 from mlspec.graph import find_cycle
 from mlspec.metrics import METRICS, metrics_for
 from mlspec.spec import Spec
@@ -34,6 +34,7 @@ def check(spec: Spec, root: Path) -> list[Finding]:
     out += _metrics(spec)
     out += _deploy(spec)
     out += _files(spec, root)
+    out += _estimators(spec)
     return out
 
 
@@ -175,15 +176,53 @@ def _deploy(spec: Spec) -> list[Finding]:
     return out
 
 
+def _estimators(spec: Spec) -> list[Finding]:
+    """An estimator's package must be sklearn or declared in `training.packages`: importing a module runs it
+    (``antigravity`` opens a browser), so nothing undeclared is imported, here or in the train stage. Whether
+    a declared package is installed is looked up without importing it; CI may install it later."""
+    import importlib.util
+
+    out: list[Finding] = []
+    allowed = estimator_packages(spec)
+    for name, model in spec.training.models.items():
+        path = ("training", "models", name, "estimator")
+        root = model.estimator.split(".", 1)[0]
+        if root not in allowed:
+            out.append(Finding(path, not_allowed(model.estimator)))
+        elif root != "sklearn" and importlib.util.find_spec(root) is None:
+            out.append(Finding(path, f"package {root!r} is not installed here; `mlspec run` needs it (list it in "
+                               "ci.requirements for CI)", warning=True))
+    return out
+
+
+def estimator_packages(spec: Spec) -> set[str]:
+    """The top-level packages estimators may be imported from."""
+    return {"sklearn", *spec.training.packages}
+
+
+def not_allowed(estimator: str) -> str:
+    root = estimator.split(".", 1)[0]
+    return (f"{estimator!r} would be imported from package {root!r}, which the spec does not declare; add "
+            f"`packages: [{root}]` under `training` (only sklearn is allowed without it)")
+
+
 def _files(spec: Spec, root: Path) -> list[Finding]:
-    """Missing data files are warnings: CI may fetch them (dvc pull, a download step) before `mlspec run`."""
+    """Files outside the project or not regular are errors (see :mod:`mlspec.confine`). Missing data files
+    are warnings: CI may fetch them (dvc pull, a download step) before `mlspec run`."""
     out: list[Finding] = []
     for name, source in spec.data.sources.items():
-        if not (root / source.path).exists():
-            out.append(Finding(("data", "sources", name, "path"), f"{source.path!r} does not exist (yet)",
-                               warning=True))
+        out += _file(root, ("data", "sources", name, "path"), source.path, source.outside_project, True)
     for name, suite in spec.validation.items():
-        if suite.suite_file is not None and not (root / suite.suite_file).is_file():
-            out.append(Finding(("validation", name, "suite_file"), f"{suite.suite_file!r} does not exist (yet)",
-                               warning=True))
+        if suite.suite_file is not None:
+            out += _file(root, ("validation", name, "suite_file"), suite.suite_file, False, False)
     return out
+
+
+def _file(root: Path, path: tuple[str | int, ...], rel: str, outside_ok: bool, opt_in: bool) -> list[Finding]:
+    try:
+        found = confine.resolve(root, rel, outside_ok=outside_ok, opt_in=opt_in)
+    except confine.Refused as exc:
+        return [Finding(path, exc.message)]
+    if not found.exists():
+        return [Finding(path, f"{rel!r} does not exist (yet)", warning=True)]
+    return []

@@ -256,6 +256,7 @@ _PATTERNS = {
     S.IMPORT_PATH_PATTERN: "is not an import path; write it like sklearn.ensemble.RandomForestClassifier",
     S.CRON_PATTERN: "is not a five-field cron expression; write it like '0 6 * * 1' (minute hour day month weekday)",
     S.PYTHON_PATTERN: 'is not a Python version; write it like "3.11"',
+    S.PACKAGE_PATTERN: "is not a top-level package name; write it like xgboost",
 }
 
 
@@ -290,6 +291,8 @@ def _message(err: Any, loc: tuple[Any, ...], path: PathT, at_key: bool) -> str:
         op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
         bound = next(iter(ctx.values()))
         return f"must be {op} {bound}, got {value}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {S.yaml_float(value)}"
     if kind in ("value_error", "assertion_error"):
         return str(ctx.get("error", err["msg"]))
     if kind in _EXPECTED:

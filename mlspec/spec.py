@@ -8,11 +8,20 @@ can point at the exact line.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from mlspec.cron import CRON_SCHEMA_PATTERN, cron_problem
 from mlspec.metrics import Task
 
 SPEC_VERSION = 1
@@ -30,9 +39,30 @@ ImportPath = Annotated[str, StringConstraints(pattern=IMPORT_PATH_PATTERN)]
 CRON_PATTERN = r"^\s*(\S+\s+){4}\S+\s*$"
 PERCENT_PATTERN = r"^[0-9]+(\.[0-9]+)?%$"
 PYTHON_PATTERN = r"^3\.[0-9]{1,2}$"
+# CPython versions of the CI jobs: ones that exist and that mlspec itself installs on (requires-python).
+PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
+PACKAGE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+Package = Annotated[str, StringConstraints(pattern=PACKAGE_PATTERN)]
+# No bound of a spec needs more (18 digits); a longer literal is a typo or a probe.
+MAX_NUMBER = 1e18
 
 StageKind = Literal["data", "validate", "train", "evaluate", "gate", "deploy", "monitor"]
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
+
+
+# Strict: a bool is an int to Python and YAML's `true` would pass as 1, a quoted "0.9" is a typo. Floats are
+# finite (YAML's .nan and .inf make a gate that never passes) and within +-1e18, as no bound of a spec is larger.
+Int = Annotated[int, Field(strict=True)]
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_NUMBER, le=MAX_NUMBER)]
+
+
+def yaml_float(value: float) -> str:
+    """A float as YAML spells it, so a NaN read from ``.nan`` is shown as ``.nan``."""
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    return repr(value)
 
 
 class Model(BaseModel):
@@ -48,7 +78,11 @@ class Source(Model):
     """A table read from a file, relative to the spec's directory."""
 
     path: NonEmptyStr
-    """Path of the file, relative to the directory holding mlspec.yaml."""
+    """Path of the file, relative to the directory holding mlspec.yaml; it must resolve (symlinks followed)
+    inside that directory unless `outside_project` is set."""
+    outside_project: bool = False
+    """Allow a path that resolves outside the project (a shared data directory). Only regular files are read
+    either way: never a device, FIFO or /proc file."""
     format: Literal["csv", "parquet"] | None = None
     """File format; inferred from the suffix (.csv, .parquet, .pq) when omitted."""
     description: str | None = None
@@ -103,7 +137,8 @@ class Suite(Model):
     expectations: list[Expectation] | None = None
     """Inline expectations, one per item: `- expect_column_values_to_not_be_null: {column: age}`."""
     suite_file: NonEmptyStr | None = None
-    """Path to a Great Expectations 1.x suite JSON file, relative to mlspec.yaml."""
+    """Path to a Great Expectations 1.x suite JSON file, relative to mlspec.yaml; it must resolve (symlinks
+    followed) inside the directory holding mlspec.yaml."""
     warn_only: bool = False
     """Report failures without failing the pipeline."""
 
@@ -145,8 +180,12 @@ class TrainedModel(Model):
 
 
 class Training(Model):
-    seed: int = 0
-    """Seed passed as random_state to estimators that take one, so training is repeatable."""
+    seed: Annotated[Int, Field(ge=0, le=2**32 - 1)] = 0
+    """Seed passed as random_state to estimators that take one, so training is repeatable (0 to 2^32-1, the
+    range numpy accepts)."""
+    packages: list[Package] = []
+    """Top-level packages besides sklearn that estimators may be imported from, e.g. [xgboost]. Nothing else
+    is imported: an estimator's package is checked against this list before any import."""
     models: Annotated[dict[Name, TrainedModel], Field(min_length=1)]
 
 
@@ -170,18 +209,18 @@ class Significance(Model):
     """Fail a `max_drop` gate only when the drop is significant: a paired bootstrap of the champion and the
     baseline model on the same evaluation rows, so evaluation noise does not block a change."""
 
-    confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+    confidence: Annotated[Number, Field(gt=0.5, lt=1)] = 0.95
     """Level of the bootstrap interval of the worsening; the gate fails only when the whole interval exceeds
     `max_drop`."""
-    resamples: Annotated[int, Field(ge=100, le=100_000)] = 2000
+    resamples: Annotated[Int, Field(ge=100, le=100_000)] = 2000
     """Number of bootstrap resamples of the evaluation rows."""
 
 
 class Gate(Model):
     """Bounds on one metric of the champion; absolute and/or relative to the baseline."""
 
-    min: float | None = None
-    max: float | None = None
+    min: Number | None = None
+    max: Number | None = None
     max_drop: float | str | None = Field(
         default=None,
         json_schema_extra={"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": PERCENT_PATTERN}]},
@@ -197,6 +236,10 @@ class Gate(Model):
     def _drop(cls, value: Any) -> Any:
         if isinstance(value, bool):
             raise ValueError("must be a number such as 0.01 or a percentage such as \"2%\"")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {yaml_float(value)}")
+        if isinstance(value, int | float) and abs(value) > MAX_NUMBER:
+            raise ValueError(f"must be at most {MAX_NUMBER:g}, got {value:g}")
         if isinstance(value, int | float):
             if value < 0:
                 raise ValueError(f"must not be negative, got {value}")
@@ -283,15 +326,15 @@ DriftMethod = Literal["auto", "psi", "ks", "chi2"]
 
 class FeatureDrift(Model):
     method: DriftMethod | None = None
-    threshold: Annotated[float, Field(gt=0)] | None = None
+    threshold: Annotated[Number, Field(gt=0)] | None = None
 
 
 class Drift(Model):
     method: DriftMethod = "auto"
     """auto: Kolmogorov-Smirnov for numeric features, chi-squared for categorical ones."""
-    psi_threshold: Annotated[float, Field(gt=0)] = 0.2
+    psi_threshold: Annotated[Number, Field(gt=0)] = 0.2
     """A feature drifts when its population stability index exceeds this."""
-    p_value: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    p_value: Annotated[Number, Field(gt=0, lt=1)] = 0.05
     """A feature drifts when the KS / chi-squared test's p-value falls below this."""
     features: dict[NonEmptyStr, FeatureDrift] = {}
     """Per-feature overrides of method and threshold."""
@@ -302,11 +345,21 @@ class Monitoring(Model):
     """The data source holding recent production inputs."""
     reference: Name | None = None
     """The data source to compare against; defaults to the deployed model's training data."""
-    schedule: Annotated[str, StringConstraints(pattern=CRON_PATTERN)] = "0 6 * * 1"
-    """Five-field cron expression (UTC)."""
+    schedule: Annotated[str, StringConstraints(pattern=CRON_PATTERN),
+                        Field(json_schema_extra={"pattern": CRON_SCHEMA_PATTERN})] = "0 6 * * 1"
+    """Five-field cron expression (UTC): minute 0-59, hour 0-23, day 1-31, month 1-12 or JAN-DEC, weekday 0-7
+    or SUN-SAT; each a `*`, a value, a range (1-5) or a list (1,3), optionally with a step (*/15)."""
     drift: Drift = Drift()
     on_drift: Literal["fail", "issue", "retrain"] = "fail"
     """fail the scheduled pipeline, open an issue, or retrain (retrained models still pass the gates)."""
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        problem = cron_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 # --- CI ---------------------------------------------------------------------------------------------------
@@ -314,19 +367,19 @@ class Monitoring(Model):
 
 class GitHubStage(Model):
     runs_on: list[NonEmptyStr] | None = None
-    timeout_minutes: Annotated[int, Field(ge=1, le=4320)] | None = None
+    timeout_minutes: Annotated[Int, Field(ge=1, le=4320)] | None = None
 
 
 class GitLabStage(Model):
     tags: list[NonEmptyStr] | None = None
-    timeout_minutes: Annotated[int, Field(ge=1, le=4320)] | None = None
+    timeout_minutes: Annotated[Int, Field(ge=1, le=4320)] | None = None
 
 
 class GitHubCI(Model):
     enabled: bool = True
     runs_on: Annotated[list[NonEmptyStr], Field(min_length=1)] = ["ubuntu-latest"]
     """Runner labels of every job, unless a stage overrides them."""
-    timeout_minutes: Annotated[int, Field(ge=1, le=4320)] = 60
+    timeout_minutes: Annotated[Int, Field(ge=1, le=4320)] = 60
     stages: dict[StageKind, GitHubStage] = {}
     """Per-stage overrides, e.g. `train: {runs_on: [self-hosted, gpu]}`."""
 
@@ -337,13 +390,14 @@ class GitLabCI(Model):
     """Docker image of every job; defaults to python:<ci.python>-slim."""
     tags: list[NonEmptyStr] = []
     """Runner tags of every job, unless a stage overrides them."""
-    timeout_minutes: Annotated[int, Field(ge=1, le=4320)] = 60
+    timeout_minutes: Annotated[Int, Field(ge=1, le=4320)] = 60
     stages: dict[StageKind, GitLabStage] = {}
 
 
 class CI(Model):
-    python: Annotated[str, StringConstraints(pattern=PYTHON_PATTERN)] = "3.11"
-    """Python version of the CI jobs; quote it ("3.10"), YAML reads 3.10 as the number 3.1."""
+    python: Annotated[str, StringConstraints(pattern=PYTHON_PATTERN),
+                      Field(json_schema_extra={"enum": list(PYTHON_VERSIONS)})] = "3.11"
+    """Python version of the CI jobs, one of 3.11 to 3.14; quote it ("3.12"), YAML reads 3.10 as 3.1."""
     mlspec_version: NonEmptyStr | None = None
     """mlspec version the jobs install; defaults to the version that compiled the pipeline."""
     default_branch: NonEmptyStr = "main"
@@ -360,6 +414,14 @@ class CI(Model):
     def _quoted(cls, value: Any) -> Any:
         if isinstance(value, float | int) and not isinstance(value, bool):
             raise ValueError(f'must be a quoted string such as "3.11"; YAML read {value!r} as a number')
+        return value
+
+    @field_validator("python")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if value not in PYTHON_VERSIONS:
+            raise ValueError(f"{value!r} is not a CPython version mlspec supports; use one of "
+                             + ", ".join(PYTHON_VERSIONS))
         return value
 
 

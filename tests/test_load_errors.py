@@ -5,6 +5,10 @@ Each case edits one line of a small valid spec (BASE) and states the full first 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from mlspec.errors import SpecError
@@ -143,6 +147,96 @@ CASES: list[tuple[str, str, str]] = [
     ("unknown file format", edit("{path: train.csv}", "{path: train.xlsx}"),
      "mlspec.yaml:7:12: data.sources.train: cannot tell the format of 'train.xlsx' from its suffix; "
      "add `format: csv` or `format: parquet`"),
+    # --- meaningless values: accepted by their type, but no CI platform or estimator can use them -------
+    ("cron minute out of range", BASE + "monitoring:\n  current: holdout\n  schedule: \"99 99 99 99 99\"\n",
+     "mlspec.yaml:28:13: monitoring.schedule: '99 99 99 99 99': minute 99 is out of range 0-59; write it "
+     "like '0 6 * * 1' (minute hour day month weekday)"),
+    ("cron hour out of range", BASE + "monitoring:\n  current: holdout\n  schedule: \"0 24 * * *\"\n",
+     "mlspec.yaml:28:13: monitoring.schedule: '0 24 * * *': hour 24 is out of range 0-23; write it like "
+     "'0 6 * * 1' (minute hour day month weekday)"),
+    ("cron day zero", BASE + "monitoring:\n  current: holdout\n  schedule: \"0 6 0 * *\"\n",
+     "mlspec.yaml:28:13: monitoring.schedule: '0 6 0 * *': day of month 0 is out of range 1-31; write it "
+     "like '0 6 * * 1' (minute hour day month weekday)"),
+    ("cron month name", BASE + "monitoring:\n  current: holdout\n  schedule: \"0 6 1 13 *\"\n",
+     "mlspec.yaml:28:13: monitoring.schedule: '0 6 1 13 *': month 13 is out of range 1-12 or JAN-DEC; "
+     "write it like '0 6 * * 1' (minute hour day month weekday)"),
+    ("cron weekday out of range", BASE + "monitoring:\n  current: holdout\n  schedule: \"0 6 * * 8\"\n",
+     "mlspec.yaml:28:13: monitoring.schedule: '0 6 * * 8': day of week 8 is out of range 0-7 or SUN-SAT; "
+     "write it like '0 6 * * 1' (minute hour day month weekday)"),
+    ("cron lowercase name", BASE + "monitoring:\n  current: holdout\n  schedule: \"0 6 * * mon\"\n",
+     "mlspec.yaml:28:13: monitoring.schedule: '0 6 * * mon': day of week 'mon' is not a number or a name "
+     "(SUN, MON, TUE, WED, THU, FRI, SAT); write it like '0 6 * * 1' (minute hour day month weekday)"),
+    ("cron extension L", BASE + "monitoring:\n  current: holdout\n  schedule: \"0 6 L * *\"\n",
+     "mlspec.yaml:28:13: monitoring.schedule: '0 6 L * *': day of month 'L' is not a number; write it "
+     "like '0 6 * * 1' (minute hour day month weekday)"),
+    ("cron extension #", BASE + "monitoring:\n  current: holdout\n  schedule: \"0 6 * * 1#2\"\n",
+     "mlspec.yaml:28:13: monitoring.schedule: '0 6 * * 1#2': day of week '1#2' is not a number or a name "
+     "(SUN, MON, TUE, WED, THU, FRI, SAT); write it like '0 6 * * 1' (minute hour day month weekday)"),
+    ("cron zero step", BASE + "monitoring:\n  current: holdout\n  schedule: \"*/0 6 * * *\"\n",
+     "mlspec.yaml:28:13: monitoring.schedule: '*/0 6 * * *': minute step '0' must be a number from 1 to "
+     "59; write it like '0 6 * * 1' (minute hour day month weekday)"),
+    ("cron step on a value", BASE + "monitoring:\n  current: holdout\n  schedule: \"5/15 6 * * *\"\n",
+     "mlspec.yaml:28:13: monitoring.schedule: '5/15 6 * * *': minute '5/15': a step needs `*` or a range "
+     "before it, such as */15 or 0-30/5; write it like '0 6 * * 1' (minute hour day month weekday)"),
+    ("cron backwards range", BASE + "monitoring:\n  current: holdout\n  schedule: \"0 6 * * FRI-MON\"\n",
+     "mlspec.yaml:28:13: monitoring.schedule: '0 6 * * FRI-MON': day of week range 'FRI-MON' runs "
+     "backwards: the lower value comes first; write it like '0 6 * * 1' (minute hour day month weekday)"),
+    ("cron macro", BASE + "monitoring:\n  current: holdout\n  schedule: \"@daily\"\n",
+     "mlspec.yaml:28:13: monitoring.schedule: '@daily' is not a five-field cron expression; write it like "
+     "'0 6 * * 1' (minute hour day month weekday)"),
+    ("unsupported python", BASE + "ci:\n  python: \"3.99\"\n",
+     "mlspec.yaml:27:11: ci.python: '3.99' is not a CPython version mlspec supports; use one of 3.11, "
+     "3.12, 3.13, 3.14"),
+    ("python older than mlspec supports", BASE + "ci:\n  python: \"3.9\"\n",
+     "mlspec.yaml:27:11: ci.python: '3.9' is not a CPython version mlspec supports; use one of 3.11, "
+     "3.12, 3.13, 3.14"),
+    ("boolean timeout", BASE + "ci:\n  github:\n    timeout_minutes: true\n",
+     'mlspec.yaml:28:22: ci.github.timeout_minutes: expected a whole number, got the boolean true'),
+    ("boolean stage timeout", BASE + "ci:\n  gitlab:\n    stages:\n      train: {timeout_minutes: true}\n",
+     'mlspec.yaml:29:32: ci.gitlab.stages.train.timeout_minutes: expected a whole number, got the boolean true'),
+    ("boolean seed", edit("training:\n", "training:\n  seed: true\n"),
+     'mlspec.yaml:15:9: training.seed: expected a whole number, got the boolean true'),
+    ("negative seed", edit("training:\n", "training:\n  seed: -1\n"),
+     'mlspec.yaml:15:9: training.seed: must be >= 0, got -1'),
+    ("huge seed", edit("training:\n", "training:\n  seed: 1234567890123456789012345\n"),
+     'mlspec.yaml:15:9: training.seed: must be <= 4294967295, got 1234567890123456789012345'),
+    ("fractional seed", edit("training:\n", "training:\n  seed: 1.5\n"),
+     'mlspec.yaml:15:9: training.seed: expected a whole number, got the number 1.5'),
+    ("quoted number as a bound", edit("{min: 0.9}", "{min: \"0.9\"}"),
+     "mlspec.yaml:23:20: evaluation.gates.roc_auc.min: expected a number, got the string '0.9'"),
+    ("boolean gate bound", edit("{min: 0.9}", "{min: true}"),
+     'mlspec.yaml:23:20: evaluation.gates.roc_auc.min: expected a number, got the boolean true'),
+    ("nan gate bound", edit("{min: 0.9}", "{min: .nan}"),
+     'mlspec.yaml:23:20: evaluation.gates.roc_auc.min: must be a finite number, got .nan'),
+    ("infinite gate bound", edit("{min: 0.9}", "{max: .inf}"),
+     'mlspec.yaml:23:20: evaluation.gates.roc_auc.max: must be a finite number, got .inf'),
+    ("huge gate bound", edit("{min: 0.9}", "{min: 1000000000000000000000}"),
+     'mlspec.yaml:23:20: evaluation.gates.roc_auc.min: must be <= 1e+18, got 1000000000000000000000'),
+    ("nan max_drop", edit("{min: 0.9}", "{max_drop: .nan}"),
+     'mlspec.yaml:23:25: evaluation.gates.roc_auc.max_drop: must be a finite number, got .nan'),
+    ("infinite max_drop", edit("{min: 0.9}", "{max_drop: .inf}"),
+     'mlspec.yaml:23:25: evaluation.gates.roc_auc.max_drop: must be a finite number, got .inf'),
+    ("boolean resamples", edit("{min: 0.9}", "{max_drop: 0.01, significance: {resamples: true}}"),
+     'mlspec.yaml:23:57: evaluation.gates.roc_auc.significance.resamples: expected a whole number, got '
+     'the boolean true'),
+    ("boolean confidence", edit("{min: 0.9}", "{max_drop: 0.01, significance: {confidence: true}}"),
+     'mlspec.yaml:23:58: evaluation.gates.roc_auc.significance.confidence: expected a number, got the boolean true'),
+    ("infinite psi threshold", BASE + "monitoring:\n  current: holdout\n  drift: {psi_threshold: .inf}\n",
+     'mlspec.yaml:28:26: monitoring.drift.psi_threshold: must be a finite number, got .inf'),
+    ("estimator from an undeclared package", edit("sklearn.ensemble.RandomForestClassifier", "antigravity.X"),
+     "mlspec.yaml:17:18: training.models.forest.estimator: 'antigravity.X' would be imported from package "
+     "'antigravity', which the spec does not declare; add `packages: [antigravity]` under `training` "
+     "(only sklearn is allowed without it)"),
+    ("estimator from the this module", edit("sklearn.ensemble.RandomForestClassifier", "this.X"),
+     "mlspec.yaml:17:18: training.models.forest.estimator: 'this.X' would be imported from package "
+     "'this', which the spec does not declare; add `packages: [this]` under `training` (only sklearn is "
+     "allowed without it)"),
+    ("invalid package name", edit("training:\n", "training:\n  packages: [xg-boost]\n"),
+     "mlspec.yaml:15:14: training.packages[0]: 'xg-boost' is not a top-level package name; write it like xgboost"),
+    ("absolute source path", edit("{path: train.csv}", "{path: /nonexistent-mlspec-dir/train.csv}"),
+     "mlspec.yaml:7:19: data.sources.train.path: '/nonexistent-mlspec-dir/train.csv' resolves outside the "
+     "project (to /nonexistent-mlspec-dir/train.csv); move the file into the project or set "
+     "`outside_project: true` on this source"),
     # --- cross references (checks) ------------------------------------------------------------------------
     ("suite on unknown source", edit("    data: train\n    expectations", "    data: trian\n    expectations"),
      "mlspec.yaml:11:11: validation.checks.data: unknown data source 'trian'; did you mean 'train'?"),
@@ -241,3 +335,35 @@ def test_training_on_evaluation_data_is_a_warning() -> None:
         "mlspec.yaml:18:13: training.models.forest.data: model trains on 'holdout', the evaluation data; its "
         "metrics will be optimistic and gates meaningless: evaluate on a holdout source"
     ]
+
+
+@pytest.mark.parametrize("module", ["this", "antigravity"])
+def test_an_undeclared_estimator_package_is_never_imported(module: str) -> None:
+    # `this` prints the Zen of Python on import, `antigravity` opens a browser: validating must run neither.
+    code = ("import sys\nfrom mlspec.errors import SpecError\nfrom mlspec.load import load_text\n"
+            "from tests.test_load_errors import edit\n"
+            f"text = edit('sklearn.ensemble.RandomForestClassifier', '{module}.X')\n"
+            "try:\n    load_text(text, 'mlspec.yaml')\nexcept SpecError as exc:\n    print(exc)\n"
+            f"print({module!r} in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env={**os.environ, "BROWSER": "false"})
+    assert result.stdout.splitlines()[-1] == "False"
+    assert f"would be imported from package {module!r}" in result.stdout
+    assert "Beautiful is better than ugly" not in result.stdout
+
+
+def test_a_declared_package_that_is_not_installed_is_a_warning() -> None:
+    text = edit("training:\n", "training:\n  packages: [notinstalledpkg]\n").replace(
+        "sklearn.ensemble.RandomForestClassifier", "notinstalledpkg.Model")
+    loaded = load_text(text, "mlspec.yaml")
+    assert [str(w) for w in loaded.warnings if "installed" in w.message] == [
+        "mlspec.yaml:18:18: training.models.forest.estimator: package 'notinstalledpkg' is not installed here; "
+        "`mlspec run` needs it (list it in ci.requirements for CI)"
+    ]
+
+
+@pytest.mark.parametrize("schedule", ["0 6 * * 1", "*/15 * * * *", "0 0 1 JAN,JUL *", "30 2 * * MON-FRI",
+                                      "0 8-18/2 * * 1-5", "59 23 31 12 7", "05 06 01 01 00"])
+def test_cron_schedules_both_platforms_run_are_accepted(schedule: str) -> None:
+    spec = load_text(BASE + f"monitoring:\n  current: holdout\n  schedule: \"{schedule}\"\n", "mlspec.yaml").spec
+    assert spec.monitoring is not None and spec.monitoring.schedule == schedule

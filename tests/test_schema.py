@@ -14,7 +14,7 @@ from mlspec.errors import SpecError
 from mlspec.load import load_text
 from mlspec.schema import json_schema, render
 from tests.support import REPO, tool
-from tests.test_load_errors import CASES
+from tests.test_load_errors import BASE, CASES
 
 SCHEMA_FILE = REPO / "schemas" / "mlspec.schema.json"
 
@@ -47,6 +47,12 @@ STRUCTURAL = [
     "literal with suggestion", "invalid name", "invalid import path", "unknown deploy kind",
     "missing deploy kind", "unquoted python version", "bad cron", "negative max_drop", "bad percent",
     "empty models", "timeout out of range", "unknown ci stage", "future version",
+    "cron minute out of range", "cron hour out of range", "cron day zero", "cron month name",
+    "cron weekday out of range", "cron lowercase name", "cron extension L", "cron extension #", "cron zero step",
+    "cron step on a value", "cron macro", "unsupported python", "python older than mlspec supports",
+    "boolean timeout", "boolean stage timeout", "boolean seed", "negative seed", "huge seed", "fractional seed",
+    "quoted number as a bound", "boolean gate bound", "huge gate bound", "boolean resamples",
+    "boolean confidence", "invalid package name",
 ]
 
 
@@ -76,3 +82,11 @@ def test_schema_documents_fields() -> None:
     defs = json_schema()["$defs"]
     assert defs["Gate"]["properties"]["max_drop"]["description"].startswith("Largest allowed worsening")
     assert json.dumps(json_schema()).count('"additionalProperties": false') >= 20
+
+
+@pytest.mark.parametrize("schedule", ["0 6 * * 1", "*/15 * * * *", "0 0 1 JAN,JUL *", "30 2 * * MON-FRI",
+                                      "0 8-18/2 * * 1-5", "59 23 31 12 7", "05 06 01 01 00"])
+def test_schema_accepts_the_schedules_the_models_accept(schedule: str) -> None:
+    text = BASE + f"monitoring:\n  current: holdout\n  schedule: \"{schedule}\"\n"
+    load_text(text)
+    assert not list(jsonschema.Draft202012Validator(json_schema()).iter_errors(yaml.safe_load(text)))

@@ -99,6 +99,7 @@ def test_estimators_from_other_packages_add_their_version() -> None:
     text = (EXAMPLES / "breast-cancer" / "mlspec.yaml").read_text()
     text = text.replace("sklearn.ensemble.RandomForestClassifier", "pydantic.main.BaseModel")  # any installed package
     text = text.replace("sklearn.linear_model.LogisticRegression", "notinstalled.Estimator")
+    text = text.replace("\n  models:", "\n  packages: [pydantic, notinstalled]\n  models:", 1)
     spec = load_text(text, base=EXAMPLES / "breast-cancer" / "mlspec.yaml").spec
     forest = next(s for s in build(spec) if s.id == "train:forest")
     assert deps.versions(spec, forest)["pydantic"] == metadata.version("pydantic")

@@ -171,6 +171,7 @@ ESTIMATOR = ("training", "models", "forest", "estimator")
 )
 def test_bad_estimator(estimator: str, message: str, tmp_path: Path) -> None:
     kit = kit_for("breast-cancer", tmp_path)
+    kit.edit_spec("\n  models:", "\n  packages: [xgboostx, collections]\n  models:")
     kit.edit_spec("estimator: sklearn.ensemble.RandomForestClassifier", f"estimator: {estimator}")
     with pytest.raises(StageError) as err:
         kit.run("train:forest")
@@ -309,6 +310,7 @@ class OpenRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
 def test_estimator_from_another_package_taking_kwargs(tmp_path: Path) -> None:
     kit = kit_for("diabetes", tmp_path)
+    kit.edit_spec("\n  models:", "\n  packages: [tests]\n  models:")
     kit.edit_spec("estimator: sklearn.linear_model.Ridge\n      params: {alpha: 1.0}",
                   f"estimator: {__name__}.OpenRegressor\n      params: {{alpha: 2.0, booster_option: 3}}")
     kit.run("evaluate")

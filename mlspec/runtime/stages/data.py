@@ -21,8 +21,8 @@ PROFILE = "profile.json"
 def run(ctx: StageContext) -> StageResult:
     name = str(ctx.stage.name)
     source = ctx.spec.data.sources[name]
-    path = source_path(ctx.root, source)
     frame = read_source(ctx.root, name, source)
+    path = source_path(ctx.root, source)  # checked again by read_source; the digest is of that same file
     columns = [str(c) for c in frame.columns]
     profile = {
         "source": name,

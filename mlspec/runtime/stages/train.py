@@ -12,12 +12,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib
+import importlib.util
 import inspect
 import json
 import pkgutil
 import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
+from mlspec.checks import estimator_packages, not_allowed
 from mlspec.runtime import bundle
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.features import FeatureSet, resolve
@@ -37,7 +40,7 @@ def run(ctx: StageContext) -> StageResult:
     spec: Spec = ctx.spec
     model = spec.training.models[name]
     where: Where = ("training", "models", name)
-    cls = import_estimator(model.estimator, (*where, "estimator"))
+    cls = import_estimator(model.estimator, (*where, "estimator"), estimator_packages(spec))
     estimator, params = build_estimator(cls, model, spec.training.seed, where)
     check_task(estimator, model.estimator, spec.task, (*where, "estimator"))
 
@@ -85,9 +88,15 @@ def save_reference(ctx: StageContext, frame: pd.DataFrame, features: FeatureSet,
 # --- the estimator ------------------------------------------------------------------------------------------
 
 
-def import_estimator(path: str, where: Where) -> type:
-    """The class at import path ``path`` (``package.module.Class``)."""
+def import_estimator(path: str, where: Where, allowed: Collection[str]) -> type:
+    """The class at import path ``path`` (``package.module.Class``), whose top-level package must be one of
+    ``allowed``: checked before anything is imported, since importing a module runs it."""
     parts = path.split(".")
+    if parts[0] not in allowed:
+        raise StageError(not_allowed(path), where)
+    if importlib.util.find_spec(parts[0]) is None:  # looked up without running it
+        raise StageError(f"cannot import {path!r}: no module named {parts[0]!r}; is the package installed? "
+                         "(CI installs extra packages from ci.requirements)", where)
     module = None
     # Try the longest importable module prefix, so nested attributes (module.Outer.Inner) work too.
     for cut in range(len(parts) - 1, 0, -1):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlspec import confine
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.io import read_source
 from mlspec.suggest import did_you_mean
@@ -96,15 +97,21 @@ def _inline_error(etype: str, where: tuple[str | int, ...]) -> Callable[[str], S
 
 def _checks_from_file(root: Path, name: str, rel: str) -> list[Check]:
     where = ("validation", name, "suite_file")
-    path = root / rel
 
     def error(message: str) -> StageError:
         return StageError(f"suite file {rel!r}: {message}", where)
 
-    if not path.is_file():
-        raise error("not found" if not path.exists() else "is not a file")
+    try:  # inside the project and a regular file, checked again now that it is opened (mlspec.confine)
+        with confine.open_confined(root, rel, opt_in=False) as handle:
+            raw = handle.read()
+    except confine.Refused as exc:
+        raise StageError(f"suite file {exc.message}", where) from None
+    except FileNotFoundError:
+        raise error("not found") from None
+    except OSError as exc:
+        raise error(f"cannot read: {exc.strerror}") from None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise error("is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
