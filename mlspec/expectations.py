@@ -141,7 +141,9 @@ def check_value(value: Any, kinds: Sequence[str]) -> list[ArgProblem]:
         return best
     message = f"expected {_expected(kinds)}, got {describe(value)}"
     if literals and isinstance(value, str):
-        message += did_you_mean(value, literals)
+        same = [lit for lit in literals if lit.lower() == value.lower()]
+        hint = did_you_mean(value, literals)
+        message += f"; did you mean {same[0]!r}?" if same else hint if hint.startswith("; did") else ""
     return [ArgProblem((), message)]
 
 
