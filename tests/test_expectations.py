@@ -170,3 +170,15 @@ def test_a_row_condition_really_filters_rows(tmp_path: Path, monkeypatch: pytest
     assert result.failed is None, result.failed
     summary = (kit.out_dir("validate:train_ranges") / "summary.md").read_text()
     assert "row_condition='not (sex == 1) or `sex`.isnull()'" in summary
+
+
+def test_the_query_gx_builds_holds_only_comparisons(tmp_path: Path) -> None:
+    import pandas as pd
+    from great_expectations.execution_engine.pandas_execution_engine import PandasExecutionEngine
+
+    text = "`a b` == 'x` or @data.__class__ == 1 or `c' or c in [1, 2] and not (c > 1)"
+    query = PandasExecutionEngine().condition_to_filter_clause(rowcondition.to_gx(rowcondition.parse(text)))
+    assert query == ("(`a b` == 'x` or @data.__class__ == 1 or `c' or (c in [1, 2] and c <= 1) "
+                     "or (c in [1, 2] and c.isnull()))")
+    frame = pd.DataFrame({"a b": ["x` or @data.__class__ == 1 or `c", "z", "y"], "c": [5, 1, 2]})
+    assert list(frame.query(query).index) == [0, 1]  # the string is a literal, compared, never evaluated
