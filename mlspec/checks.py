@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlspec import confine, expectations
+from mlspec import confine, expectations, suitefile
 from mlspec.graph import find_cycle
 from mlspec.metrics import METRICS, metrics_for
 from mlspec.spec import Spec
@@ -30,7 +30,7 @@ def check(spec: Spec, root: Path) -> list[Finding]:
     out: list[Finding] = []
     out += _references(spec)
     out += _features(spec)
-    out += _expectations(spec)
+    out += _expectations(spec, root)
     out += _metrics(spec)
     out += _deploy(spec)
     out += _files(spec, root)
@@ -95,28 +95,29 @@ def _features(spec: Spec) -> list[Finding]:
     return out
 
 
-def _expectations(spec: Spec) -> list[Finding]:
+def _expectations(spec: Spec, root: Path) -> list[Finding]:
     out: list[Finding] = []
     for suite_name, suite in spec.validation.items():
+        if suite.expectations == []:
+            out.append(Finding(("validation", suite_name, "expectations"), f"{suitefile.EMPTY} "
+                               "`- expect_table_row_count_to_be_between: {min_value: 1}`"))
         for i, item in enumerate(suite.expectations or []):
             ((name, kwargs),) = item.items()
             path: tuple[str | int, ...] = ("validation", suite_name, "expectations", i, name)
-            info = expectations.lookup(name)
-            if info is None:
-                out.append(Finding(path, f"unknown Great Expectations expectation {name!r}"
-                                   + did_you_mean(name, expectations.names()), at_key=True))
-                continue
-            given = kwargs or {}
-            for arg in given:
-                if arg not in info.allowed:
-                    out.append(Finding((*path, arg), f"unknown argument {arg!r} of {name}"
-                                       + did_you_mean(arg, info.allowed), at_key=True))
-            missing = [a for a in info.required if a not in given]
-            if missing:
-                args = ", ".join(f"{a}: ..." for a in missing)
-                out.append(Finding(path, f"{name} needs {', '.join(repr(a) for a in missing)}; write "
-                                   f"`{name}: {{{args}}}`"))
+            out += [Finding((*path, *p.path), p.message, at_key=p.at_key)
+                    for p in expectations.check(name, kwargs or {})]
+        if suite.suite_file is not None and (root / suite.suite_file).is_file():
+            out += _suite_file(("validation", suite_name, "suite_file"), root, suite.suite_file)
     return out
+
+
+def _suite_file(path: tuple[str | int, ...], root: Path, rel: str) -> list[Finding]:
+    """A suite file that exists is checked like inline expectations (the validate stage checks it again)."""
+    try:
+        entries = suitefile.read(root, rel)
+    except suitefile.SuiteFileError as exc:
+        return [Finding(path, str(exc))]
+    return [Finding(path, message) for message in suitefile.problems(entries, rel)]
 
 
 def _metrics(spec: Spec) -> list[Finding]:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlspec import confine
+from mlspec import expectations, rowcondition, suitefile
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.io import read_source
 from mlspec.suggest import did_you_mean
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 SAMPLE_VALUES = 5  # unexpected values quoted per failed expectation in messages
 PARTIAL_COUNT = 20  # unexpected values kept per expectation in result.json
-_FILE_KEYS = frozenset({"type", "kwargs", "meta", "notes", "description", "severity", "id",
-                        "rendered_content"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,8 @@ class Check:
 
     index: int
     expectation: Any  # great_expectations.expectations.Expectation
+    condition: str | None = None
+    """The row condition as the user wrote it (GX reports the Condition built from it)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def run(ctx: StageContext) -> StageResult:
     frame = read_source(ctx.root, suite.data, ctx.spec.data.sources[suite.data])
     ctx.log(f"validating {len(frame)} rows of {suite.data!r} against {len(checks)} expectations")
     result, order = validate(frame, name, checks)
-    outcomes = outcomes_of(result, order)
+    outcomes = outcomes_of(result, order, {c.index: c.condition for c in checks if c.condition is not None})
     (ctx.out_dir / "result.json").write_text(json.dumps(_stable(result), indent=2) + "\n", encoding="utf-8")
     failed = [o for o in outcomes if not o.success]
     summary = render_summary(name, suite, len(frame), outcomes)
@@ -80,13 +80,23 @@ def run(ctx: StageContext) -> StageResult:
 
 
 def build_checks(root: Path, name: str, suite: Suite) -> list[Check]:
+    """Every expectation of ``suite``, checked by mlspec's own rules first: nothing unchecked reaches GX."""
     if suite.expectations is not None:
         checks = []
         for i, item in enumerate(suite.expectations):
             ((etype, kwargs),) = item.items()
             where = ("validation", name, "expectations", i, etype)
-            expectation = _expectation(etype, dict(kwargs or {}), _inline_error(etype, where))
-            checks.append(Check(i, expectation))
+            args = dict(kwargs or {})
+            problems = expectations.check(etype, args)
+            if problems:  # `mlspec validate` refused these already; the stage does not rely on it
+                p = problems[0]
+                arg = ".".join(str(x) for x in p.path)
+                raise StageError(f"{etype}: {arg}: {p.message}" if arg and not p.at_key else f"{etype}: {p.message}",
+                                 where)
+            checks.append(_check(i, etype, args, _inline_error(etype, where)))
+        if not checks:
+            raise StageError(f"{suitefile.EMPTY} `- expect_table_row_count_to_be_between: {{min_value: 1}}`",
+                             ("validation", name, "expectations"))
         return checks
     return _checks_from_file(root, name, str(suite.suite_file))
 
@@ -96,51 +106,32 @@ def _inline_error(etype: str, where: tuple[str | int, ...]) -> Callable[[str], S
 
 
 def _checks_from_file(root: Path, name: str, rel: str) -> list[Check]:
+    """The file is read and checked again here: it may have changed since `mlspec validate` looked at it."""
     where = ("validation", name, "suite_file")
-
-    def error(message: str) -> StageError:
-        return StageError(f"suite file {rel!r}: {message}", where)
-
-    try:  # inside the project and a regular file, checked again now that it is opened (mlspec.confine)
-        with confine.open_confined(root, rel, opt_in=False) as handle:
-            raw = handle.read()
-    except confine.Refused as exc:
-        raise StageError(f"suite file {exc.message}", where) from None
-    except FileNotFoundError:
-        raise error("not found") from None
-    except OSError as exc:
-        raise error(f"cannot read: {exc.strerror}") from None
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise error("is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise error(f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("expectations"), list):
-        raise error('is not a Great Expectations suite: expected an object with an "expectations" list')
-    checks = []
-    for i, entry in enumerate(data["expectations"]):
-        at = f"expectations[{i}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
-            raise error(f'{at} is not an object with a "type"')
-        unknown = sorted(set(entry) - _FILE_KEYS)
-        if unknown:
-            raise error(f"{at}: unknown key {unknown[0]!r}" + did_you_mean(unknown[0], _FILE_KEYS))
-        kwargs = entry.get("kwargs") or {}
-        if not isinstance(kwargs, dict):
-            raise error(f'{at}: "kwargs" must be an object')
-        # Suite-level fields of a saved expectation are constructor arguments of its class; ids are not
-        # (GX refuses to add an expectation that already has one).
-        extra = {k: entry[k] for k in ("meta", "notes", "description", "severity")
-                 if entry.get(k) is not None}
-        etype = entry["type"]
-        expectation = _expectation(etype, {**kwargs, **extra}, _file_error(error, f"{at} ({etype})"))
-        checks.append(Check(i, expectation))
-    return checks
+        entries = suitefile.read(root, rel)
+    except suitefile.SuiteFileError as exc:
+        raise StageError(str(exc), where) from None
+    problems = suitefile.problems(entries, rel)
+    if problems:
+        raise StageError(problems[0], where)
+    return [_check(e.index, e.type, e.kwargs, _file_error(rel, where, e.at)) for e in entries]
 
 
-def _file_error(error: Callable[[str], StageError], at: str) -> Callable[[str], StageError]:
-    return lambda message: error(f"{at}: {message}")
+def _file_error(rel: str, where: tuple[str | int, ...], at: str) -> Callable[[str], StageError]:
+    return lambda message: StageError(f"suite file {rel!r}: {at}: {message}", where)
+
+
+def _check(index: int, etype: str, kwargs: dict[str, Any], error: Callable[[str], StageError]) -> Check:
+    """GX gets a ``Condition`` built from mlspec's parse of ``row_condition``, never the text itself."""
+    text = kwargs.pop("row_condition", None)
+    kwargs.pop("condition_parser", None)  # only "pandas", the syntax mlspec parsed; GX would warn about it
+    if text is not None:
+        try:
+            kwargs["row_condition"] = rowcondition.to_gx(rowcondition.parse(text))
+        except rowcondition.ConditionError as exc:  # checked before; kept for callers that did not
+            raise error(f"row_condition: {exc}") from None
+    return Check(index, _expectation(etype, kwargs, error), text)
 
 
 def _expectation(etype: str, kwargs: dict[str, Any], error: Callable[[str], StageError]) -> Any:
@@ -148,14 +139,14 @@ def _expectation(etype: str, kwargs: dict[str, Any], error: Callable[[str], Stag
     from great_expectations.exceptions.exceptions import ExpectationNotFoundError
     from great_expectations.expectations.registry import get_expectation_impl
 
-    from mlspec import expectations
-
     try:
         cls = get_expectation_impl(etype)
     except ExpectationNotFoundError:
         raise error("unknown expectation type" + did_you_mean(etype, expectations.names())) from None
     try:
-        return cls(**kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return cls(**kwargs)
     except (ValueError, TypeError) as exc:  # pydantic v1 ValidationError is a ValueError
         raise error(_reason(exc)) from None
 
@@ -232,15 +223,19 @@ def _quiet_gx() -> None:
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
 
 
-def outcomes_of(result: dict[str, Any], index_of: dict[str, int]) -> list[Outcome]:
+def outcomes_of(
+    result: dict[str, Any], index_of: dict[str, int], conditions: Mapping[int, str] | None = None
+) -> list[Outcome]:
+    """Outcomes in suite order; ``conditions`` gives the row condition text of an index, shown in labels."""
     outcomes = []
     for r in result["results"]:
         config = r["expectation_config"]
         kwargs = {k: v for k, v in config["kwargs"].items() if k != "batch_id"}
+        index = index_of.get(config.get("id"), -1)
+        if conditions and index in conditions:
+            kwargs["row_condition"] = conditions[index]
         success = bool(r["success"])
-        outcomes.append(
-            Outcome(index_of.get(config.get("id"), -1), config["type"], kwargs, success, _detail(r, success))
-        )
+        outcomes.append(Outcome(index, config["type"], kwargs, success, _detail(r, success)))
     return sorted(outcomes, key=lambda o: o.index)
 
 
