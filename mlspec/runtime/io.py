@@ -43,7 +43,7 @@ def read_source(root: Path, name: str, source: Source) -> pd.DataFrame:
             if fmt == "parquet":
                 frame = pd.read_parquet(handle)
             else:
-                frame = pd.read_csv(handle, compression=_COMPRESSION.get(path.suffix.lower()))  # type: ignore[arg-type]
+                frame = pd.read_csv(handle, compression=_COMPRESSION.get(path.suffix.lower()))
     except confine.Refused as exc:
         raise StageError(f"data source {name!r}: {exc.message}", where) from None
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:

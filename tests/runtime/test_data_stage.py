@@ -77,3 +77,86 @@ def test_missing_file_is_a_stage_error_at_the_path(tmp_path: Path) -> None:
     assert str(caught.value) == "data source 'train': file 'nope.csv' not found"
     assert caught.value.spec_path == ("data", "sources", "train", "path")
     assert ctx.loaded.line_of(*caught.value.spec_path).line == 8
+
+
+def test_a_gzipped_csv_is_read(tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "t.csv.gz").write_bytes(gzip.compress(b"x,y\n1,0\n2,1\n"))
+    ctx = _context(tmp_path, "t.csv.gz")
+    data.run(ctx)
+    assert json.loads((ctx.out_dir / "profile.json").read_text())["rows"] == 2
+
+
+def _outputs(ctx: StageContext) -> str:
+    return "".join(p.read_text(errors="replace") for p in ctx.out_dir.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("target", ["secret", "proc"])
+def test_a_source_swapped_for_a_symlink_out_after_validation_is_never_read(target: str, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLSPEC_TEST_PLANTED", "PLANTED-SECRET")
+    project = tmp_path / "project"
+    project.mkdir()
+    (tmp_path / "secret.csv").write_text("token,y\nPLANTED-SECRET,1\n")
+    (project / "train.csv").write_text("x,y\n1,0\n")
+    ctx = _context(project, "train.csv")  # validated while train.csv is a plain file in the project
+    (project / "train.csv").unlink()
+    outside = tmp_path / "secret.csv" if target == "secret" else Path("/proc/self/environ")
+    (project / "train.csv").symlink_to(outside)
+    with pytest.raises(StageError) as caught:
+        data.run(ctx)
+    assert str(caught.value) == (f"data source 'train': 'train.csv' resolves outside the project (to "
+                                 f"{outside.resolve()}); move the file into the project or set "
+                                 "`outside_project: true` on this source")
+    assert caught.value.spec_path == ("data", "sources", "train", "path")
+    assert "PLANTED-SECRET" not in _outputs(ctx)
+
+
+def test_proc_is_never_read_even_with_the_opt_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLSPEC_TEST_PLANTED", "PLANTED-SECRET")
+    (tmp_path / "train.csv").write_text("x,y\n1,0\n")
+    ctx = _context(tmp_path, "train.csv\n      outside_project: true")
+    (tmp_path / "train.csv").unlink()
+    (tmp_path / "train.csv").symlink_to("/proc/self/environ")
+    with pytest.raises(StageError) as caught:
+        data.run(ctx)
+    assert str(caught.value).startswith("data source 'train': 'train.csv' resolves to /proc/")
+    assert str(caught.value).endswith(", a system file, not data; mlspec reads only regular files")
+    assert "PLANTED-SECRET" not in _outputs(ctx)
+
+
+def test_the_opt_in_reads_a_regular_file_outside(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "train.csv").write_text("x,y\n1,0\n2,1\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    ctx = _context(project, "../shared/train.csv\n      outside_project: true")
+    data.run(ctx)
+    assert json.loads((ctx.out_dir / "profile.json").read_text())["rows"] == 2
+
+
+def test_a_fifo_swapped_in_is_refused_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "train.csv").write_text("x,y\n1,0\n")
+    ctx = _context(tmp_path, "train.csv")
+    (tmp_path / "train.csv").unlink()
+    os.mkfifo(tmp_path / "train.csv")
+    with pytest.raises(StageError) as caught:
+        data.run(ctx)
+    assert str(caught.value).endswith("which is not a regular file (a device, FIFO or socket); "
+                                      "mlspec reads only regular files")
+
+
+def test_profile_never_carries_values_of_an_excluded_column(tmp_path: Path) -> None:
+    (tmp_path / "train.csv").write_text("ssn,x,y\nPLANTED-SECRET-1,1.5,0\nPLANTED-SECRET-2,2.5,1\n")
+    ctx = _context(tmp_path, "train.csv")
+    text = (tmp_path / "mlspec.yaml").read_text().replace("  target: y\n", "  target: y\n  exclude: [ssn]\n")
+    (tmp_path / "mlspec.yaml").write_text(text)
+    ctx = StageContext(load(tmp_path / "mlspec.yaml"), ctx.stage, ctx.out_dir, {}, lambda _: None)
+    data.run(ctx)
+    profile = json.loads((ctx.out_dir / "profile.json").read_text())
+    assert profile["schema"]["ssn"] == "str"  # its name and dtype only
+    assert "PLANTED-SECRET" not in _outputs(ctx)

@@ -322,3 +322,28 @@ def test_estimator_from_another_package_taking_kwargs(tmp_path: Path) -> None:
     assert isinstance(model.named_steps["estimator"], OpenRegressor)
     report = json.loads((kit.out_dir("evaluate") / "metrics.json").read_text())
     assert report["champion"] == "forest"
+
+
+@pytest.mark.parametrize("module", ["this", "antigravity"])
+def test_train_stage_refuses_an_undeclared_package_before_importing_it(module: str) -> None:
+    # The loader refuses such a spec already; the stage checks again before importlib runs anything.
+    import sys
+
+    from mlspec.runtime.stages.train import import_estimator
+
+    assert module not in sys.modules
+    with pytest.raises(StageError) as err:
+        import_estimator(f"{module}.X", ESTIMATOR, {"sklearn"})
+    assert str(err.value) == (f"'{module}.X' would be imported from package {module!r}, which the spec does not "
+                              f"declare; add `packages: [{module}]` under `training` (only sklearn is allowed "
+                              "without it)")
+    assert module not in sys.modules
+
+
+def test_a_declared_package_that_is_not_installed_is_looked_up_without_importing() -> None:
+    from mlspec.runtime.stages.train import import_estimator
+
+    with pytest.raises(StageError) as err:
+        import_estimator("notinstalledpkg.Model", ESTIMATOR, {"sklearn", "notinstalledpkg"})
+    assert str(err.value) == ("cannot import 'notinstalledpkg.Model': no module named 'notinstalledpkg'; is the "
+                              "package installed? (CI installs extra packages from ci.requirements)")

@@ -206,3 +206,17 @@ def test_bad_suite_file(content: object, message: str, tmp_path: Path) -> None:
     assert err.value.spec_path == ("validation", "holdout_suite", "suite_file")
     lines = kit.loaded.path.read_text().splitlines()
     assert lines[kit.loaded.line_of(*err.value.spec_path).line - 1] == "    suite_file: gx/holdout_suite.json"
+
+
+def test_a_suite_file_swapped_for_a_symlink_out_after_validation_is_never_read(tmp_path: Path) -> None:
+    kit = kit_for("wine", tmp_path)  # validated while the suite is a plain file in the project
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text(json.dumps({"expectations": _suite_entries()}))
+    path = kit.loaded.root / "gx" / "holdout_suite.json"
+    path.unlink()
+    path.symlink_to(outside)
+    with pytest.raises(StageError) as err:
+        kit.run("validate:holdout_suite")
+    assert str(err.value) == (f"suite file 'gx/holdout_suite.json' resolves outside the project (to "
+                              f"{outside.resolve()}); move the file into the project")
+    assert err.value.spec_path == ("validation", "holdout_suite", "suite_file")
