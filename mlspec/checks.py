@@ -106,9 +106,17 @@ def _expectations(spec: Spec, root: Path) -> list[Finding]:
             path: tuple[str | int, ...] = ("validation", suite_name, "expectations", i, name)
             out += [Finding((*path, *p.path), p.message, at_key=p.at_key)
                     for p in expectations.check(name, kwargs or {})]
-        if suite.suite_file is not None and (root / suite.suite_file).is_file():
+        if suite.suite_file is not None and _readable(root, suite.suite_file):
             out += _suite_file(("validation", suite_name, "suite_file"), root, suite.suite_file)
     return out
+
+
+def _readable(root: Path, rel: str) -> bool:
+    """Exists and may be read; a file that may not is reported once, by :func:`_files`."""
+    try:
+        return confine.resolve(root, rel, opt_in=False).is_file()
+    except confine.Refused:
+        return False
 
 
 def _suite_file(path: tuple[str | int, ...], root: Path, rel: str) -> list[Finding]:
