@@ -8,6 +8,7 @@ directories mlspec owns), never "anything that looks temporary".
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -51,10 +52,8 @@ def clear_temps(directory: Path) -> None:
     for entry in entries:
         if is_own_temp(entry.name, legacy=True):
             remove(entry)
-    try:
+    with contextlib.suppress(OSError):
         directory.rmdir()  # only if empty: nothing of anyone else's is ever removed with it
-    except OSError:
-        pass
 
 
 def remove(path: Path) -> None:

@@ -64,17 +64,18 @@ class Layout:
         return found
 
 
-def claim(root: Path, layout: Layout, named_by: str) -> None:
+def claim(root: Path, layout: Layout, named_by: str, fix: str) -> None:
     """Make sure ``root`` is mlspec's ``layout.kind`` directory, creating or adopting it; else :class:`NotOwned`.
 
-    ``named_by`` says which setting chose the directory ("MLSPEC_CACHE_DIR", "registry.path in mlspec.yaml").
+    ``named_by`` says which setting chose the directory ("MLSPEC_CACHE_DIR", "registry.path in mlspec.yaml");
+    ``fix`` what to do when it is refused.
     """
     marker = root / MARKER
     if marker.is_file():
         data = jsonio.read_object(marker)
         if data.get("kind") != layout.kind:
             raise NotOwned(f"{marker}: this directory is mlspec's {data.get('kind')!r} directory, not a "
-                           f"{layout.what}; point {named_by} at a directory of its own")
+                           f"{layout.what}; {fix}")
         return
     if root.exists() and not root.is_dir():
         raise NotOwned(f"the {layout.what} {root} ({named_by}) is not a directory; point {named_by} at a new or "
@@ -84,8 +85,8 @@ def claim(root: Path, layout: Layout, named_by: str) -> None:
     if foreign:
         shown = ", ".join(foreign[:_SHOWN]) + (f" and {len(foreign) - _SHOWN} more" if len(foreign) > _SHOWN else "")
         raise NotOwned(f"refusing to use {root} as the {layout.what} ({named_by}): it holds files that are not "
-                       f"mlspec's ({shown}), and mlspec cleans up inside its {layout.what}; point {named_by} at a "
-                       f"new or empty directory (mlspec marks the directories it owns with {MARKER})")
+                       f"mlspec's ({shown}), and mlspec cleans up inside its {layout.what}; {fix} (mlspec marks the "
+                       f"directories it owns with {MARKER})")
     record = {"format": FORMAT, "owner": "mlspec", "kind": layout.kind,
               "note": f"created by mlspec as its {layout.what}; mlspec removes only its own temporary entries here"}
     atomic_write_text(marker, json.dumps(record, indent=2) + "\n")

@@ -328,7 +328,8 @@ class FileRegistry:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         try:
-            ownership.claim(self.root, LAYOUT, NAMED_BY)
+            ownership.claim(self.root, LAYOUT, NAMED_BY, "point registry.path or MLSPEC_REGISTRY at a new or empty "
+                            "directory")
             fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise RegistryError(f"cannot write to the registry {self.location}: {exc.strerror}; make it a writable "

@@ -42,7 +42,8 @@ DEFAULT_DIR = ".mlspec"
 POLL_SECONDS = 0.1
 LAYOUT = ownership.Layout(
     "workspace", "workspace",
-    frozenset({"stages", "tmp", "records", "stat-cache.json", "run.lock", "registry", "report", "baseline"}), "tmp")
+    frozenset({"stages", "tmp", "records", "stat-cache.json", "run.lock", "registry", "report", "baseline",
+               "mlspec.schema.json"}), "tmp")
 
 
 class WorkspaceBusy(MlspecError):
@@ -87,7 +88,9 @@ class Workspace:
 
     def claim(self) -> None:
         """Create or adopt the workspace as mlspec's, or refuse a directory holding the user's files."""
-        ownership.claim(self.root, LAYOUT, self.named_by)
+        fix = (f"point {ENV_VAR} at a new or empty directory" if self.named_by == ENV_VAR else
+               f"move those files out of {display_path(self.root)}, or set {ENV_VAR} to a new or empty directory")
+        ownership.claim(self.root, LAYOUT, self.named_by, fix)
 
     def new_tmp(self, stage_id: str) -> Path:
         """A fresh empty directory for a stage to write into, on the same filesystem as ``stages/``."""

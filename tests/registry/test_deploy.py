@@ -117,7 +117,7 @@ def test_export_writes_a_loadable_bundle_and_replaces_it_whole(project: Path,
     (dist / "stray.txt").write_text("from before")
     assert main(["deploy", "bundle"]) == 0
     assert not (dist / "stray.txt").exists()  # replaced whole, not merged
-    assert [p.name for p in Path("dist").iterdir()] == ["model"]  # nothing left beside it
+    assert sorted(p.name for p in Path("dist").iterdir()) == [".model.mlspec-lock", "model"]  # only the lock beside it
 
 
 def test_export_never_replaces_a_directory_it_did_not_write(project: Path,

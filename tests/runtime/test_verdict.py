@@ -67,8 +67,8 @@ def test_refused_without_a_verdict(diabetes: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{", ".mlspec/stages/gate/verdict.json: unreadable gate verdict (Expecting property name enclosed in "
-              "double quotes: line 1 column 2 (char 1)); run `mlspec gate` again"),
+        ("{", ".mlspec/stages/gate/verdict.json:1:2: not valid JSON: Expecting property name enclosed in double "
+              "quotes; run `mlspec gate` again"),
         ('{"format": 2}', ".mlspec/stages/gate/verdict.json: not a gate verdict (ValueError: format 2, expected 1); "
                           "run `mlspec gate` again"),
         ('{"format": 1}', ".mlspec/stages/gate/verdict.json: not a gate verdict (KeyError: 'gates'); run "
