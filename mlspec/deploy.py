@@ -2,9 +2,10 @@
 
 Deployment is a command, not a stage of `mlspec run`: it acts on the outside world (a registry, a directory)
 rather than producing workspace outputs, and it must work in a CI job that holds nothing but the earlier jobs'
-artifacts. It recomputes nothing; it checks. :func:`mlspec.runtime.verdict.require_passed` refuses unless the
-gate passed for exactly the bundle on disk and the gate settings in the spec, so a hand-edited CI file that
-skips the gate job, a stale verdict or a swapped bundle never gets deployed.
+artifacts. It trains nothing; it checks. :func:`mlspec.runtime.verdict.require_passed` judges the gates again
+from the recorded evaluation and refuses unless they pass for exactly the bundle on disk and the gate settings
+in the spec, and verdict.json says just that: a hand-edited CI file that skips the gate job, a stale or edited
+verdict or a swapped bundle never gets deployed.
 
 Targets:
 
@@ -21,21 +22,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlspec import exportdir, jsonio
 from mlspec.errors import MlspecError
-from mlspec.fsutil import atomic_write_text
+from mlspec.fsutil import atomic_write_text, write_durable
 from mlspec.load import Loaded
 from mlspec.registry import card, ephemeral_warning, file_location, open_registry, provenance
 from mlspec.registry.base import Actor, Candidate
 from mlspec.registry.filestore import now
-from mlspec.runtime.verdict import FILE as VERDICT_FILE
-from mlspec.runtime.verdict import GATE_STAGE, require_passed
+from mlspec.runtime.verdict import Verdict, require_passed
 from mlspec.runtime.workspace import Workspace, display_path
 from mlspec.spec import ExportTarget, RegistryTarget
 from mlspec.suggest import did_you_mean
@@ -64,8 +63,9 @@ def deploy(loaded: Loaded, name: str, environ: Mapping[str, str] = os.environ) -
     workspace = Workspace.for_spec(loaded.path, environ)
     model = target.model or champion(workspace)
     verdict = require_passed(workspace, loaded, model)
+    workspace.claim()  # the receipt goes into it
     by = provenance.actor(loaded.root, environ)
-    candidate = _candidate(loaded, workspace, model, by)
+    candidate = _candidate(loaded, workspace, model, by, verdict)
     result = Deployed(name)
     receipt: dict[str, Any] = {"target": name, "kind": target.kind, "model": spec.project, "trained_model": model,
                                "digest": candidate.digest, "verdict": verdict.verdict}
@@ -83,19 +83,21 @@ def champion(workspace: Workspace) -> str:
     """The champion the evaluate stage chose (what a target without ``model`` deploys)."""
     path = workspace.stage_dir("evaluate") / "metrics.json"
     try:
-        return str(json.loads(path.read_text("utf-8"))["champion"])
+        data = jsonio.read_object(path, what=display_path(path))
     except FileNotFoundError:
         raise MlspecError(f"no evaluation in {display_path(path.parent)}: run `mlspec run` and `mlspec gate` "
                           "before deploying (in CI: the deploy job needs the artifacts of the jobs before it)"
                           ) from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise MlspecError(f"{display_path(path)}: unreadable ({type(exc).__name__}: {exc}); run `mlspec run "
-                          "evaluate --force`") from None
+    if not isinstance(data.get("champion"), str):
+        raise MlspecError(f"{display_path(path)}: champion: missing or not a string; run `mlspec run evaluate "
+                          "--force`")
+    return str(data["champion"])
 
 
-def _candidate(loaded: Loaded, workspace: Workspace, model: str, by: Actor) -> Candidate:
+def _candidate(loaded: Loaded, workspace: Workspace, model: str, by: Actor, judged: Verdict) -> Candidate:
+    """What to deploy, with the verdict :func:`require_passed` reached again (never the file's own claims)."""
     bundle_dir = workspace.stage_dir(f"train:{model}")
-    verdict = _read_json(workspace.stage_dir(GATE_STAGE.id) / VERDICT_FILE)
+    verdict = judged.as_json()
     evaluation = _read_json(workspace.stage_dir("evaluate") / "metrics.json")
     metadata = _read_json(bundle_dir / "metadata.json")
     record = provenance.record(loaded, model, bundle_dir, metadata, evaluation, verdict, by)
@@ -131,55 +133,42 @@ def _to_directory(loaded: Loaded, target: ExportTarget, candidate: Candidate, by
     warning = ephemeral_warning(loaded, dest, "export directory", environ)
     if warning:
         result.warnings.append(warning)
-    export(dest, candidate, by)
+    result.lines += export(dest, candidate, by)
     result.lines.append(f"exported {candidate.trained_model!r} ({candidate.digest}) to {display_path(dest)}")
     return {"path": str(dest)}
 
 
-def export(dest: Path, candidate: Candidate, by: Actor) -> None:
+def export(dest: Path, candidate: Candidate, by: Actor) -> list[str]:
     """Write the bundle and its records into ``dest``, replacing an earlier export whole.
 
-    The new export is assembled beside ``dest`` and renamed into place; the old one is renamed aside first
-    (POSIX cannot rename a directory over a non-empty one), so a reader sees the old export or the new one. A
-    directory that is not an mlspec export is never replaced.
+    :func:`mlspec.exportdir.replace` does it under a lock per destination, assembled beside it and renamed into
+    place, so concurrent deploys of one target queue up and a reader sees the old export or the new one. A
+    directory that is not an mlspec export is never replaced. Returns notes (a repaired crashed deploy).
     """
-    if dest.exists() and not (dest / EXPORT_MARKER).is_file() and (not dest.is_dir() or any(dest.iterdir())):
-        raise MlspecError(f"refusing to replace {display_path(dest)}: it exists and is not an mlspec export (no "
-                          f"{EXPORT_MARKER}); choose an empty or new directory as the export path")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    for stale in dest.parent.glob(f".{dest.name}.*.tmp"):  # left by a crashed export
-        shutil.rmtree(stale, ignore_errors=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
-    staged.chmod(0o755)  # mkdtemp's 0700 would hide the export from the service account that reads it
-    try:
+    def check(target: Path) -> None:
+        if target.exists() and not (target / EXPORT_MARKER).is_file() and (
+                not target.is_dir() or any(target.iterdir())):
+            raise MlspecError(f"refusing to replace {display_path(target)}: it exists and is not an mlspec export "
+                              f"(no {EXPORT_MARKER}); choose an empty or new directory as the export path")
+
+    def fill(staged: Path) -> None:
         for item in sorted(candidate.bundle_dir.iterdir()):
             if item.is_file():
-                shutil.copyfile(item, staged / item.name)
+                write_durable(staged / item.name, item.read_bytes())
         texts = {"provenance.json": candidate.provenance, "verdict.json": candidate.verdict,
                  "metrics.json": candidate.metrics,
                  EXPORT_MARKER: {"format": 1, "model": candidate.provenance.get("model"),
                                  "trained_model": candidate.trained_model, "digest": candidate.digest,
                                  "exported_at": now(), "by": by.as_json()}}
         for file, value in texts.items():
-            (staged / file).write_text(json.dumps(value, indent=2) + "\n", "utf-8")
-        (staged / card.FILE).write_text(card.render(candidate.provenance), "utf-8")
-        aside = None
-        if dest.exists():
-            aside = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)) / "old"
-            os.replace(dest, aside)
-        os.replace(staged, dest)
-        if aside is not None:
-            shutil.rmtree(aside.parent, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
+            write_durable(staged / file, (json.dumps(value, indent=2) + "\n").encode("utf-8"))
+        write_durable(staged / card.FILE, card.render(candidate.provenance).encode("utf-8"))
+
+    return exportdir.replace(dest, fill, check)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise MlspecError(f"{display_path(path)}: unreadable ({type(exc).__name__}: {exc})") from None
-    if not isinstance(data, dict):
-        raise MlspecError(f"{display_path(path)}: expected a JSON object")
-    return data
+        return jsonio.read_object(path, what=display_path(path))
+    except FileNotFoundError:
+        raise MlspecError(f"{display_path(path)}: missing; run `mlspec run` and `mlspec gate` again") from None

@@ -4,7 +4,10 @@ Layout (``registry.path``, or the directory ``MLSPEC_REGISTRY`` names)::
 
     registry.json                 {"format": 1}: marks the directory as a registry
     .lock                         flock'ed by the one writer at a time; holds its pid
-    tmp/                          versions being assembled (cleared by the next writer)
+    tmp/                          versions being assembled (``<model>-<n>.mlspec-<pid>-<random>``; the next
+                                  writer removes those, and nothing else)
+    .mlspec-owned                 marks the directory as mlspec's (:mod:`mlspec.ownership`): a writer refuses
+                                  a directory holding files that are not a registry's
     <model>/versions/<n>/         version n, immutable (files read-only), renamed into place whole:
         bundle/model.skops, bundle/metadata.json
         verdict.json, metrics.json, provenance.json, MODEL_CARD.md
@@ -36,14 +39,14 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlspec.fsutil import atomic_write_text
+from mlspec import ownership
+from mlspec.fsutil import atomic_write_text, clear_temps, make_temp_dir
 from mlspec.registry import card
 from mlspec.registry.base import (
     Actor,
@@ -65,6 +68,17 @@ HISTORY, ALIASES, VERSIONS, VERSION_FILE = "history.jsonl", "aliases.json", "ver
 BUNDLE = "bundle"
 WAIT_SECONDS = 120.0
 _MODEL_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+NAMED_BY = "registry.path in the spec, or MLSPEC_REGISTRY"
+
+
+def _model_part(entry: Path) -> bool:
+    """A model's directory as the previous version left it (for adopting an unmarked registry)."""
+    return (bool(_MODEL_NAME.match(entry.name)) and entry.is_dir() and not entry.is_symlink()
+            and all(e.name in (VERSIONS, HISTORY, ALIASES) or (e.name.startswith(f".{ALIASES}.")
+                                                                and e.name.endswith(".tmp")) for e in entry.iterdir()))
+
+
+LAYOUT = ownership.Layout("registry", "file registry", frozenset({MARKER, LOCK, TMP}), TMP, _model_part)
 
 
 def now() -> str:
@@ -244,9 +258,7 @@ class FileRegistry:
         return []
 
     def _stage(self, model: str, number: int, candidate: Candidate, actor: Actor) -> Path:
-        tmp = self.root / TMP
-        tmp.mkdir(parents=True, exist_ok=True)
-        staged = Path(tempfile.mkdtemp(prefix=f"{model}-{number}.", dir=tmp))
+        staged = make_temp_dir(self.root / TMP, f"{model}-{number}")
         try:
             write_version_files(staged, candidate, number)
         except BaseException:
@@ -293,7 +305,7 @@ class FileRegistry:
 
     def _recover(self, model: str) -> None:
         """Under the lock: drop a torn history line, record unrecorded versions, refresh the snapshot."""
-        shutil.rmtree(self.root / TMP, ignore_errors=True)
+        clear_temps(self.root / TMP)  # only mlspec's temporary names: the registry is marked as its own
         path = self._model_dir(model) / HISTORY
         data = self._history_bytes(model)
         if data and not data.endswith(b"\n"):
@@ -316,7 +328,8 @@ class FileRegistry:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            ownership.claim(self.root, LAYOUT, NAMED_BY, "point registry.path or MLSPEC_REGISTRY at a new or empty "
+                            "directory")
             fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise RegistryError(f"cannot write to the registry {self.location}: {exc.strerror}; make it a writable "

@@ -30,7 +30,7 @@ from types import ModuleType
 from typing import Literal
 
 from mlspec.errors import MlspecError
-from mlspec.fsutil import atomic_write_text
+from mlspec.fsutil import atomic_write_text, remove_stale_writes
 from mlspec.graph import Stage, build
 from mlspec.load import Loaded
 from mlspec.runtime import deps, lockfile
@@ -123,8 +123,7 @@ def run(
     with workspace.run_lock(wait):
         workspace.clear_tmp()
         # A run killed while writing the lock leaves fsutil's temp file beside it; the lock itself is intact.
-        for leftover in lock_path.parent.glob(f".{lock_path.name}.*.tmp"):
-            leftover.unlink(missing_ok=True)
+        remove_stale_writes(lock_path)
         state = _Run(loaded, workspace, lock_path, lockfile.read(lock_path), {s.id for s in stages}, log)
         try:
             for stage in selected:

@@ -13,24 +13,32 @@ The gate stage writes ``.mlspec/stages/gate/verdict.json``::
     gates              per gate: metric, direction, current, baseline, delta, checks, verdict, reason
 
 A failed gate keeps this file (the runner keeps a failed stage's outputs for reports), so deployment must read
-the verdict, not merely find it. :func:`require_passed` is that check: deploy calls it before it acts, so a
-model is never deployed after a failed gate, nor when the bundle or the gates changed since the verdict, even
-if a CI file was edited by hand to skip the gate job.
+the verdict, not merely find it, and must not take it on trust: the file is only a claim. :func:`require_passed`
+is deploy's check before it acts. It judges the gates again from what they read: the evaluation metrics (the
+evaluate outputs, whose digests must be the ones the evaluate stage recorded), the spec's ``evaluation.gates``
+now, and the baseline the verdict recorded (its metrics and bootstrap intervals, which a deploy job cannot
+look up again). Any field of the file that disagrees with that (verdict, a gate's result, model, digests) is
+refused, naming the field; the re-judged verdict, not the file, is what deploy registers. Last, the file must be
+the one the gate stage recorded (its record or mlspec.lock entry): a passed gate is recorded, a failed one not.
+So a model is never deployed after a failed gate, nor when the bundle, the evaluation or the gates changed since
+the verdict, even if a CI file was edited by hand to skip the gate job or the verdict was edited to say "pass".
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlspec import gates
+from mlspec import gates, jsonio
 from mlspec.errors import MlspecError
 from mlspec.fsutil import atomic_write_text
 from mlspec.graph import Stage
 from mlspec.load import Loaded
-from mlspec.runtime import deps
+from mlspec.runtime import deps, lockfile
 from mlspec.runtime.hashing import file_digest, fingerprint
 from mlspec.runtime.staleness import manifest, outputs_fingerprint
 from mlspec.runtime.workspace import Workspace, display_path
@@ -43,6 +51,8 @@ FORMAT = 1
 FILE = "verdict.json"
 SUMMARY_FILE = "summary.txt"
 GATE_STAGE = Stage("gate", "gate", None, ("evaluate",))
+METRICS_FILE = "metrics.json"
+AGAIN = "run `mlspec gate` again"
 
 
 @dataclass(frozen=True)
@@ -108,52 +118,138 @@ def write(directory: Path, verdict: Verdict) -> None:
 def read(path: Path) -> Verdict:
     """The verdict in ``path``; :class:`MlspecError` if it is missing or not one."""
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = jsonio.read_object(path, what=display_path(path))
     except FileNotFoundError:
         raise MlspecError(f"no gate verdict at {display_path(path)}; run `mlspec gate` first") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise MlspecError(f"{display_path(path)}: unreadable gate verdict ({exc}); run `mlspec gate` again"
-                          ) from None
+    except jsonio.JsonError as exc:
+        raise MlspecError(f"{exc}; {AGAIN}") from None
     try:
         if data["format"] != FORMAT:
             raise ValueError(f"format {data['format']!r}, expected {FORMAT}")
+        result = gates.from_json(data)
+        for key in ("model_digest", "evaluation_digest"):
+            if not isinstance(data[key], str | None):
+                raise TypeError(f"{key} is not a string")
+        if not isinstance(data["baseline"], dict):
+            raise TypeError("baseline is not an object")
         return Verdict(
-            result=gates.from_json(data), model=str(data["model"]), model_digest=data["model_digest"],
+            result=result, model=str(data["model"]), model_digest=data["model_digest"],
             evaluation_digest=data["evaluation_digest"], spec_fingerprint=str(data["spec_fingerprint"]),
             baseline=dict(data["baseline"]),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise MlspecError(f"{display_path(path)}: not a gate verdict ({type(exc).__name__}: {exc}); run "
-                          "`mlspec gate` again") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise MlspecError(f"{display_path(path)}: not a gate verdict ({type(exc).__name__}: {exc}); {AGAIN}"
+                          ) from None
+
+
+def recorded(workspace: Workspace, loaded: Loaded, stage_id: str, outputs: dict[str, str]) -> lockfile.Entry | None:
+    """The entry (the stage's record beside its outputs, else its mlspec.lock entry) that describes ``outputs``."""
+    candidates: list[lockfile.Entry | None] = []
+    with contextlib.suppress(OSError, UnicodeDecodeError):  # no record: the lock may still describe them
+        candidates.append(lockfile.entry_from_json(workspace.record_file(stage_id).read_text("utf-8")))
+    candidates.append(lockfile.read(lockfile.path_for(loaded.path)).stages.get(stage_id))
+    return next((e for e in candidates if e is not None and dict(e.outputs) == outputs), None)
 
 
 def require_passed(workspace: Workspace, loaded: Loaded, model: str) -> Verdict:
-    """The verdict, if it allows deploying ``model`` now; else a :class:`MlspecError` saying why not.
+    """The verdict, judged again, if it allows deploying ``model`` now; else a :class:`MlspecError` saying why not.
 
-    Allowed means: the gate passed (or only warn-only gates failed), it judged this model, the model's bundle
-    is byte for byte the one it judged, and the spec's gate settings are those it applied.
+    Allowed means: judged again from the recorded evaluation, the gate passed (or only warn-only gates failed),
+    it judged this model, the model's bundle is byte for byte the one it judged, the spec's gate settings are
+    those it applied, and verdict.json says all that unchanged.
     """
     gate_dir = workspace.stage_dir(GATE_STAGE.id)
-    if not (gate_dir / FILE).is_file():
+    path = gate_dir / FILE
+    if not path.is_file():
         raise MlspecError(f"no gate verdict in {display_path(gate_dir)}: run `mlspec gate` before deploying")
-    verdict = read(gate_dir / FILE)
+    claimed = read(path)
+    if claimed.spec_fingerprint != spec_fingerprint(loaded.spec):
+        raise MlspecError(f"the gate verdict was reached with other gate settings than {loaded.path} has now; {AGAIN}")
+    champion, current, upstream = _evaluation(workspace, loaded, path, claimed)
+    if claimed.model_digest is None:
+        raise MlspecError("the gate verdict does not identify the model bundle it judged (the gate ran outside "
+                          f"`mlspec run`); {AGAIN}")
+    _same(path, "model", claimed.model, champion, "the evaluation chose")
+    _same(path, "model_digest", claimed.model_digest, upstream.get(f"train:{champion}"),
+          "the evaluation was computed from the bundle")
+    verdict = _judge_again(path, claimed, loaded.spec, current)
     if verdict.verdict == "fail":
         why = "; ".join(f"{g.metric}: {g.reason}" for g in verdict.result.failed)
         raise MlspecError(f"the gate failed for model {verdict.model!r} ({why}); not deploying")
     if verdict.model != model:
         raise MlspecError(f"the gate judged model {verdict.model!r}, not {model!r}; to deploy {model!r}, make it "
                           f"the champion (evaluation.champion: {{model: {model}}}) and run `mlspec gate`")
-    if verdict.spec_fingerprint != spec_fingerprint(loaded.spec):
-        raise MlspecError(f"the gate verdict was reached with other gate settings than {loaded.path} has now; run "
-                          "`mlspec gate` again")
-    if verdict.model_digest is None:
-        raise MlspecError("the gate verdict does not identify the model bundle it judged (the gate ran outside "
-                          "`mlspec run`); run `mlspec gate` again")
     bundle_dir = workspace.stage_dir(f"train:{model}")
     outputs = manifest(bundle_dir, file_digest)
     if not outputs:
         raise MlspecError(f"the model bundle of {model!r} is missing from {display_path(bundle_dir)}")
     if outputs_fingerprint(outputs) != verdict.model_digest:
-        raise MlspecError(f"the model bundle of {model!r} changed after the gate judged it; run `mlspec gate` "
-                          "again")
+        raise MlspecError(f"the model bundle of {model!r} changed after the gate judged it; {AGAIN}")
+    if recorded(workspace, loaded, GATE_STAGE.id, manifest(gate_dir, file_digest) or {}) is None:
+        raise MlspecError(f"{display_path(path)}: not the verdict the gate stage recorded (no record of the gate "
+                          f"outputs in {display_path(workspace.record_file(GATE_STAGE.id))} or mlspec.lock has "
+                          f"these digests): it was changed or copied after the gate ran; {AGAIN}")
     return verdict
+
+
+def _evaluation(workspace: Workspace, loaded: Loaded, path: Path,
+                claimed: Verdict) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The champion and its metrics from the evaluate outputs, once they prove to be the recorded ones."""
+    folder = workspace.stage_dir("evaluate")
+    outputs = manifest(folder, file_digest)
+    if not outputs or METRICS_FILE not in outputs:
+        raise MlspecError(f"no evaluation in {display_path(folder)}: run `mlspec run` and `mlspec gate` before "
+                          "deploying (in CI: the deploy job needs the artifacts of the jobs before it)")
+    entry = recorded(workspace, loaded, "evaluate", outputs)
+    if entry is None:
+        raise MlspecError(f"{display_path(folder / METRICS_FILE)}: the evaluate outputs are not the ones the evaluate "
+                          f"stage recorded (in {display_path(workspace.record_file('evaluate'))} or mlspec.lock): they "
+                          "were changed after it ran; run `mlspec run evaluate --force` and `mlspec gate`")
+    _same(path, "evaluation_digest", claimed.evaluation_digest, outputs_fingerprint(outputs),
+          f"the evaluate outputs in {display_path(folder)} have")
+    metrics_path = folder / METRICS_FILE
+    data = jsonio.read_object(metrics_path, what=display_path(metrics_path))
+    champion, current = data.get("champion"), data.get("champion_metrics")
+    if not isinstance(champion, str) or not isinstance(current, dict):
+        raise MlspecError(f"{display_path(metrics_path)}: champion or champion_metrics is missing or has the wrong "
+                          "type; run `mlspec run evaluate --force`")
+    return champion, current, dict(entry.upstream)
+
+
+def _judge_again(path: Path, claimed: Verdict, spec: Spec, current: dict[str, Any]) -> Verdict:
+    """Judge the spec's gates on the recorded inputs; the file must say exactly what that gives."""
+    base = claimed.baseline
+    if base.get("source") is None:
+        metrics: dict[str, float | None] | None = None
+        reason = base.get("reason")
+        no_baseline = f"no baseline ({reason})" if isinstance(reason, str) else "no baseline"
+    else:
+        raw = base.get("metrics")
+        if not isinstance(raw, dict) or not all(v is None or isinstance(v, int | float) for v in raw.values()):
+            raise MlspecError(f"{display_path(path)}: baseline.metrics: not an object of metric values; {AGAIN}")
+        metrics, no_baseline = {str(k): gates.as_number(v) for k, v in raw.items()}, "no baseline"
+    intervals = {g.metric: g.interval for g in claimed.result.gates if g.interval is not None}
+    significance: dict[str, gates.Interval | str] = {
+        m: intervals.get(m) or "no interval recorded" for m, g in spec.evaluation.gates.items()
+        if g.significance is not None}
+    again = gates.judge(spec.evaluation.gates, current, metrics, significance=significance, no_baseline=no_baseline)
+    file, fresh = gates.as_json(claimed.result), gates.as_json(again)
+    _same(path, "gates (their metrics)", [g["metric"] for g in file["gates"]], [g["metric"] for g in fresh["gates"]],
+          "the spec's evaluation.gates are")
+    for index, (was, now) in enumerate(zip(file["gates"], fresh["gates"], strict=True)):
+        for key in ("verdict", "current", "baseline", "delta", "warn_only", "direction", "checks", "reason",
+                    "interval"):
+            _same(path, f"gates[{index}].{key} ({was['metric']})", was[key], now[key], "judging again gives")
+    _same(path, "verdict", file["verdict"], fresh["verdict"], "judging the gates again gives")
+    # The notices are text about what was skipped; kept from the file (the significance reasons are not inputs).
+    return replace(claimed, result=gates.Result(again.verdict, again.gates, claimed.result.notices))
+
+
+def _same(path: Path, field: str, claimed: Any, actual: Any, what: str) -> None:
+    if claimed != actual and not (_nan(claimed) and _nan(actual)):
+        raise MlspecError(f"{display_path(path)}: {field} is {claimed!r}, but {what} {actual!r}: the verdict does "
+                          f"not match what the gate read; {AGAIN}")
+
+
+def _nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)

@@ -4,10 +4,13 @@ Layout (default ``.mlspec/`` beside mlspec.yaml; the environment variable ``MLSP
 directory, relative to the current directory)::
 
     stages/<kind>/<name>/   outputs of stage <kind>:<name> (``stages/evaluate/`` for unnamed stages)
-    tmp/                    outputs being written; swapped into stages/ by rename when a stage succeeds
+    tmp/                    outputs being written (``<stage>.mlspec-<pid>-<random>``); swapped into stages/
+                            by rename when a stage succeeds
     records/<kind>/<name>.json  the lock entry of each stage's current outputs (see below)
     stat-cache.json         file digests by stat data (see :class:`mlspec.runtime.hashing.StatCache`)
     run.lock                held (flock) by the run using the workspace, and holds that run's pid
+    .mlspec-owned           marks the directory as mlspec's (:mod:`mlspec.ownership`): a run refuses a
+                            directory of the user's, since it cleans up inside its workspace
 
 A stage's record travels with its outputs: a CI job that downloads another job's outputs (as an artifact) or
 restores them from a cache also gets the entry that says what they were computed from, so the runner can
@@ -24,19 +27,23 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlspec import ownership
 from mlspec.errors import MlspecError
+from mlspec.fsutil import clear_temps, fsync_dir, make_temp_dir, remove
 
 ENV_VAR = "MLSPEC_CACHE_DIR"
 DEFAULT_DIR = ".mlspec"
 POLL_SECONDS = 0.1
+LAYOUT = ownership.Layout(
+    "workspace", "workspace",
+    frozenset({"stages", "tmp", "records", "stat-cache.json", "run.lock", "registry", "report", "baseline",
+               "mlspec.schema.json"}), "tmp")
 
 
 class WorkspaceBusy(MlspecError):
@@ -46,11 +53,13 @@ class WorkspaceBusy(MlspecError):
 @dataclass(frozen=True)
 class Workspace:
     root: Path
+    named_by: str = field(default=f"the default workspace {DEFAULT_DIR}", compare=False)
+    """Which setting chose :attr:`root`, for messages."""
 
     @classmethod
     def for_spec(cls, spec_path: Path, environ: Mapping[str, str] = os.environ) -> Workspace:
         override = environ.get(ENV_VAR)
-        return cls(Path(override) if override else spec_path.parent / DEFAULT_DIR)
+        return cls(Path(override), ENV_VAR) if override else cls(spec_path.parent / DEFAULT_DIR)
 
     @property
     def stages_dir(self) -> Path:
@@ -77,14 +86,19 @@ class Workspace:
         kind, _, name = stage_id.partition(":")
         return self.root / "records" / f"{kind}{'/' + name if name else ''}.json"
 
+    def claim(self) -> None:
+        """Create or adopt the workspace as mlspec's, or refuse a directory holding the user's files."""
+        fix = (f"point {ENV_VAR} at a new or empty directory" if self.named_by == ENV_VAR else
+               f"move those files out of {display_path(self.root)}, or set {ENV_VAR} to a new or empty directory")
+        ownership.claim(self.root, LAYOUT, self.named_by, fix)
+
     def new_tmp(self, stage_id: str) -> Path:
         """A fresh empty directory for a stage to write into, on the same filesystem as ``stages/``."""
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=stage_id.replace(":", "-") + ".", dir=self.tmp_dir))
+        return make_temp_dir(self.tmp_dir, stage_id.replace(":", "-"))
 
     def clear_tmp(self) -> None:
-        """Remove what a killed run left in ``tmp/``; only called while holding the run lock."""
-        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        """Remove what a killed run left in ``tmp/`` (mlspec's temporary names only); under the run lock."""
+        clear_temps(self.tmp_dir)
 
     def swap_in(self, new: Path, stage_id: str) -> Path:
         """Make the directory ``new`` the outputs of ``stage_id``, replacing the previous ones.
@@ -97,18 +111,19 @@ class Workspace:
         final.parent.mkdir(parents=True, exist_ok=True)
         old: Path | None = None
         if final.exists():
-            old = Path(tempfile.mkdtemp(prefix="old.", dir=self.tmp_dir)) / "outputs"
+            old = make_temp_dir(self.tmp_dir, "old") / "outputs"
             os.replace(final, old)
         os.replace(new, final)
+        fsync_dir(final.parent)
         if old is not None:
-            shutil.rmtree(old.parent, ignore_errors=True)
+            remove(old.parent)
         return final
 
     @contextmanager
     def run_lock(self, wait: float = 0.0) -> Iterator[None]:
         """Hold the workspace for one run; raise :class:`WorkspaceBusy` if another run holds it."""
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            self.claim()
             fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise MlspecError(f"cannot use the workspace {display_path(self.root)}: {exc.strerror}; make it a "

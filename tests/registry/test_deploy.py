@@ -117,7 +117,7 @@ def test_export_writes_a_loadable_bundle_and_replaces_it_whole(project: Path,
     (dist / "stray.txt").write_text("from before")
     assert main(["deploy", "bundle"]) == 0
     assert not (dist / "stray.txt").exists()  # replaced whole, not merged
-    assert [p.name for p in Path("dist").iterdir()] == ["model"]  # nothing left beside it
+    assert sorted(p.name for p in Path("dist").iterdir()) == [".model.mlspec-lock", "model"]  # only the lock beside it
 
 
 def test_export_never_replaces_a_directory_it_did_not_write(project: Path,
@@ -202,3 +202,37 @@ def test_a_ci_job_without_the_gate_artifacts_is_refused(project: Path, tmp_path:
     assert done.returncode == 1
     assert done.stderr == "error: no gate verdict in .mlspec/stages/gate: run `mlspec gate` before deploying\n"
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("how", ["spec", "env"])
+def test_a_registry_at_the_project_is_refused(project: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    if how == "env":
+        monkeypatch.setenv("MLSPEC_REGISTRY", ".")
+    else:
+        edit("deploy:\n", "registry: {path: .}\ndeploy:\n")
+    Path("tmp").mkdir()
+    Path("tmp/keep.txt").write_text("mine")
+    code, _, err = _cli(capsys, "deploy", "staging")
+    assert code == 1 and "refusing to use " in err and "as the file registry" in err, err
+    assert Path("tmp/keep.txt").read_text() == "mine" and not Path(".lock").exists()
+
+
+def test_a_users_tmp_sibling_of_an_export_survives(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit("deploy:\n", "deploy:\n  bundle:\n    kind: export\n    path: dist/model\n")
+    Path("dist/.model.foo.tmp").mkdir(parents=True)
+    Path("dist/.model.foo.tmp/mine.txt").write_text("mine")
+    assert main(["deploy", "bundle"]) == 0 and main(["deploy", "bundle"]) == 0
+    assert Path("dist/.model.foo.tmp/mine.txt").read_text() == "mine"
+
+
+def test_concurrent_export_deploys_all_succeed(project: Path) -> None:
+    import subprocess
+    import sys
+    edit("deploy:\n", "deploy:\n  bundle:\n    kind: export\n    path: dist/model\n")
+    procs = [subprocess.Popen([sys.executable, "-m", "mlspec", "deploy", "bundle"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [(p.wait(300), p.stderr.read() if p.stderr else "") for p in procs]
+    assert all(code == 0 for code, _ in results), results
+    assert bundle.load(Path("dist/model")).features[:2] == ["age", "bmi"]
+    assert sorted(p.name for p in Path("dist").iterdir()) == [".model.mlspec-lock", "model"]

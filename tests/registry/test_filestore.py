@@ -35,9 +35,9 @@ def test_layout(tmp_path: Path) -> None:
     registry.register(MODEL, candidate(tmp_path, "a"), CI)
     registry.promote(MODEL, "production", 1, CI)
     assert _tree(tmp_path / "reg") == [
-        ".lock", "m/aliases.json", "m/history.jsonl", "m/versions/1/MODEL_CARD.md", "m/versions/1/bundle/metadata.json",
-        "m/versions/1/bundle/model.skops", "m/versions/1/metrics.json", "m/versions/1/provenance.json",
-        "m/versions/1/verdict.json", "m/versions/1/version.json", "registry.json"]
+        ".lock", ".mlspec-owned", "m/aliases.json", "m/history.jsonl", "m/versions/1/MODEL_CARD.md",
+        "m/versions/1/bundle/metadata.json", "m/versions/1/bundle/model.skops", "m/versions/1/metrics.json",
+        "m/versions/1/provenance.json", "m/versions/1/verdict.json", "m/versions/1/version.json", "registry.json"]
     snapshot = json.loads((tmp_path / "reg/m/aliases.json").read_text())
     assert snapshot == {"format": 1, "seq": 2, "aliases": {"production": 1}}
     lines = (tmp_path / "reg/m/history.jsonl").read_text().splitlines()

@@ -67,8 +67,8 @@ def test_refused_without_a_verdict(diabetes: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{", ".mlspec/stages/gate/verdict.json: unreadable gate verdict (Expecting property name enclosed in "
-              "double quotes: line 1 column 2 (char 1)); run `mlspec gate` again"),
+        ("{", ".mlspec/stages/gate/verdict.json:1:2: not valid JSON: Expecting property name enclosed in double "
+              "quotes; run `mlspec gate` again"),
         ('{"format": 2}', ".mlspec/stages/gate/verdict.json: not a gate verdict (ValueError: format 2, expected 1); "
                           "run `mlspec gate` again"),
         ('{"format": 1}', ".mlspec/stages/gate/verdict.json: not a gate verdict (KeyError: 'gates'); run "
@@ -86,3 +86,40 @@ def test_refused_when_the_verdict_does_not_name_the_bundle(diabetes: Path) -> No
     assert _refusal() == ("the gate verdict does not identify the model bundle it judged (the gate ran outside "
                           "`mlspec run`); run `mlspec gate` again")
 
+
+
+def _forge(**changes: object) -> None:
+    data = json.loads(VERDICT.read_text())
+    VERDICT.write_text(json.dumps({**data, **changes}))
+
+
+def test_a_verdict_edited_to_pass_after_a_failed_gate_is_refused(diabetes: Path) -> None:
+    edit("{max: 65,", "{max: 40,")
+    assert not go()[0].ok
+    _forge(verdict="pass")
+    assert _refusal() == (".mlspec/stages/gate/verdict.json: verdict is 'pass', but judging the gates again gives "
+                          "'fail': the verdict does not match what the gate read; run `mlspec gate` again")
+    data = json.loads(VERDICT.read_text())
+    data["gates"][0]["verdict"] = "pass"
+    VERDICT.write_text(json.dumps(data))
+    assert _refusal().startswith(".mlspec/stages/gate/verdict.json: gates[0].verdict (root_mean_squared_error) is "
+                                 "'pass', but judging again gives 'fail'")
+
+
+def test_an_edited_model_digest_is_refused(diabetes: Path) -> None:
+    _forge(model_digest="sha256:" + "0" * 64)
+    assert _refusal().startswith(".mlspec/stages/gate/verdict.json: model_digest is 'sha256:000")
+
+
+def test_edited_metrics_are_refused(diabetes: Path) -> None:
+    metrics = Path(".mlspec/stages/evaluate/metrics.json")
+    data = json.loads(metrics.read_text())
+    data["champion_metrics"]["root_mean_squared_error"] = 1.0
+    metrics.write_text(json.dumps(data))
+    assert _refusal().startswith(".mlspec/stages/evaluate/metrics.json: the evaluate outputs are not the ones the "
+                                 "evaluate stage recorded")
+
+
+def test_a_verdict_not_recorded_by_the_gate_is_refused(diabetes: Path) -> None:
+    _forge(notices=["edited"])
+    assert _refusal().startswith(".mlspec/stages/gate/verdict.json: not the verdict the gate stage recorded")

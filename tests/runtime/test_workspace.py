@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mlspec.errors import MlspecError
 from mlspec.runtime.workspace import Workspace, WorkspaceBusy
 
 HOLDER = textwrap.dedent("""\
@@ -105,3 +106,23 @@ def test_lock_is_released_when_the_holder_is_killed(tmp_path: Path, holder: subp
     holder.wait(timeout=10)
     with Workspace(tmp_path / ".mlspec").run_lock():
         pass
+
+
+def test_a_directory_of_the_users_is_refused_and_left_intact(tmp_path: Path) -> None:
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / "notes.txt").write_text("mine")
+    (tmp_path / "data.csv").write_text("a\n")
+    with pytest.raises(MlspecError) as caught, Workspace(tmp_path, "MLSPEC_CACHE_DIR").run_lock():
+        pass
+    assert "it holds files that are not mlspec's (data.csv, tmp/notes.txt)" in str(caught.value)
+    assert "MLSPEC_CACHE_DIR" in str(caught.value)
+    assert (tmp_path / "tmp" / "notes.txt").read_text() == "mine" and not (tmp_path / "run.lock").exists()
+
+
+def test_an_old_style_workspace_is_adopted(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / ".mlspec")
+    (ws.root / "stages" / "evaluate").mkdir(parents=True)
+    (ws.root / "tmp" / "train-m.abcd_123").mkdir(parents=True)
+    with ws.run_lock():
+        ws.clear_tmp()
+    assert (ws.root / ".mlspec-owned").is_file() and not ws.tmp_dir.exists()

@@ -12,17 +12,14 @@ evaluate outputs read here), so deployment can check that it deploys exactly tha
 
 from __future__ import annotations
 
-import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
-from mlspec import baseline, gates
-from mlspec.runtime import lockfile
+from mlspec import baseline, gates, jsonio
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.hashing import file_digest
 from mlspec.runtime.staleness import manifest, outputs_fingerprint
-from mlspec.runtime.verdict import Verdict, failure_message, spec_fingerprint, write
+from mlspec.runtime.verdict import Verdict, failure_message, recorded, spec_fingerprint, write
 from mlspec.runtime.workspace import Workspace
 
 METRICS_FILE = "metrics.json"
@@ -60,13 +57,13 @@ def run(ctx: StageContext) -> StageResult:
 
 def _read_metrics(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text("utf-8"))
-        if not isinstance(data["champion"], str) or not isinstance(data["champion_metrics"], dict):
-            raise TypeError("champion or champion_metrics has the wrong type")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        data = jsonio.read_object(path)
+        if not isinstance(data.get("champion"), str) or not isinstance(data.get("champion_metrics"), dict):
+            raise TypeError("champion or champion_metrics is missing or has the wrong type")
+    except (FileNotFoundError, jsonio.JsonError, TypeError) as exc:
         raise StageError(f"the evaluate outputs have no readable {METRICS_FILE} ({type(exc).__name__}: {exc}); "
                          "run `mlspec run evaluate --force`", ("evaluation",)) from None
-    return dict(data)
+    return data
 
 
 def _metrics_of(base: baseline.Baseline | baseline.NoBaseline) -> dict[str, float | None] | None:
@@ -100,14 +97,9 @@ def _significance(
 
 def _model_digest(ctx: StageContext, champion: str, outputs: dict[str, str]) -> str | None:
     """The digest of ``train:<champion>``'s outputs that the evaluate outputs were computed from, if known."""
-    workspace = Workspace.for_spec(ctx.loaded.path)
-    candidates: list[lockfile.Entry | None] = []
-    with contextlib.suppress(OSError, UnicodeDecodeError):  # no record: the lock may still describe them
-        candidates.append(lockfile.entry_from_json(workspace.record_file("evaluate").read_text("utf-8")))
-    candidates.append(lockfile.read(lockfile.path_for(ctx.loaded.path)).stages.get("evaluate"))
-    for entry in candidates:
-        if entry is not None and dict(entry.outputs) == outputs:
-            return entry.upstream.get(f"train:{champion}")
+    entry = recorded(Workspace.for_spec(ctx.loaded.path), ctx.loaded, "evaluate", outputs)
+    if entry is not None:
+        return entry.upstream.get(f"train:{champion}")
     ctx.log("notice: no record of the evaluate outputs names the champion's bundle; deploy will refuse this verdict")
     return None
 
