@@ -39,7 +39,8 @@ def _project(tmp_path: Path, path: str, *, extra: str = "", suite: str = "suite.
     project.mkdir(exist_ok=True)
     (tmp_path / "secret.csv").write_text("token,y\nPLANTED-SECRET,1\n")
     (project / "train.csv").write_text("x,y\n1,0\n2,1\n")
-    (project / "suite.json").write_text('{"expectations": [{"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}]}')
+    rows = '{"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}'
+    (project / "suite.json").write_text('{"expectations": [' + rows + "]}")
     spec = project / "mlspec.yaml"
     spec.write_text(SPEC.format(path=path, extra=extra, suite=suite))
     return spec
