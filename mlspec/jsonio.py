@@ -106,6 +106,16 @@ def read_object(path: str | os.PathLike[str], *, what: str | None = None, **limi
     return data
 
 
+def dig(data: Any, *keys: str) -> Any:
+    """``data[k1][k2]...`` of a parsed document, or None where a level is missing or is not an object: a
+    document from outside (an event payload, an API answer) may have any shape."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 

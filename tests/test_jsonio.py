@@ -101,3 +101,11 @@ def test_read_bytes_is_bounded_before_reading(tmp_path: Path) -> None:
     with pytest.raises(jsonio.JsonError, match=r"^lock: 203 bytes, over the limit of 10$"):
         jsonio.read_bytes(path, what="lock", max_bytes=10)
     assert jsonio.read_bytes(path) == path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [({"a": {"b": {"c": 1}}}, 1), ({"a": {"b": "x"}}, None), ({"a": []}, None), ([], None), ({"a": {}}, None)],
+)
+def test_dig_walks_any_shape(data: object, expected: object) -> None:
+    assert jsonio.dig(data, "a", "b", "c") == expected
