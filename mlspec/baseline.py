@@ -27,14 +27,13 @@ applies the plain threshold.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlspec import gitio
+from mlspec import gitio, jsonio
 from mlspec.errors import MlspecError
 from mlspec.gates import as_number, finite
 from mlspec.load import Loaded
@@ -171,9 +170,11 @@ class _Looker:
                     return self.from_path(in_dir)
             raise MlspecError(f"baseline {path}: the directory has no {self.lock_name} or {METRICS_FILE}")
         try:
-            text = path.read_text("utf-8")
-            data = json.loads(text)
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            text = jsonio.read_bytes(path).decode("utf-8")
+            data = jsonio.loads(text, str(path), max_int_digits=jsonio.INT64_DIGITS)
+        except jsonio.JsonError as exc:
+            raise MlspecError(f"baseline {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
             raise MlspecError(f"baseline {path}: not a JSON file ({exc})") from None
         if isinstance(data, dict) and "stages" in data:
             return self.from_lock_text(text, str(path), path.parent)

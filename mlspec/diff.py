@@ -10,6 +10,7 @@ default only what changed is listed; ``--all`` lists everything. REV defaults to
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from mlspec import gitio
 from mlspec.errors import MlspecError
 from mlspec.load import Loaded
 from mlspec.runtime import lockfile
+from mlspec.runtime.hashing import to_json
 from mlspec.yamlio import YamlError, parse
 
 Kind = Literal["metric", "param", "data"]
@@ -40,7 +42,10 @@ class Row:
     @property
     def change(self) -> float | None:
         numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (self.old, self.new))
-        return float(self.new - self.old) if numbers else None
+        if not numbers:
+            return None
+        change = float(self.new - self.old)
+        return change if math.isfinite(change) else None  # from .inf/.nan params, or 1e308 - -1e308
 
 
 @dataclass(frozen=True)
@@ -161,7 +166,9 @@ def as_json(d: Diff, everything: bool = False) -> dict[str, Any]:
 
 
 def dumps(d: Diff, everything: bool = False) -> str:
-    return json.dumps(as_json(d, everything), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # to_json: .inf and .nan params as strings, so the output stays JSON (which has neither).
+    return json.dumps(to_json(as_json(d, everything)), indent=2, sort_keys=True, ensure_ascii=False,
+                      allow_nan=False) + "\n"
 
 
 def cell(kind: Kind, value: Any) -> str:

@@ -9,7 +9,9 @@ that into a :class:`JsonError` (a user error: exit 1, no traceback) that names t
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from mlspec.errors import MlspecError
 MAX_DEPTH = 64
 """Deeper than anything mlspec writes (the lock is 5 levels deep, a drift report 6)."""
 MAX_BYTES = 256 * 1024 * 1024
+INT64_DIGITS = 20
+"""Digits of the longest 64-bit integer (2**64 - 1): a ``max_int_digits`` for files holding counts and sizes."""
 
 
 class JsonError(MlspecError):
@@ -32,10 +36,14 @@ def loads(
     max_depth: int = MAX_DEPTH,
     max_bytes: int = MAX_BYTES,
     allow_constants: bool = True,
+    max_int_digits: int | None = None,
 ) -> Any:
     """Parse ``text``; ``what`` names the document in errors (a path, or "request body").
 
-    ``allow_constants=False`` refuses ``NaN`` and ``Infinity``, which are not JSON but which Python accepts.
+    ``allow_constants=False`` refuses ``NaN`` and ``Infinity``, which are not JSON but which Python accepts,
+    and number literals beyond float64 such as ``1e999``, which Python would silently read as infinity.
+    ``max_int_digits`` refuses longer integers (Python's own limit, 4,300 digits, applies regardless): an
+    integer no 64-bit number holds overflows later, where ``float()`` or numpy meets it.
     """
     if len(text) > max_bytes:
         raise JsonError(f"{what}: {len(text):,} bytes, over the limit of {max_bytes:,}")
@@ -44,9 +52,15 @@ def loads(
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise JsonError(f"{what}: not UTF-8 text (byte {exc.start})") from None
-    hooks: dict[str, Any] = {} if allow_constants else {"parse_constant": _refuse_constant}
+    hooks: dict[str, Any] = {} if allow_constants else {"parse_constant": _refuse_constant,
+                                                        "parse_float": _finite_float}
+    if max_int_digits is not None:
+        hooks["parse_int"] = functools.partial(_bounded_int, max_int_digits)
     try:
         data = json.loads(text, **hooks)
+    except _Refused as exc:
+        line, col = _locate(text, exc.literal)
+        raise JsonError(f"{what}:{line}:{col}: {exc.reason}") from None
     except json.JSONDecodeError as exc:
         raise JsonError(f"{what}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
     except RecursionError:
@@ -59,9 +73,15 @@ def loads(
 
 def read(path: str | os.PathLike[str], *, what: str | None = None, **limits: Any) -> Any:
     """Parse the JSON file at ``path``; a missing file raises ``FileNotFoundError`` (callers decide)."""
+    name = what or str(path)
+    return loads(read_bytes(path, what=name, max_bytes=int(limits.get("max_bytes", MAX_BYTES))), name, **limits)
+
+
+def read_bytes(path: str | os.PathLike[str], *, what: str | None = None, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of ``path``, refused before reading when over ``max_bytes``; for callers that look at the
+    text before parsing it (merge-conflict markers). A missing file raises ``FileNotFoundError``."""
     target = Path(path)
     name = what or str(target)
-    max_bytes = int(limits.get("max_bytes", MAX_BYTES))
     try:
         size = target.stat().st_size
     except FileNotFoundError:
@@ -71,12 +91,11 @@ def read(path: str | os.PathLike[str], *, what: str | None = None, **limits: Any
     if size > max_bytes:
         raise JsonError(f"{name}: {size:,} bytes, over the limit of {max_bytes:,}")
     try:
-        raw = target.read_bytes()
+        return target.read_bytes()
     except FileNotFoundError:
         raise
     except OSError as exc:
         raise JsonError(f"{name}: cannot read ({exc.strerror or exc})") from None
-    return loads(raw, name, **limits)
 
 
 def read_object(path: str | os.PathLike[str], *, what: str | None = None, **limits: Any) -> dict[str, Any]:
@@ -87,8 +106,60 @@ def read_object(path: str | os.PathLike[str], *, what: str | None = None, **limi
     return data
 
 
+def dig(data: Any, *keys: str) -> Any:
+    """``data[k1][k2]...`` of a parsed document, or None where a level is missing or is not an object: a
+    document from outside (an event payload, an API answer) may have any shape."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+class _Refused(ValueError):
+    """A number literal refused by a parse hook; the hook has no position, :func:`_locate` finds it."""
+
+    def __init__(self, literal: str, reason: str) -> None:
+        super().__init__(reason)
+        self.literal = literal
+        self.reason = reason
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _Refused(literal, f"number {_short(literal)} is beyond the range of a 64-bit float")
+    return value
+
+
+def _bounded_int(max_digits: int, literal: str) -> int:
+    digits = len(literal.lstrip("-"))
+    if digits > max_digits:
+        raise _Refused(literal, f"integer of {digits:,} digits; at most {max_digits} are expected here")
+    return int(literal)
+
+
+def _short(literal: str) -> str:
+    return literal if len(literal) <= 40 else f"{literal[:20]}...{literal[-10:]}"
+
+
+def _locate(text: str, literal: str) -> tuple[int, int]:
+    """Line and column of the first occurrence of ``literal`` as a whole token (not inside a string of digits
+    or a hex digest); 1:1 if none is found, which only costs the position, never the error."""
+    start = text.find(literal)
+    while start >= 0:
+        before = text[start - 1] if start else " "
+        end = start + len(literal)
+        after = text[end] if end < len(text) else " "
+        if before in " \t\r\n[,:" and after in " \t\r\n]},":
+            line = text.count("\n", 0, start) + 1
+            return line, start - (text.rfind("\n", 0, start) + 1) + 1
+        start = text.find(literal, start + 1)
+    return 1, 1
 
 
 def _check_depth(data: Any, what: str, max_depth: int) -> None:

@@ -5,11 +5,15 @@ the node graph (safe tags only) and build plain Python values ourselves, so that
 
 * every mapping key and value has a 1-based (line, column) mark, addressed by its path in the document;
 * a duplicate key is an error pointing at the second occurrence;
-* alias expansion ("billion laughs") and oversized files are cut off early with bounded memory.
+* alias expansion ("billion laughs") and oversized files are cut off early with bounded memory;
+* a number is either one a 64-bit machine holds exactly as written or an error at its mark: PyYAML would raise
+  a bare ``ValueError`` on 4,300+ digits, spend quadratic time on a long base-60 literal (``1:59:59:...``) and
+  silently read ``1.0e999`` as infinity.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +23,14 @@ import yaml
 MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 100_000
 MAX_DEPTH = 64
+MAX_NUMBER_CHARS = 100
+"""A 64-bit integer has at most 19 digits (64 in binary); a float 17 significant digits and an exponent."""
+INT_BITS = 63
+"""Spec numbers reach numpy and scikit-learn, whose integers are signed 64-bit."""
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -136,6 +146,8 @@ class _Builder:
                 self.doc.values[(*path, i)] = _mark(child)
                 items.append(self.build(child, (*path, i)))
             return items
+        if node.tag in (_INT_TAG, _FLOAT_TAG):
+            return _number(self.loader, node, path)
         try:
             return self.loader.construct_object(node)
         except yaml.constructor.ConstructorError as exc:
@@ -176,6 +188,26 @@ class _Builder:
             values = self._mapping(src, path)
             merged.update(values)
         return merged
+
+
+def _number(loader: yaml.SafeLoader, node: yaml.Node, path: PathT) -> int | float:
+    """An int or float scalar, refused (at its mark) when no 64-bit number holds it as written."""
+    text = str(node.value)
+    if len(text) > MAX_NUMBER_CHARS:
+        raise YamlError(f"number of {len(text):,} characters; a spec number has at most {MAX_NUMBER_CHARS}",
+                        *_pos(node), path=path)
+    try:
+        value = loader.construct_object(node)
+    except (ValueError, OverflowError) as exc:  # `!!int abc`, a base-60 float beyond float range
+        raise YamlError(f"invalid number {text!r}: {exc}", *_pos(node), path=path) from None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**INT_BITS:
+        raise YamlError(f"integer out of range; a spec integer lies between -2**{INT_BITS} and 2**{INT_BITS}",
+                        *_pos(node), path=path)
+    spelled_infinite = text.lstrip("+-").lower() in (".inf", ".nan")
+    if isinstance(value, float) and not math.isfinite(value) and not spelled_infinite:
+        raise YamlError(f"number {text} is beyond the range of a 64-bit float and would read as infinity; "
+                        "write .inf if infinity is meant", *_pos(node), path=path)
+    return value  # type: ignore[no-any-return]
 
 
 def _pos(node: yaml.Node) -> tuple[int, int]:

@@ -124,7 +124,7 @@ def test_corrupt_lock_on_the_base_branch(tmp_path: Path) -> None:
     commit_all(root, "broken")
     git(root, "checkout", "-q", "-b", "feature")
     assert found(root) == NoBaseline(
-        "main:mlspec.lock:1:2: not valid JSON (Expecting property name enclosed in double quotes); delete it to "
+        "main:mlspec.lock:1:2: not valid JSON: Expecting property name enclosed in double quotes; delete it to "
         "rerun every stage")
 
 
@@ -194,7 +194,10 @@ def test_explicit_metrics_json(repo: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("not json", "baseline notes.txt: not a JSON file (Expecting value: line 1 column 1 (char 0))"),
+        ("not json", "baseline notes.txt:1:1: not valid JSON: Expecting value"),
+        ("[" * 100_000 + "]" * 100_000, "baseline notes.txt: nested deeper than 64 levels"),
+        ('{"champion_metrics": {"auc": ' + "9" * 5000 + "}}",
+         "baseline notes.txt:1:30: integer of 5,000 digits; at most 20 are expected here"),
         ('{"a": 1}', "baseline notes.txt: neither an mlspec.lock nor an evaluate stage's metrics.json"),
     ],
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from mlspec.diff import Diff, as_json, compare, render
+from mlspec.diff import Diff, as_json, compare, dumps, render
 from mlspec.runtime import lockfile
 from tests.gitkit import evaluate_entry
 
@@ -70,3 +70,11 @@ def test_json_groups_by_kind() -> None:
     }
     assert data["data"] == {"data/train.csv": {"old": "sha256:" + "a" * 64, "new": "sha256:" + "b" * 64,
                                                "change": None}}
+
+
+def test_infinite_params_keep_the_json_output_valid() -> None:
+    spec = {"training": {"seed": 0, "models": {"m": {"estimator": "e", "params": {"tol": float("inf")}}}}}
+    old = {"training": {"seed": 0, "models": {"m": {"estimator": "e", "params": {"tol": -1e308}}}}}
+    d = Diff("main", tuple(compare(OLD, OLD, old, spec)))
+    row = json.loads(dumps(d))["params"]["training.models.m.params.tol"]
+    assert row == {"old": -1e308, "new": "inf", "change": None}

@@ -81,3 +81,32 @@ def test_unsafe_scalar_tags_are_refused() -> None:
     with pytest.raises(YamlError) as info:
         parse("a: !!python/name:os.system ''\n")
     assert info.value.message.startswith("invalid YAML value: could not determine a constructor")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("9" * 5000, "number of 5,000 characters; a spec number has at most 100"),
+        ("1" + ":59" * 200_000, "number of 600,001 characters; a spec number has at most 100"),
+        (str(2**63), "integer out of range; a spec integer lies between -2**63 and 2**63"),
+        ("-0x8000000000000000", "integer out of range; a spec integer lies between -2**63 and 2**63"),
+        ("1.0e+999", "number 1.0e+999 is beyond the range of a 64-bit float and would read as infinity; "
+                     "write .inf if infinity is meant"),
+        ("-2.5E+400", "number -2.5E+400 is beyond the range of a 64-bit float"),
+        ("!!int abc", "invalid number 'abc': invalid literal for int() with base 10: 'abc'"),
+    ],
+)
+def test_numbers_a_64_bit_machine_cannot_hold_are_located_errors(value: str, message: str) -> None:
+    with pytest.raises(YamlError) as info:
+        parse(f"a:\n  b: {value}\n")
+    assert message in info.value.message
+    assert (info.value.line, info.value.col, info.value.path) == (2, 6, ("a", "b"))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(str(2**63 - 1), 2**63 - 1), (str(-(2**63) + 1), -(2**63) + 1), ("1.5e+308", 1.5e308), ("1:30", 90),
+     (".inf", float("inf")), ("-.Inf", float("-inf")), ("1.0e999", "1.0e999")],  # YAML 1.1: no exponent sign, a string
+)
+def test_numbers_in_range_and_spelled_infinity_are_kept(value: str, expected: object) -> None:
+    assert parse(f"a: {value}\n").data == {"a": expected}

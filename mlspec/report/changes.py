@@ -79,11 +79,7 @@ def records(loaded: Loaded, workspace: Workspace) -> lockfile.Lock:
     """The lock entries kept beside the outputs in the workspace: what this run computed or adopted."""
     entries: dict[str, lockfile.Entry] = {}
     for stage in build(loaded.spec):
-        try:
-            text = workspace.record_file(stage.id).read_text("utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        entry = lockfile.entry_from_json(text)
+        entry = lockfile.read_record(workspace.record_file(stage.id))
         if entry is not None:
             entries[stage.id] = entry
     return lockfile.Lock(entries)

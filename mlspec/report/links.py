@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from mlspec import __version__
+from mlspec import __version__, jsonio
 
 
 def context(environ: Mapping[str, str]) -> tuple[str, ...]:
@@ -24,13 +23,11 @@ def context(environ: Mapping[str, str]) -> tuple[str, ...]:
 
 def _github_head_sha(event: Path) -> str | None:
     try:
-        data = json.loads(event.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        data = jsonio.read(event)
+    except (OSError, jsonio.JsonError):  # only a nicer commit id: the report does not depend on it
         return None
-    if not isinstance(data, dict):
-        return None
-    head = (data.get("pull_request") or {}).get("head") or {}
-    return str(head["sha"]) if isinstance(head, dict) and head.get("sha") else None
+    sha = jsonio.dig(data, "pull_request", "head", "sha")
+    return sha if isinstance(sha, str) and sha else None
 
 
 def _run_url(environ: Mapping[str, str]) -> str:

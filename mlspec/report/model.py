@@ -9,14 +9,13 @@ says how far it got. Numbers are formatted here, once, so every format shows the
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from mlspec import gates
+from mlspec import gates, jsonio
 from mlspec.errors import MlspecError
 from mlspec.load import Loaded
 from mlspec.report import FILES, changes, links, marker
@@ -351,10 +350,17 @@ def _numbers(verdict: verdicts.Verdict | None, evaluation: dict[str, Any] | None
 
 
 def _json(path: Path) -> dict[str, Any] | None:
+    """A stage's JSON output; None if missing (that part of the report is omitted).
+
+    A file that is there but is not JSON (truncated, nested 100k deep, a 5000-digit number) was not written
+    by mlspec, which replaces outputs atomically: an error naming it, rather than a report that quietly
+    leaves a part out."""
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        data = jsonio.read(path)
+    except FileNotFoundError:
         return None
+    except jsonio.JsonError as exc:
+        raise MlspecError(f"{exc}; run `mlspec run` to compute it again") from None
     return data if isinstance(data, dict) else None
 
 

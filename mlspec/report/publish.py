@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlspec import __version__
+from mlspec import __version__, jsonio
 from mlspec.errors import MlspecError
 from mlspec.load import Loaded
 from mlspec.report import marker
@@ -102,14 +102,14 @@ def _github(environ: Mapping[str, str]) -> Thread | str:
     if not path:
         raise MlspecError("GITHUB_EVENT_PATH is not set: GitHub Actions names the event payload there")
     try:
-        event = json.loads(Path(path).read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise MlspecError(f"cannot read the GitHub event payload {path} (GITHUB_EVENT_PATH): {exc}") from None
+        event = jsonio.read(path, what=f"{path} (GITHUB_EVENT_PATH)")
+    except (OSError, jsonio.JsonError) as exc:
+        raise MlspecError(f"cannot read the GitHub event payload: {exc}") from None
     pull = event.get("pull_request") if isinstance(event, dict) else None
-    if not isinstance(pull, dict) or not isinstance(pull.get("number"), int):
+    if not isinstance(pull, dict) or not isinstance(pull.get("number"), int) or isinstance(pull["number"], bool):
         return f"the {environ.get('GITHUB_EVENT_NAME') or 'current'} event is not a pull request: nothing to comment on"
     repository = environ.get("GITHUB_REPOSITORY", "")
-    head = ((pull.get("head") or {}).get("repo") or {}).get("full_name")
+    head = jsonio.dig(pull, "head", "repo", "full_name")
     if head != repository:
         return (f"pull request #{pull['number']} comes from another repository ({head or 'unknown'}), whose token "
                 "cannot write here; the report is in the job summary and the run's artifacts")
@@ -222,10 +222,10 @@ def _call(thread: Thread, method: str, url: str, payload: dict[str, Any] | None 
         raise MlspecError(f"the {thread.platform} API answered {method} {_path(url)} with more than "
                           f"{MAX_RESPONSE_BYTES >> 20} MiB")
     try:
-        return json.loads(raw or b"null"), answer_headers
-    except ValueError:
+        return jsonio.loads(raw or b"null", "answer"), answer_headers
+    except jsonio.JsonError as exc:
         raise MlspecError(f"the {thread.platform} API answered {method} {_path(url)} with something that is not "
-                          f"JSON: {_snippet(raw)}") from None
+                          f"JSON ({exc}): {_snippet(raw)}") from None
 
 
 def _refusal(thread: Thread, method: str, url: str, exc: urllib.error.HTTPError) -> str:
@@ -235,10 +235,10 @@ def _refusal(thread: Thread, method: str, url: str, exc: urllib.error.HTTPError)
         raw = b""
     detail = _snippet(raw)
     try:
-        data = json.loads(raw)
+        data = jsonio.loads(raw, "answer")
         if isinstance(data, dict):
             detail = str(data.get("message") or data.get("error") or detail)
-    except ValueError:
+    except jsonio.JsonError:
         pass
     text = f"the {thread.platform} API refused {method} {_path(url)}: {exc.code} {exc.reason}"
     text += f" ({detail})" if detail else ""

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mlspec import jsonio
 from mlspec.errors import MlspecError
 from mlspec.fsutil import atomic_write_text
 
@@ -92,7 +93,10 @@ class StatCache:
         self._entries: dict[str, list[Any]] = {}
         self._dirty = False
         if path is not None:
-            self._entries = _read_entries(path)
+            found = _read_entries(path)
+            self._entries = found or {}
+            # A corrupt or foreign file is rewritten at the next save even if nothing new gets cached.
+            self._dirty = found is None and path.exists()
 
     def digest(self, path: Path) -> str | None:
         """The file's digest, or None if it is missing or not a regular file."""
@@ -140,16 +144,17 @@ class StatCache:
         self._dirty = False
 
 
-def _read_entries(path: Path) -> dict[str, list[Any]]:
+def _read_entries(path: Path) -> dict[str, list[Any]] | None:
+    """The cache's entries; None if there is no usable cache file."""
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
+        data = jsonio.read(path, max_int_digits=jsonio.INT64_DIGITS)
+    except (OSError, jsonio.JsonError):  # missing, or broken in any way jsonio knows (too deep, huge numbers)
+        return None
     if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
-        return {}
+        return None
     entries = data.get("entries")
     if not isinstance(entries, dict):
-        return {}
+        return None
     return {
         k: v for k, v in entries.items() if isinstance(v, list) and len(v) == 6 and isinstance(v[-1], str)
     }

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from mlspec import jsonio
 from mlspec.errors import MlspecError
 from mlspec.fsutil import atomic_write_text
 from mlspec.runtime.hashing import to_json
@@ -31,6 +32,7 @@ SCHEMA = 1
 NAME = "mlspec.lock"
 _DIGEST_MAPS = ("spec", "versions", "inputs", "upstream", "outputs")
 _DELETE_HINT = "delete it to rerun every stage"
+_RECORD_HINT = "delete it to rerun the stage"
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,14 @@ def write(path: Path, lock: Lock) -> None:
 def read(path: Path) -> Lock:
     """The lock at ``path``; an empty lock if there is none yet."""
     try:
-        text = path.read_text("utf-8")
+        raw = jsonio.read_bytes(path)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         return Lock()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MlspecError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    except jsonio.JsonError as exc:
+        raise MlspecError(f"{exc}; {_DELETE_HINT}") from None
+    except UnicodeDecodeError as exc:
+        raise MlspecError(f"{path}: not UTF-8 text (byte {exc.start}); {_DELETE_HINT}") from None
     return loads(text, str(path))
 
 
@@ -108,10 +113,9 @@ def loads(text: str, filename: str = NAME) -> Lock:
             raise MlspecError(f"{filename}:{number}:1: unresolved merge conflict; keep one side's entries, "
                               f"or {_DELETE_HINT}")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MlspecError(f"{filename}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); {_DELETE_HINT}"
-                          ) from None
+        data = _parse(text, filename)
+    except jsonio.JsonError as exc:
+        raise MlspecError(f"{exc}; {_DELETE_HINT}") from None
     if not isinstance(data, dict) or not isinstance(data.get("schema"), int) or isinstance(data["schema"], bool):
         raise MlspecError(f"{filename}:1:1: not an mlspec lock file (no \"schema\" number); {_DELETE_HINT}")
     if data["schema"] != SCHEMA:
@@ -133,15 +137,35 @@ def loads(text: str, filename: str = NAME) -> Lock:
     return Lock(entries)
 
 
-def entry_from_json(text: str) -> Entry | None:
+def read_record(path: Path) -> Entry | None:
+    """The stage record at ``path``; None if there is none or it is not an entry (the stage reruns).
+
+    A record that is not JSON at all (too deep, an integer no 64-bit number holds, truncated, not UTF-8) was
+    not written by mlspec, which replaces records atomically: that is an error naming the file, like the lock.
+    """
+    try:
+        raw = jsonio.read_bytes(path)
+    except FileNotFoundError:
+        return None
+    except jsonio.JsonError as exc:
+        raise MlspecError(f"{exc}; {_RECORD_HINT}") from None
+    return entry_from_json(raw, str(path))
+
+
+def entry_from_json(text: str | bytes, filename: str = "stage record") -> Entry | None:
     """A single entry as written by :meth:`Entry.as_json` (a stage record); None if it is not one."""
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError:
-        return None
+        raw = _parse(text, filename)
+    except jsonio.JsonError as exc:
+        raise MlspecError(f"{exc}; {_RECORD_HINT}") from None
     if _entry_problem(raw):
         return None
     return Entry(fingerprint=raw["fingerprint"], metrics=raw.get("metrics", {}), **{k: raw[k] for k in _DIGEST_MAPS})
+
+
+def _parse(text: str | bytes, filename: str) -> Any:
+    # mlspec writes finite floats only (allow_nan=False) and integers that fit 64 bits: metrics, counts.
+    return jsonio.loads(text, filename, allow_constants=False, max_int_digits=jsonio.INT64_DIGITS)
 
 
 def entry_to_json(entry: Entry) -> str:

@@ -230,11 +230,7 @@ class _Run:
 
 
 def read_record(workspace: Workspace, stage_id: str) -> lockfile.Entry | None:
-    try:
-        text = workspace.record_file(stage_id).read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    return lockfile.entry_from_json(text)
+    return lockfile.read_record(workspace.record_file(stage_id))
 
 
 def _call(stage: Stage, ctx: StageContext) -> StageResult:

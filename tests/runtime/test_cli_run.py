@@ -178,7 +178,7 @@ def test_corrupt_lock_is_a_user_error(root: Path) -> None:
     for command in ("run", "plan", "status"):
         result = mlspec(root, command)
         assert (result.returncode, result.stderr) == (
-            1, "error: mlspec.lock:3:1: not valid JSON (Expecting property name enclosed in double quotes); "
+            1, "error: mlspec.lock:3:1: not valid JSON: Expecting property name enclosed in double quotes; "
                "delete it to rerun every stage\n")
 
 

@@ -134,3 +134,31 @@ def test_stat_cache_digest_of_missing_file_or_directory_is_none(tmp_path: Path) 
     cache = StatCache(None)
     assert cache.digest(tmp_path / "nope") is None
     assert cache.digest(tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"version": 1, "entries": {"x": [' + "9" * 5000 + ', 1, 1, 1, 1, "sha256:0"]}}',
+        '{"version": 1, "entries": {"x": [1e999, 1, 1, 1, 1, "sha256:0"]}}',
+        '{"version": 1, "entries": ' + '{"a": ' * 500 + "1" + "}" * 500 + "}",
+        "\xff\xfe not text",
+    ],
+)
+def test_hostile_stat_cache_is_ignored_and_rebuilt(tmp_path: Path, text: str) -> None:
+    data, cache_file = tmp_path / "data.csv", tmp_path / "cache.json"
+    data.write_bytes(b"a\n1\n")
+    _age(data)
+    cache_file.write_text(text, "utf-8", errors="surrogateescape")
+    cache = StatCache(cache_file)
+    assert cache.digest(data) == file_digest(data)
+    cache.save()
+    assert list(json.loads(cache_file.read_text())["entries"]) == [str(data)]
+
+
+def test_unusable_stat_cache_is_replaced_even_when_nothing_new_is_cached(tmp_path: Path) -> None:
+    cache_file = tmp_path / "cache.json"
+    cache_file.write_text("[" * 100_000)
+    StatCache(cache_file).save()
+    assert json.loads(cache_file.read_text()) == {"version": 1, "entries": {}}

@@ -107,7 +107,7 @@ def test_path_is_beside_the_spec() -> None:
     ("text", "message"),
     [
         ('{\n  "schema": 1,\n  "stages": {\n    "a": \n}\n',
-         "mlspec.lock:5:1: not valid JSON (Expecting value); delete it to rerun every stage"),
+         "mlspec.lock:5:1: not valid JSON: Expecting value; delete it to rerun every stage"),
         ('{\n<<<<<<< HEAD\n  "schema": 1\n=======\n  "schema": 1\n>>>>>>> main\n}\n',
          "mlspec.lock:2:1: unresolved merge conflict; keep one side's entries, or delete it to rerun every stage"),
         ("[]\n", 'mlspec.lock:1:1: not an mlspec lock file (no "schema" number); delete it to rerun every stage'),
@@ -123,9 +123,40 @@ def test_path_is_beside_the_spec() -> None:
         ('{"schema": 1, "stages": {"x": {"fingerprint": "f", "spec": {}, "versions": {}, "inputs": {"a": 1},'
          ' "upstream": {}, "outputs": {}}}}\n',
          'mlspec.lock:1:1: stage x: "inputs" must be a mapping of strings; delete it to rerun every stage'),
+        ("[" * 100_000 + "]" * 100_000, "mlspec.lock: nested deeper than 64 levels; delete it to rerun every stage"),
+        ('{"schema": 1, "stages": ' + '{"a": ' * 70 + "{}" + "}" * 70 + "}",
+         "mlspec.lock: nested deeper than 64 levels; delete it to rerun every stage"),
+        ('{\n  "schema": ' + "1" * 5000 + "\n}\n",
+         "mlspec.lock:2:13: integer of 5,000 digits; at most 20 are expected here; delete it to rerun every stage"),
+        ('{"schema": 1, "stages": {"a": {"metrics": {"n": 1e999}}}}',
+         "mlspec.lock:1:49: number 1e999 is beyond the range of a 64-bit float; delete it to rerun every stage"),
+        ('{"schema": NaN}', "mlspec.lock: NaN is not a JSON number; delete it to rerun every stage"),
     ],
 )
 def test_unreadable_locks_are_located(text: str, message: str) -> None:
     with pytest.raises(MlspecError) as caught:
         lockfile.loads(text)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "rec.json: nested deeper than 64 levels; delete it to rerun the stage"),
+        ('{"fingerprint": ' + "7" * 5000 + "}",
+         "rec.json:1:17: integer of 5,000 digits; at most 20 are expected here; delete it to rerun the stage"),
+        ('{"fingerprint": "f"', "rec.json:1:20: not valid JSON: Expecting ',' delimiter; delete it to rerun the stage"),
+    ],
+)
+def test_records_that_are_not_json_name_the_file(tmp_path: Path, text: str, message: str) -> None:
+    record = tmp_path / "rec.json"
+    record.write_text(text, "utf-8")
+    with pytest.raises(MlspecError) as caught:
+        lockfile.read_record(record)
+    assert str(caught.value) == f"{tmp_path}/{message}"
+
+
+def test_records_of_another_shape_or_missing_are_none(tmp_path: Path) -> None:
+    (tmp_path / "rec.json").write_text('{"fingerprint": 1}', "utf-8")
+    assert lockfile.read_record(tmp_path / "rec.json") is None
+    assert lockfile.read_record(tmp_path / "missing.json") is None
