@@ -145,8 +145,8 @@ def read(path: Path) -> Verdict:
 def recorded(workspace: Workspace, loaded: Loaded, stage_id: str, outputs: dict[str, str]) -> lockfile.Entry | None:
     """The entry (the stage's record beside its outputs, else its mlspec.lock entry) that describes ``outputs``."""
     candidates: list[lockfile.Entry | None] = []
-    with contextlib.suppress(OSError, UnicodeDecodeError):  # no record: the lock may still describe them
-        candidates.append(lockfile.entry_from_json(workspace.record_file(stage_id).read_text("utf-8")))
+    with contextlib.suppress(OSError):  # no record: the lock may still describe them
+        candidates.append(lockfile.read_record(workspace.record_file(stage_id)))
     candidates.append(lockfile.read(lockfile.path_for(loaded.path)).stages.get(stage_id))
     return next((e for e in candidates if e is not None and dict(e.outputs) == outputs), None)
 
