@@ -115,10 +115,12 @@ class FileRegistry:
         end = data.rfind(b"\n") + 1  # a last line without its newline is a write cut short: not committed
         events: list[Event] = []
         for number, line in enumerate(data[:end].splitlines(), start=1):
+            where = f"{self._model_dir(model) / HISTORY}:{number}"
             try:
-                events.append(Event.from_json(jsonio.loads(line, f"{self._model_dir(model) / HISTORY}:{number}")))
-            except jsonio.JsonError as exc:
-                raise RegistryError(f"{exc}; the history is damaged") from None
+                events.append(Event.from_json(jsonio.loads(line, where)))
+            except jsonio.JsonError as exc:  # a line is one JSON line: its column is the column in the file
+                raise RegistryError(f"{str(exc).replace(f'{where}:1:', f'{where}:', 1)}; the history is damaged"
+                                    ) from None
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise RegistryError(f"{self._model_dir(model) / HISTORY}:{number}: not a registry event "
                                     f"({type(exc).__name__}: {exc}); the history is damaged") from None

@@ -202,13 +202,13 @@ def test_scikit_learn_estimators_round_trip(tmp_path: Path, estimator: Any) -> N
 
 
 def test_every_scikit_learn_estimator_class_is_trusted() -> None:
-    from skops.io._utils import get_type_name
     from sklearn.utils import all_estimators
+    from skops.io._trusted_types import SKLEARN_ESTIMATOR_TYPE_NAMES
+    from skops.io._utils import get_type_name
 
     # skops trusts these by default; the allowlist must never be what refuses one of them.
     names = [get_type_name(cls) for _, cls in all_estimators()]
     assert len(names) > 150
-    from skops.io._trusted_types import SKLEARN_ESTIMATOR_TYPE_NAMES
 
     assert set(names) <= set(SKLEARN_ESTIMATOR_TYPE_NAMES) | trusted_types.ALLOWED
 
@@ -228,7 +228,8 @@ def test_corrupt_files(tmp_path: Path) -> None:
     (tmp_path / "metadata.json").write_text("{")
     with pytest.raises(BundleError) as err:
         bundle.load(tmp_path)
-    assert str(err.value) == f"unreadable metadata: {tmp_path / 'metadata.json'}:1:2: not valid JSON: Expecting property name enclosed in double quotes"
+    assert str(err.value) == (f"unreadable metadata: {tmp_path / 'metadata.json'}:1:2: not valid JSON: Expecting "
+                              "property name enclosed in double quotes")
     (tmp_path / "metadata.json").write_text(json.dumps({"estimator": "sklearn.svm.SVC"}))
     with pytest.raises(BundleError) as err:
         bundle.load(tmp_path)
