@@ -11,7 +11,8 @@ In CI, a relative ``registry.path`` lands in the job's throwaway checkout: point
 variable) or an absolute ``registry.path`` at a directory the runner keeps, such as a mounted volume.
 
 See :mod:`mlspec.registry.base` for the state machine, :mod:`mlspec.registry.filestore` for the file layout
-and its crash safety, :mod:`mlspec.registry.mlflowstore` for MLflow.
+and its crash safety, :mod:`mlspec.registry.mlflowstore` for MLflow, and :mod:`mlspec.registry.integrity` for
+how a version is checked before use (and signed, when ``MLSPEC_SIGNING_KEY`` is set).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from mlspec.load import Loaded
 from mlspec.registry.base import Actor, Candidate, Event, Registry, RegistryError, Version
 from mlspec.registry.filestore import FileRegistry
+from mlspec.registry.integrity import signing_key
 
 ENV_VAR = "MLSPEC_REGISTRY"
 
@@ -49,7 +51,7 @@ def open_registry(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> Re
             raise RegistryError("registry.backend is mlflow, but the MLflow client is not installed: pip install "
                                 "'mlspec[mlflow]' (in CI: add mlflow-skinny to ci.requirements)") from None
         return MlflowRegistry.from_environment(environ)
-    return FileRegistry(file_location(loaded, environ))
+    return FileRegistry(file_location(loaded, environ), key=signing_key(environ))
 
 
 def resolve(registry: Registry, model: str, ref: str) -> Version:
@@ -98,6 +100,7 @@ def locate(spec_file: str, registry_dir: str | None, model: str | None,
             raise RegistryError(f"no spec at {spec_file} to take the model name from; pass --model NAME (the "
                                 f"registry {registry_dir} holds: {held})")
         name = model or load(spec_path).spec.project
-        return FileRegistry(Path(registry_dir)), name, spec_path.parent if spec_path.is_file() else Path.cwd()
+        root = spec_path.parent if spec_path.is_file() else Path.cwd()
+        return FileRegistry(Path(registry_dir), key=signing_key(environ)), name, root
     loaded = load(spec_path)
     return open_registry(loaded, environ), model or loaded.spec.project, loaded.root

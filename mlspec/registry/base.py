@@ -111,6 +111,8 @@ class Event:
     note: str | None = None
     recovered: bool = False
     """A registration found on disk without its history line (a crash between the two) and written back."""
+    manifest: str | None = None
+    """Of a registration: the digest of the version's manifest (see :mod:`mlspec.registry.integrity`)."""
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"seq": self.seq, "event": self.kind, "model": self.model, "version": self.version,
@@ -121,6 +123,8 @@ class Event:
             out["note"] = self.note
         if self.recovered:
             out["recovered"] = True
+        if self.manifest is not None:
+            out["manifest"] = self.manifest
         return out
 
     @classmethod
@@ -132,7 +136,7 @@ class Event:
         return cls(int(data["seq"]), kind, str(data["model"]), int(data["version"]), str(data["at"]),
                    Actor.from_json(data.get("by") or {}), _opt(data.get("alias")),
                    int(previous) if previous is not None else None, _opt(data.get("note")),
-                   bool(data.get("recovered", False)))
+                   bool(data.get("recovered", False)), _opt(data.get("manifest")))
 
 
 class Registry(Protocol):
@@ -178,6 +182,11 @@ def check_promotable(version: Version, alias: str) -> None:
         raise RegistryError(f"refusing to move {alias!r} to version {version.number} of {version.model!r}: its gate "
                             f"verdict is {version.verdict!r}; only a version whose gate passed (or only warned) "
                             "can be promoted")
+
+
+def anchored_manifest(events: Iterable[Event], number: int) -> str | None:
+    """The manifest digest the history recorded when version ``number`` was registered (None: none)."""
+    return next((e.manifest for e in events if e.kind == "register" and e.version == number), None)
 
 
 def alias_stack(events: Iterable[Event], alias: str) -> list[int]:

@@ -40,7 +40,7 @@ def render(prov: Mapping[str, Any], version: int | None = None) -> str:
               f"Serve it: `mlspec serve --model {name}" + (f" --version {version}`" if version else "`")
               + " (an HTTP service that checks each request against the inputs above).",
               "Load it in Python: `mlspec.runtime.bundle.load(\"bundle\")`, which refuses any type outside "
-              "scikit-learn, NumPy, SciPy and the estimator's own package.", ""]
+              "mlspec's reviewed allowlist of exact types (mlspec.runtime.trusted_types).", ""]
     return "\n".join(lines)
 
 

@@ -11,8 +11,10 @@ Layout (``registry.path``, or the directory ``MLSPEC_REGISTRY`` names)::
     <model>/versions/<n>/         version n, immutable (files read-only), renamed into place whole:
         bundle/model.skops, bundle/metadata.json
         verdict.json, metrics.json, provenance.json, MODEL_CARD.md
-        version.json              number, digest, verdict, who/when, and the digest of every file above
-    <model>/history.jsonl         append-only, one event per line (register, promote, rollback), fsync'ed
+        version.json              number, digest, verdict, who/when, the digest of every file above, and
+                                  with MLSPEC_SIGNING_KEY set, the HMAC of it all (mlspec.registry.integrity)
+    <model>/history.jsonl         append-only, one event per line (register, promote, rollback), fsync'ed;
+                                  a register event records the digest of the version's manifest
     <model>/aliases.json          the aliases now, replaced atomically after every move
 
 The history is the single source of truth for aliases: mlspec replays it, and ``aliases.json`` is a snapshot
@@ -26,6 +28,9 @@ any point leaves recoverable:
 * an alias move is one appended line, written with a single ``write`` and fsync'ed; a crash mid-write leaves
   a torn last line without its newline, which readers ignore and the next writer truncates. Only then is
   ``aliases.json`` replaced; if that is lost the next writer rewrites it from the history.
+
+Every use of a version (promote, rollback, its files for serving) first checks its files against that
+recorded manifest, and its signature when a key is set; a version that changed is refused, naming the file.
 
 Readers take no lock: versions appear by rename and history lines count only once complete. (``flock`` is
 local to a machine, and to NFS clients on Linux, which maps it onto NFS locks.)
@@ -45,9 +50,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlspec import ownership
+from mlspec import jsonio, ownership
 from mlspec.fsutil import atomic_write_text, clear_temps, make_temp_dir
-from mlspec.registry import card
+from mlspec.registry import card, integrity
 from mlspec.registry.base import (
     Actor,
     Candidate,
@@ -55,6 +60,7 @@ from mlspec.registry.base import (
     EventKind,
     RegistryError,
     Version,
+    anchored_manifest,
     check_promotable,
     current_aliases,
     rollback_target,
@@ -86,9 +92,11 @@ def now() -> str:
 
 
 class FileRegistry:
-    def __init__(self, root: Path, wait: float = WAIT_SECONDS) -> None:
+    def __init__(self, root: Path, wait: float = WAIT_SECONDS, key: bytes | None = None) -> None:
         self.root = root
         self.wait = wait
+        self.key = key
+        """The signing key (``MLSPEC_SIGNING_KEY``): versions are signed with it, and must be to be used."""
 
     @property
     def location(self) -> str:
@@ -120,16 +128,31 @@ class FileRegistry:
         end = data.rfind(b"\n") + 1  # a last line without its newline is a write cut short: not committed
         events: list[Event] = []
         for number, line in enumerate(data[:end].splitlines(), start=1):
+            where = f"{self._model_dir(model) / HISTORY}:{number}"
             try:
-                events.append(Event.from_json(json.loads(line)))
-            except (ValueError, KeyError, TypeError) as exc:
+                events.append(Event.from_json(jsonio.loads(line, where)))
+            except jsonio.JsonError as exc:  # a line is one JSON line: its column is the column in the file
+                raise RegistryError(f"{str(exc).replace(f'{where}:1:', f'{where}:', 1)}; the history is damaged"
+                                    ) from None
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise RegistryError(f"{self._model_dir(model) / HISTORY}:{number}: not a registry event "
                                     f"({type(exc).__name__}: {exc}); the history is damaged") from None
         return events
 
     def files(self, model: str, number: int, scratch: Path) -> Path:
         self.get(model, number)
+        self.check_intact(model, number)
         return self._version_dir(model, number)
+
+    def check_intact(self, model: str, number: int, events: list[Event] | None = None) -> None:
+        """Refuse version ``number`` unless its files are the ones registered (and signed, with a key)."""
+        folder = self._version_dir(model, number)
+        record = self._record(model, number)
+        files = manifest(folder, file_digest) or {}
+        files.pop(VERSION_FILE, None)
+        anchored = anchored_manifest(self.history(model) if events is None else events, number)
+        integrity.check(f"version {number} of {model!r} ({folder})", VERSION_FILE, record, files, anchored,
+                        self.key)
 
     def verify(self, model: str) -> list[str]:
         """Every inconsistency of ``model``'s part of the registry (empty when all is well)."""
@@ -146,7 +169,10 @@ class FileRegistry:
         if sorted(registered) != numbers:
             problems.append(f"versions on disk {numbers} differ from registered versions {sorted(registered)}")
         for number in numbers:
-            problems += self._verify_version(model, number)
+            try:
+                self.check_intact(model, number, events)
+            except RegistryError as exc:
+                problems.append(str(exc))
         for event in events:
             if event.kind != "register" and event.version not in numbers:
                 problems.append(f"event {event.seq} moves {event.alias!r} to missing version {event.version}")
@@ -174,7 +200,8 @@ class FileRegistry:
             os.rename(staged, final)
             _fsync_dir(final.parent)
             version = self._read_version(model, number)
-            event = Event(len(events) + 1, "register", model, number, version.created_at, actor)
+            event = Event(len(events) + 1, "register", model, number, version.created_at, actor,
+                          manifest=integrity.manifest_digest(self._record(model, number)))
             self._append(model, event)
             self._write_snapshot(model, [*events, event])  # the snapshot names the history line it reflects
             return version, True
@@ -184,8 +211,9 @@ class FileRegistry:
         with self._locked():
             self._recover(model)
             version = self.get(model, number)
-            check_promotable(version, alias)
             events = self.history(model)
+            self.check_intact(model, number, events)  # before its verdict is believed
+            check_promotable(version, alias)
             previous = current_aliases(events).get(alias)
             if previous == number:
                 return None
@@ -198,7 +226,9 @@ class FileRegistry:
             self._recover(model)
             events = self.history(model)
             current, target = rollback_target(events, model, alias, to)
-            check_promotable(self.get(model, target), alias)
+            version = self.get(model, target)
+            self.check_intact(model, target, events)
+            check_promotable(version, alias)
             return self._move(model, "rollback", alias, target, current, actor, note, events)
 
     def repair(self, model: str) -> None:
@@ -234,28 +264,21 @@ class FileRegistry:
         except FileNotFoundError:
             return b""
 
+    def _record(self, model: str, number: int) -> dict[str, Any]:
+        try:
+            return jsonio.read_object(self._version_dir(model, number) / VERSION_FILE)
+        except (OSError, jsonio.JsonError) as exc:
+            raise RegistryError(f"unreadable version record: {exc}") from None
+
     def _read_version(self, model: str, number: int) -> Version:
         path = self._version_dir(model, number) / VERSION_FILE
+        data = self._record(model, number)
         try:
-            data = json.loads(path.read_text("utf-8"))
             return Version(model, int(data["version"]), str(data["digest"]), str(data["verdict"]),
                            str(data["trained_model"]), str(data["created_at"]), Actor.from_json(data["created_by"]),
                            dict(data.get("metrics") or {}), str(path.parent))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RegistryError(f"{path}: unreadable version record ({type(exc).__name__}: {exc})") from None
-
-    def _verify_version(self, model: str, number: int) -> list[str]:
-        folder = self._version_dir(model, number)
-        try:
-            recorded = json.loads((folder / VERSION_FILE).read_text("utf-8"))["files"]
-        except (OSError, ValueError, KeyError) as exc:
-            return [f"version {number}: unreadable {VERSION_FILE} ({exc})"]
-        actual = manifest(folder, file_digest) or {}
-        actual.pop(VERSION_FILE, None)
-        if actual != recorded:
-            changed = sorted(k for k in actual.keys() | recorded.keys() if actual.get(k) != recorded.get(k))
-            return [f"version {number}: files differ from its record: {', '.join(changed)}"]
-        return []
 
     def _stage(self, model: str, number: int, candidate: Candidate, actor: Actor) -> Path:
         staged = make_temp_dir(self.root / TMP, f"{model}-{number}")
@@ -270,6 +293,7 @@ class FileRegistry:
             "created_by": actor.as_json(), "metrics": dict(candidate.metrics),
             "files": manifest(staged, file_digest) or {},
         }
+        record |= {"signature": integrity.sign(self.key, integrity.manifest_digest(record))} if self.key else {}
         _write_file(staged / VERSION_FILE, _json(record).encode("utf-8"))
         for path in staged.rglob("*"):
             if path.is_file():
@@ -294,9 +318,9 @@ class FileRegistry:
 
     def _read_snapshot(self, model: str) -> tuple[int, dict[str, int]] | None:
         try:
-            data = json.loads((self._model_dir(model) / ALIASES).read_text("utf-8"))
+            data = jsonio.read_object(self._model_dir(model) / ALIASES)
             return int(data["seq"]), {str(k): int(v) for k, v in data["aliases"].items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, jsonio.JsonError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def _write_snapshot(self, model: str, events: list[Event]) -> None:
@@ -319,7 +343,7 @@ class FileRegistry:
             if number not in recorded:
                 version = self._read_version(model, number)
                 event = Event(len(events) + 1, "register", model, number, version.created_at, version.created_by,
-                              recovered=True)
+                              recovered=True, manifest=integrity.manifest_digest(self._record(model, number)))
                 self._append(model, event)
                 events.append(event)
         if events and self._read_snapshot(model) != (len(events), current_aliases(events)):

@@ -6,26 +6,31 @@ Layout of a bundle directory (the output of a ``train:<model>`` stage)::
     metadata.json    estimator, params, seed, input schema, data fingerprint, library versions, timings
     reference.json   the training data's profile, for drift monitoring (see mlspec.monitor.profile)
 
-Loading trusts exactly the types a model trained by mlspec can contain: scikit-learn, NumPy and SciPy
-types, and those of the package the declared estimator comes from (e.g. ``xgboost`` for
-``xgboost.XGBClassifier``, whose booster lives in ``xgboost.core``). Any other type in the file makes
-:func:`load` refuse with the list of offending types, so a tampered or foreign file is never executed.
+Loading trusts exact types only: skops' defaults and the reviewed allowlist of
+:mod:`mlspec.runtime.trusted_types`, never whole packages and never anything the bundle itself declares (its
+``metadata.json`` is as writable as its model file). Any other type in the file makes :func:`load` refuse with
+the list of offending types before anything in the file is built, so a tampered or foreign file is never
+executed. Where the file came from is checked separately (:mod:`mlspec.registry.integrity`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlspec import jsonio
 from mlspec.errors import MlspecError
+from mlspec.runtime import trusted_types
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
 BUNDLE_FORMAT = 1
-TRUSTED_PACKAGES = ("sklearn", "numpy", "scipy")
+MAX_SCHEMA_BYTES = 64 * 1024 * 1024
+"""Uncompressed size of a model file's ``schema.json`` beyond which it is refused unread (a zip bomb)."""
 
 
 class BundleError(MlspecError):
@@ -69,7 +74,7 @@ def _stable_zip(data: bytes) -> bytes:
     import zipfile
 
     with zipfile.ZipFile(io.BytesIO(data)) as src:
-        schema = json.loads(src.read("schema.json"))
+        schema = json.loads(src.read("schema.json"))  # skops' output, just made in memory: not a read
         ids: dict[int, int] = {}
         files: dict[str, str] = {}
 
@@ -104,18 +109,6 @@ def _stable_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def trusted_packages(estimator: str) -> tuple[str, ...]:
-    """Top-level packages whose types a bundle of ``estimator`` (an import path) may contain."""
-    own = estimator.split(".")[0]
-    return TRUSTED_PACKAGES if own in TRUSTED_PACKAGES else (*TRUSTED_PACKAGES, own)
-
-
-def untrusted(types: list[str], estimator: str) -> list[str]:
-    """Those of ``types`` (qualified names, as skops reports them) outside the trusted packages."""
-    packages = trusted_packages(estimator)
-    return [t for t in types if t.split(".")[0] not in packages]
-
-
 def load(path: str | Path) -> Bundle:
     """Load a bundle directory (or its ``model.skops``); raise :class:`BundleError` on untrusted content."""
     import skops.io as sio
@@ -128,29 +121,45 @@ def load(path: str | Path) -> Bundle:
         if not file.is_file():
             raise BundleError(f"{directory}: not a model bundle: {file.name} is missing")
     try:
-        metadata = json.loads(meta_file.read_text(encoding="utf-8"))
-        estimator = str(metadata["estimator"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BundleError(f"{meta_file}: unreadable metadata ({type(exc).__name__}: {exc})") from None
-    try:
-        types = list(sio.get_untrusted_types(file=model_file))
-    except Exception as exc:  # skops raises zipfile, JSON and key errors for corrupt files
-        raise BundleError(f"{model_file}: not a readable skops file ({type(exc).__name__}: {exc})") from None
-    refused = untrusted(types, estimator)
+        metadata = jsonio.read_object(meta_file)
+    except jsonio.JsonError as exc:
+        raise BundleError(f"unreadable metadata: {exc}") from None
+    types = _types(model_file)
+    refused = trusted_types.refused(types)
     if refused:
-        allowed = ", ".join(trusted_packages(estimator))
         raise BundleError(
-            f"{model_file}: refusing to load types from outside the trusted packages ({allowed}): "
-            + ", ".join(refused)
+            f"{model_file}: refusing to load a model file that holds types outside mlspec's reviewed allowlist "
+            f"(mlspec.runtime.trusted_types): {', '.join(refused)}. A model mlspec trained never holds them, so "
+            "this file was altered or made by other means; retrain it (`mlspec run`) from a spec you trust. "
+            "Only scikit-learn estimators can be loaded today."
         )
-    model = sio.load(model_file, trusted=types)
+    try:
+        model = sio.load(model_file, trusted=types)
+    except Exception as exc:  # every type is trusted, so what fails is the file's content
+        raise BundleError(f"{model_file}: cannot load the model ({type(exc).__name__}: {exc})") from None
     return Bundle(directory, model, metadata)
+
+
+def _types(model_file: Path) -> list[str]:
+    """The types ``model_file`` names beyond skops' defaults, read without building any of them."""
+    import skops.io as sio
+
+    try:
+        with zipfile.ZipFile(model_file) as archive:
+            size = archive.getinfo("schema.json").file_size
+        if size > MAX_SCHEMA_BYTES:
+            raise BundleError(f"{model_file}: its schema.json is {size:,} bytes, over the limit of "
+                              f"{MAX_SCHEMA_BYTES:,}; this is not a model mlspec wrote")
+        return list(sio.get_untrusted_types(file=model_file))
+    except BundleError:
+        raise
+    except Exception as exc:  # skops raises zipfile, JSON, key and recursion errors for corrupt files
+        raise BundleError(f"{model_file}: not a readable skops file ({type(exc).__name__}: {exc})") from None
 
 
 def read_profile(directory: Path) -> dict[str, Any]:
     """The ``profile.json`` a ``data:<source>`` stage wrote (source, path, digest, rows, columns, schema)."""
-    profile: dict[str, Any] = json.loads((directory / "profile.json").read_text(encoding="utf-8"))
-    return profile
+    return jsonio.read_object(directory / "profile.json")
 
 
 def jsonable(value: Any) -> Any:

@@ -8,9 +8,10 @@ shutdown on SIGTERM in one process, with no separate WSGI server to configure. B
 when a service starts (``pip install 'mlspec[serve]'``).
 
 The version is chosen when the service starts (an alias is resolved then) and stays the one served: after an
-alias moves, restart the service to follow it. Before loading, the bundle's files are checked against the
-digest the registry recorded, and :func:`mlspec.runtime.bundle.load` refuses types outside the trusted
-packages, so a tampered version is never executed.
+alias moves, restart the service to follow it. Before loading, the registry checks the version's files
+against the manifest it recorded at registration (and its signature, with ``MLSPEC_SIGNING_KEY`` set; see
+:mod:`mlspec.registry.integrity`), and :func:`mlspec.runtime.bundle.load` refuses any type outside the
+reviewed allowlist, so neither a tampered version nor a crafted model file is ever executed.
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ from pathlib import Path
 from types import FrameType
 
 from mlspec.errors import MlspecError
-from mlspec.registry import Registry, RegistryError, resolve
+from mlspec.registry import Registry, resolve
 from mlspec.registry.filestore import BUNDLE
-from mlspec.runtime.hashing import file_digest
-from mlspec.runtime.staleness import manifest, outputs_fingerprint
 from mlspec.serve.validation import InputSchema
 
 try:
@@ -45,11 +44,7 @@ def load_service(registry: Registry, model: str, ref: str, scratch: Path) -> Ser
     from mlspec.runtime import bundle
 
     version = resolve(registry, model, ref)
-    folder = registry.files(model, version.number, scratch) / BUNDLE
-    found = outputs_fingerprint(manifest(folder, file_digest) or {})
-    if found != version.digest:
-        raise RegistryError(f"the bundle of version {version.number} of {model!r} ({folder}) does not match the "
-                            f"digest the registry recorded ({found}, expected {version.digest}); refusing to serve it")
+    folder = registry.files(model, version.number, scratch) / BUNDLE  # checked against the registration
     loaded = bundle.load(folder)
     try:
         schema = InputSchema.from_metadata(loaded.metadata)

@@ -58,7 +58,10 @@ def test_versions_are_read_only_and_tampering_is_detected(tmp_path: Path) -> Non
     assert stat.S_IMODE(model_file.stat().st_mode) == 0o444
     model_file.chmod(0o644)
     model_file.write_bytes(b"swapped")
-    assert registry.verify(MODEL) == ["version 1: files differ from its record: bundle/model.skops"]
+    assert registry.verify(MODEL) == [
+        f"version 1 of 'm' ({version.location}): bundle/model.skops changed after it was registered (the digests "
+        "differ from the registry's record); refusing to use it. Register the model again (`mlspec deploy`) rather "
+        "than editing a version"]
 
 
 def test_a_bundle_that_is_not_the_judged_one_is_refused(tmp_path: Path) -> None:
@@ -84,8 +87,8 @@ def test_a_damaged_history_line_is_reported(tmp_path: Path) -> None:
     with pytest.raises(RegistryError) as caught:
         registry.history(MODEL)
     assert str(caught.value).endswith(
-        "m/history.jsonl:2: not a registry event (JSONDecodeError: Expecting property name enclosed in double quotes: "
-        "line 1 column 2 (char 1)); the history is damaged")
+        "m/history.jsonl:2:2: not valid JSON: Expecting property name enclosed in double quotes; the history is "
+        "damaged")
 
 
 def test_a_writer_waits_for_the_lock_then_says_who_holds_it(tmp_path: Path) -> None:

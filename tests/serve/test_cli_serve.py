@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from mlspec.registry import FileRegistry, RegistryError
+from mlspec.registry.base import Candidate
+from mlspec.registry.integrity import KEY_VAR
+from mlspec.runtime.hashing import file_digest
+from mlspec.runtime.staleness import manifest, outputs_fingerprint
 from mlspec.serve import load_service
+from tests.runtime import crafted
+from tests.serve.models import BY, register, train_diabetes
 from tests.support import run_mlspec
 
 
@@ -86,5 +92,55 @@ def test_a_tampered_version_is_never_served(models: FileRegistry, tmp_path: Path
     model_file = copy.root / "diabetes/versions/1/bundle/model.skops"
     os.chmod(model_file, 0o644)
     model_file.write_bytes(model_file.read_bytes() + b"\0")
-    with pytest.raises(RegistryError, match="does not match the digest the registry recorded"):
+    with pytest.raises(RegistryError) as err:
         load_service(copy, "diabetes", "production", tmp_path)
+    assert str(err.value) == (
+        f"version 1 of 'diabetes' ({copy.root / 'diabetes/versions/1'}): bundle/model.skops changed after it was "
+        "registered (the digests differ from the registry's record); refusing to use it. Register the model again "
+        "(`mlspec deploy`) rather than editing a version")
+
+
+def _register_crafted(root: Path, tmp_path: Path, marker: Path, key: bytes | None = None) -> None:
+    """A version whose model file runs code when built, registered as if its gate had passed."""
+    folder = crafted.write_bundle(tmp_path / "crafted", marker, "numpy.X")
+    digest = outputs_fingerprint(manifest(folder, file_digest) or {})
+    prov = {"model": "evil", "trained_model": "m", "estimator": "numpy.X", "input": {"features": []}}
+    registry = FileRegistry(root, key=key)
+    version, _ = registry.register("evil", Candidate(folder, digest, "m", {"verdict": "pass"}, {}, prov), BY)
+    registry.promote("evil", "production", version.number, BY)
+
+
+def test_serve_refuses_a_crafted_model_file_and_runs_none_of_it(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    _register_crafted(tmp_path / "registry", tmp_path, marker)
+    done = run_mlspec("serve", "--registry", str(tmp_path / "registry"), "--model", "evil", "--port", "0",
+                      cwd=tmp_path)
+    model_file = tmp_path / "registry/evil/versions/1/bundle/model.skops"
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"error: {model_file}: refusing to load a model file that holds types outside mlspec's reviewed allowlist "
+        f"(mlspec.runtime.trusted_types): {crafted.RUNSTRING}. A model mlspec trained never holds them, so this file "
+        "was altered or made by other means; retrain it (`mlspec run`) from a spec you trust. Only scikit-learn "
+        "estimators can be loaded today.\n")
+    assert not marker.exists()
+
+
+def test_serve_with_a_signing_key_refuses_an_unsigned_version(models: FileRegistry, tmp_path: Path) -> None:
+    env = {KEY_VAR: "a-signing-key-of-the-deploy-jobs"}
+    done = run_mlspec("serve", "--registry", str(models.root), "--model", "diabetes", "--port", "0", cwd=tmp_path,
+                      env=env)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"error: version 1 of 'diabetes' ({models.root / 'diabetes/versions/1'}) is not signed, and {KEY_VAR} is "
+        "set: only versions registered with the signing key are used; register it again from a job that has the "
+        "key\n")
+
+
+def test_serve_with_the_signing_key_serves_a_signed_version(models: FileRegistry, tmp_path: Path) -> None:
+    key = "a-signing-key-of-the-deploy-jobs"
+    signed = FileRegistry(tmp_path / "signed", key=key.encode())
+    register(signed, "diabetes", train_diabetes(tmp_path / "bundle"))
+    assert load_service(signed, "diabetes", "production", tmp_path).info["version"] == 1
+    other = FileRegistry(signed.root, key=b"another-key-0123456789")
+    with pytest.raises(RegistryError, match="its signature does not match MLSPEC_SIGNING_KEY"):
+        load_service(other, "diabetes", "production", tmp_path)

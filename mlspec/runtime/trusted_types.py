@@ -1,0 +1,68 @@
+"""The reviewed allowlist of types a model file may contain: exact qualified names, per library.
+
+Loading a skops file builds every object it names; a type is as dangerous as what its construction (or a
+function it names) can do, so trust is given to exact types, never to whole packages, and never to a list
+that comes with the artifact (a bundle's ``metadata.json`` names its estimator; that widens nothing).
+
+What :func:`mlspec.runtime.bundle.load` accepts is the union of
+
+* skops' own default trusted types: builtins, NumPy arrays and ufuncs, SciPy sparse matrices, and every
+  scikit-learn estimator class (skops enumerates ``sklearn.utils.all_estimators()``), and
+* :data:`REVIEWED` below: the types beyond those defaults that the pipelines mlspec trains produce, found by
+  fitting every preprocessing option and each scikit-learn classifier and regressor (with its loss, kernel,
+  metric and solver options) and reading ``skops.io.get_untrusted_types``. The test
+  ``tests/runtime/test_bundle.py`` repeats that survey, so a scikit-learn upgrade that needs a new type fails
+  there, not in production.
+
+Each library has its own entry so that support for another one (XGBoost, LightGBM, CatBoost) is a reviewed
+addition of its exact types, made together with a round-trip test; today only scikit-learn's are here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+_DTYPE = ["numpy.dtype"]  # the dtype of every fitted array attribute (``dtype_``, feature dtypes)
+
+# Internal objects of scikit-learn estimators, by what they do; all are plain data holders whose loading
+# runs no code named by the file (a function they hold is a separate node that must itself be trusted).
+_SKLEARN_TREES = [
+    "sklearn.tree._tree.Tree",  # decision trees, forests, gradient boosting, AdaBoost, bagging
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",  # HistGradientBoosting*
+]
+_SKLEARN_NEIGHBORS = [
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.neighbors._kd_tree.KDTree",
+    *(f"sklearn.metrics._dist_metrics.{name}Distance64" for name in (
+        "BrayCurtis", "Canberra", "Chebyshev", "Dice", "Euclidean", "Hamming", "Haversine", "Jaccard",
+        "Kulsinski", "Mahalanobis", "Manhattan", "Matching", "Minkowski", "RogersTanimoto", "RussellRao",
+        "SEuclidean", "SokalMichener", "SokalSneath")),  # not PyFuncDistance64: it calls a Python function
+]
+_SKLEARN_KERNELS = [f"sklearn.gaussian_process.kernels.{name}" for name in (
+    "CompoundKernel", "ConstantKernel", "DotProduct", "ExpSineSquared", "Exponentiation", "Matern",
+    "PairwiseKernel", "Product", "RBF", "RationalQuadratic", "Sum", "WhiteKernel")]
+_SKLEARN_OTHER = [
+    "sklearn._loss.loss.HalfTweedieLoss",  # TweedieRegressor (the other losses are skops defaults)
+    "sklearn._loss.loss.HalfTweedieLossIdentity",
+    "sklearn.calibration._CalibratedClassifier",  # CalibratedClassifierCV
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.calibration._TemperatureScaling",
+    "sklearn.gaussian_process._gpc._BinaryGaussianProcessClassifierLaplace",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",  # MLP*
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    # HistGradientBoosting* with categorical_features keeps partial(check_array, ...) as a preprocessor.
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
+]
+
+REVIEWED: dict[str, frozenset[str]] = {
+    "scikit-learn": frozenset(_DTYPE + _SKLEARN_TREES + _SKLEARN_NEIGHBORS + _SKLEARN_KERNELS + _SKLEARN_OTHER),
+}
+"""Library (its distribution name) -> the exact types of it (and of NumPy/SciPy it needs) that are trusted."""
+
+ALLOWED: frozenset[str] = frozenset().union(*REVIEWED.values())
+
+
+def refused(types: Iterable[str]) -> list[str]:
+    """Those of ``types`` (what ``skops.io.get_untrusted_types`` reports) that are not on the allowlist."""
+    return sorted(t for t in set(types) if t not in ALLOWED)
