@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from mlspec.cistrings import BranchName, CIPath, DockerImage, RefPattern, Requirement, RunnerLabel, Version
 from mlspec.metrics import Task
 
 SPEC_VERSION = 1
@@ -47,7 +48,7 @@ class Model(BaseModel):
 class Source(Model):
     """A table read from a file, relative to the spec's directory."""
 
-    path: NonEmptyStr
+    path: CIPath
     """Path of the file, relative to the directory holding mlspec.yaml."""
     format: Literal["csv", "parquet"] | None = None
     """File format; inferred from the suffix (.csv, .parquet, .pq) when omitted."""
@@ -102,7 +103,7 @@ class Suite(Model):
     """The data source the suite checks."""
     expectations: list[Expectation] | None = None
     """Inline expectations, one per item: `- expect_column_values_to_not_be_null: {column: age}`."""
-    suite_file: NonEmptyStr | None = None
+    suite_file: CIPath | None = None
     """Path to a Great Expectations 1.x suite JSON file, relative to mlspec.yaml."""
     warn_only: bool = False
     """Report failures without failing the pipeline."""
@@ -233,9 +234,9 @@ class Evaluation(Model):
 class When(Model):
     """When a deploy target fires. With no branches and no tags: pushes to the default branch."""
 
-    branches: list[NonEmptyStr] = []
+    branches: list[RefPattern] = []
     """Branch name patterns (glob), e.g. main or release/*."""
-    tags: list[NonEmptyStr] = []
+    tags: list[RefPattern] = []
     """Tag patterns (glob), e.g. v*."""
     manual: bool = False
     """Wait for a person to approve (GitHub environment protection / GitLab manual job)."""
@@ -313,18 +314,18 @@ class Monitoring(Model):
 
 
 class GitHubStage(Model):
-    runs_on: list[NonEmptyStr] | None = None
+    runs_on: list[RunnerLabel] | None = None
     timeout_minutes: Annotated[int, Field(ge=1, le=4320)] | None = None
 
 
 class GitLabStage(Model):
-    tags: list[NonEmptyStr] | None = None
+    tags: list[RunnerLabel] | None = None
     timeout_minutes: Annotated[int, Field(ge=1, le=4320)] | None = None
 
 
 class GitHubCI(Model):
     enabled: bool = True
-    runs_on: Annotated[list[NonEmptyStr], Field(min_length=1)] = ["ubuntu-latest"]
+    runs_on: Annotated[list[RunnerLabel], Field(min_length=1)] = ["ubuntu-latest"]
     """Runner labels of every job, unless a stage overrides them."""
     timeout_minutes: Annotated[int, Field(ge=1, le=4320)] = 60
     stages: dict[StageKind, GitHubStage] = {}
@@ -333,9 +334,9 @@ class GitHubCI(Model):
 
 class GitLabCI(Model):
     enabled: bool = True
-    image: NonEmptyStr | None = None
+    image: DockerImage | None = None
     """Docker image of every job; defaults to python:<ci.python>-slim."""
-    tags: list[NonEmptyStr] = []
+    tags: list[RunnerLabel] = []
     """Runner tags of every job, unless a stage overrides them."""
     timeout_minutes: Annotated[int, Field(ge=1, le=4320)] = 60
     stages: dict[StageKind, GitLabStage] = {}
@@ -344,14 +345,14 @@ class GitLabCI(Model):
 class CI(Model):
     python: Annotated[str, StringConstraints(pattern=PYTHON_PATTERN)] = "3.11"
     """Python version of the CI jobs; quote it ("3.10"), YAML reads 3.10 as the number 3.1."""
-    mlspec_version: NonEmptyStr | None = None
+    mlspec_version: Version | None = None
     """mlspec version the jobs install; defaults to the version that compiled the pipeline."""
-    default_branch: NonEmptyStr = "main"
+    default_branch: BranchName = "main"
     cache: bool = True
     """Cache pip downloads and stage outputs between pipeline runs."""
-    requirements: list[NonEmptyStr] = []
+    requirements: list[Requirement] = []
     """Extra pip requirements of the jobs, e.g. xgboost==2.1.0 for a non-scikit-learn estimator."""
-    requirements_file: NonEmptyStr | None = None
+    requirements_file: CIPath | None = None
     github: GitHubCI = GitHubCI()
     gitlab: GitLabCI = GitLabCI()
 
