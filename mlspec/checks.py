@@ -165,12 +165,7 @@ def _not_computed(metric: str, computed: list[str]) -> str:
 def _deploy(spec: Spec) -> list[Finding]:
     out: list[Finding] = []
     for name, target in spec.deploy.items():
-        for field in ("branches", "tags"):
-            for i, pattern in enumerate(getattr(target.when, field)):
-                if any(c in pattern[:-1] for c in "*?[]") or any(c in pattern for c in "?[]"):
-                    out.append(Finding(("deploy", name, "when", field, i),
-                                       f"pattern {pattern!r} is not supported; use an exact name or a name ending "
-                                       "in one '*' (such as release/*), which both CI platforms can match"))
+        # Branch and tag patterns are checked by their type (mlspec.cistrings.RefPattern).
         if target.model is not None:
             out += _ref(("deploy", name, "model"), target.model, spec.training.models, "model")
         for i, dep in enumerate(target.after):

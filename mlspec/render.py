@@ -10,6 +10,7 @@ arguments, a data value GX quoted) can become markup; Markdown reports escape ta
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -17,11 +18,15 @@ import jinja2
 
 from mlspec.resources import resource_dir
 
+# JSON leaves these raw, but YAML reads U+0085, U+2028 and U+2029 as line breaks (folded to a space inside a
+# quoted scalar) and rejects the other C1 controls, DEL, BOM and noncharacters outright: escape them too.
+_YAML_RAW = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+
 
 def quote(value: Any) -> str:
     """A YAML scalar that reads back as exactly ``value``: JSON strings, numbers and booleans are valid YAML."""
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _YAML_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
     if value is None or isinstance(value, bool | int | float):
         return json.dumps(value)
     raise TypeError(f"cannot quote {type(value).__name__} as a YAML scalar")

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from mlspec.cistrings import BranchName, CIPath, DockerImage, RefPattern, Requirement, RunnerLabel, Version
 from mlspec.cron import CRON_SCHEMA_PATTERN, cron_problem
 from mlspec.metrics import Task
 
@@ -77,7 +78,7 @@ class Model(BaseModel):
 class Source(Model):
     """A table read from a file, relative to the spec's directory."""
 
-    path: NonEmptyStr
+    path: CIPath
     """Path of the file, relative to the directory holding mlspec.yaml; it must resolve (symlinks followed)
     inside that directory unless `outside_project` is set."""
     outside_project: bool = False
@@ -136,7 +137,7 @@ class Suite(Model):
     """The data source the suite checks."""
     expectations: list[Expectation] | None = None
     """Inline expectations, one per item: `- expect_column_values_to_not_be_null: {column: age}`."""
-    suite_file: NonEmptyStr | None = None
+    suite_file: CIPath | None = None
     """Path to a Great Expectations 1.x suite JSON file, relative to mlspec.yaml; it must resolve (symlinks
     followed) inside the directory holding mlspec.yaml."""
     warn_only: bool = False
@@ -276,9 +277,9 @@ class Evaluation(Model):
 class When(Model):
     """When a deploy target fires. With no branches and no tags: pushes to the default branch."""
 
-    branches: list[NonEmptyStr] = []
+    branches: list[RefPattern] = []
     """Branch name patterns (glob), e.g. main or release/*."""
-    tags: list[NonEmptyStr] = []
+    tags: list[RefPattern] = []
     """Tag patterns (glob), e.g. v*."""
     manual: bool = False
     """Wait for a person to approve (GitHub environment protection / GitLab manual job)."""
@@ -366,18 +367,18 @@ class Monitoring(Model):
 
 
 class GitHubStage(Model):
-    runs_on: list[NonEmptyStr] | None = None
+    runs_on: list[RunnerLabel] | None = None
     timeout_minutes: Annotated[Int, Field(ge=1, le=4320)] | None = None
 
 
 class GitLabStage(Model):
-    tags: list[NonEmptyStr] | None = None
+    tags: list[RunnerLabel] | None = None
     timeout_minutes: Annotated[Int, Field(ge=1, le=4320)] | None = None
 
 
 class GitHubCI(Model):
     enabled: bool = True
-    runs_on: Annotated[list[NonEmptyStr], Field(min_length=1)] = ["ubuntu-latest"]
+    runs_on: Annotated[list[RunnerLabel], Field(min_length=1)] = ["ubuntu-latest"]
     """Runner labels of every job, unless a stage overrides them."""
     timeout_minutes: Annotated[Int, Field(ge=1, le=4320)] = 60
     stages: dict[StageKind, GitHubStage] = {}
@@ -386,9 +387,9 @@ class GitHubCI(Model):
 
 class GitLabCI(Model):
     enabled: bool = True
-    image: NonEmptyStr | None = None
+    image: DockerImage | None = None
     """Docker image of every job; defaults to python:<ci.python>-slim."""
-    tags: list[NonEmptyStr] = []
+    tags: list[RunnerLabel] = []
     """Runner tags of every job, unless a stage overrides them."""
     timeout_minutes: Annotated[Int, Field(ge=1, le=4320)] = 60
     stages: dict[StageKind, GitLabStage] = {}
@@ -398,14 +399,14 @@ class CI(Model):
     python: Annotated[str, StringConstraints(pattern=PYTHON_PATTERN),
                       Field(json_schema_extra={"enum": list(PYTHON_VERSIONS)})] = "3.11"
     """Python version of the CI jobs, one of 3.11 to 3.14; quote it ("3.12"), YAML reads 3.10 as 3.1."""
-    mlspec_version: NonEmptyStr | None = None
+    mlspec_version: Version | None = None
     """mlspec version the jobs install; defaults to the version that compiled the pipeline."""
-    default_branch: NonEmptyStr = "main"
+    default_branch: BranchName = "main"
     cache: bool = True
     """Cache pip downloads and stage outputs between pipeline runs."""
-    requirements: list[NonEmptyStr] = []
+    requirements: list[Requirement] = []
     """Extra pip requirements of the jobs, e.g. xgboost==2.1.0 for a non-scikit-learn estimator."""
-    requirements_file: NonEmptyStr | None = None
+    requirements_file: CIPath | None = None
     github: GitHubCI = GitHubCI()
     gitlab: GitLabCI = GitLabCI()
 

@@ -1,12 +1,19 @@
-"""What every CI target needs to know besides the spec: where the spec sits in the repository, the header."""
+"""What every CI target needs to know besides the spec: where the spec sits in the repository, the header; and
+the last check on every value a target writes."""
 
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
+from typing import TypeVar
 
 from mlspec import report
+from mlspec.cistrings import path_problem
+from mlspec.errors import MlspecError
 from mlspec.spec import Spec
+
+_V = TypeVar("_V")
 
 WORKSPACE = ".mlspec"
 LOCK = "mlspec.lock"
@@ -19,6 +26,12 @@ class Context:
     """The spec, relative to the repository root (``/``-separated), as the jobs pass it to ``mlspec -f``."""
     version: str
     """The mlspec version compiling the pipeline: the jobs install exactly this one unless the spec says."""
+
+    def __post_init__(self) -> None:
+        # The spec's path is written into the files like the paths inside it (MLSPEC_SPEC, hashFiles, header).
+        problem = path_problem(self.spec_path)
+        if problem:
+            raise MlspecError(f"cannot compile: the spec's path in the repository, {problem}; rename it")
 
     @property
     def spec_dir(self) -> str:
@@ -49,7 +62,7 @@ class Context:
 
 
 def install_requirement(ctx: Context) -> str:
-    return f"mlspec[run]=={ctx.spec.ci.mlspec_version or ctx.version}"
+    return inert(f"mlspec[run]=={ctx.spec.ci.mlspec_version or ctx.version}")
 
 
 def cache_inputs(ctx: Context) -> list[str]:
@@ -59,4 +72,46 @@ def cache_inputs(ctx: Context) -> list[str]:
     paths += [posixpath.normpath(posixpath.join(ctx.spec_dir, s.path)) for s in spec.data.sources.values()]
     paths += [posixpath.normpath(posixpath.join(ctx.spec_dir, s.suite_file))
               for s in spec.validation.values() if s.suite_file]
-    return list(dict.fromkeys(paths))
+    return [inert(p) for p in dict.fromkeys(paths)]
+
+
+def cron(spec: Spec) -> str:
+    """The monitoring schedule on one line, fields separated by one space (any whitespace separates them)."""
+    return " ".join(spec.monitoring.schedule.split()) if spec.monitoring else ""
+
+
+# --- the last check -----------------------------------------------------------------------------------------
+# Spec validation (mlspec.cistrings) keeps every value below out of these characters; checking again where the
+# values are written turns a gap in validation into a crash (a bug report) instead of a changed CI file.
+
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff$'\"`\\{}]")
+
+
+class UnsafeValue(AssertionError):
+    """A value that validation should have rejected reached a CI file: a bug in mlspec, never a user error."""
+
+
+def inert(value: str) -> str:
+    """``value``, checked to hold nothing that a CI file could read as structure, a GitHub expression, a GitLab
+    variable, the end of a quoted string, or an escape: for every spec value a target writes."""
+    found = _UNSAFE.search(value)
+    if found:
+        raise UnsafeValue(f"{value!r} holds {found.group()!r} and was about to be written into a CI file")
+    return value
+
+
+def one_line(view: _V) -> _V:
+    """``view`` (a view-model), checked to hold no string with a line break or control character anywhere:
+    constants may hold ``$`` and quotes, but no value of a view ever spans lines."""
+    if isinstance(view, str):
+        if _BREAKS.search(view):
+            raise UnsafeValue(f"{view!r} spans lines and was about to be written into a CI file")
+    elif isinstance(view, dict):
+        for key, value in view.items():
+            one_line(key)
+            one_line(value)
+    elif isinstance(view, list | tuple):
+        for value in view:
+            one_line(value)
+    return view

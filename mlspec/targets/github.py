@@ -5,8 +5,9 @@ Security choices, each one a finding of zizmor or actionlint when missing:
 * ``permissions: contents: read`` for the workflow and again per job; nothing wider is needed to run stages
   (artifacts use the runner's own token, not ``GITHUB_TOKEN``);
 * actions pinned by full commit SHA (:mod:`mlspec.targets.actions`), checkout without persisted credentials;
-* spec values reach scripts through ``env:`` only; deploy jobs never run for pull requests, so code from a
-  fork never sees a deployment secret or environment;
+* spec values reach scripts through ``env:`` only; inside a ``${{ }}`` expression only as a quoted git ref of
+  a job condition (validated, :mod:`mlspec.cistrings`), so no spec value can open or end an expression;
+* deploy jobs never run for pull requests, so code from a fork never sees a deployment secret or environment;
 * the report job alone may write to pull requests (``pull-requests: write``), and only its comment step
   gets ``GITHUB_TOKEN``, and only for a pull request from this repository (a fork's token is read-only
   anyway; its report is the job summary). ``pull_request_target``, which would hand a fork a write token,
@@ -22,7 +23,7 @@ from typing import Any
 
 from mlspec.spec import Spec
 from mlspec.targets import actions
-from mlspec.targets.common import Context, cache_inputs, install_requirement
+from mlspec.targets.common import Context, cache_inputs, cron, inert, install_requirement, one_line
 from mlspec.targets.pipeline import (
     MONITOR_JOB,
     Job,
@@ -50,7 +51,7 @@ def files(ctx: Context) -> dict[str, dict[str, Any]]:
     out = {WORKFLOW: {"template": "github/mlspec.yml.j2", **_view(ctx)}}
     if ctx.spec.monitoring is not None:
         out[MONITOR_WORKFLOW] = {"template": "github/mlspec-monitor.yml.j2", **_monitor_view(ctx)}
-    return out
+    return one_line(out)
 
 
 def _monitor_view(ctx: Context) -> dict[str, Any]:
@@ -62,7 +63,7 @@ def _monitor_view(ctx: Context) -> dict[str, Any]:
     monitor = monitor_job(spec, '"$GITHUB_OUTPUT"')
     assert monitor is not None
     view = _base(ctx)
-    view["cron"] = spec.monitoring.schedule
+    view["cron"] = cron(spec)
     # A run started by hand on a tag may retrain and deploy to a tag's target: no cache restores then, as in
     # mlspec.yml (see _setup.yml.j2).
     view["release_refs"] = retrains(spec) and any(t.when.tags for t in spec.deploy.values())
@@ -88,14 +89,14 @@ def _base(ctx: Context) -> dict[str, Any]:
     ci = ctx.spec.ci
     return {
         "header": ctx.header,
-        "project": ctx.spec.project,
+        "project": inert(ctx.spec.project),
         "spec_path": ctx.spec_path,
         "workspace": ctx.workspace,
         "lock_path": ctx.lock_path,
         "python": ci.python,
         "install": install_requirement(ctx),
-        "extra_requirements": " ".join(ci.requirements),
-        "requirements_file": posixpath.join(ctx.spec_dir, ci.requirements_file) if ci.requirements_file else "",
+        "extra_requirements": " ".join(inert(r) for r in ci.requirements),
+        "requirements_file": inert(posixpath.join(ctx.spec_dir, ci.requirements_file)) if ci.requirements_file else "",
         "cache": ci.cache,
         "cache_inputs": ", ".join(f"'{p}'" for p in cache_inputs(ctx)),
         "checkout": actions.CHECKOUT,
@@ -111,8 +112,8 @@ def _view(ctx: Context) -> dict[str, Any]:
     all_jobs = jobs(spec)
     view = _base(ctx)
     deploy_branches = [b for t in spec.deploy.values() for b in t.when.branches]
-    view["push_branches"] = _unique([spec.ci.default_branch, *deploy_branches])
-    view["push_tags"] = _unique([g for t in spec.deploy.values() for g in t.when.tags])
+    view["push_branches"] = _unique([inert(b) for b in [spec.ci.default_branch, *deploy_branches]])
+    view["push_tags"] = _unique([inert(g) for t in spec.deploy.values() for g in t.when.tags])
     view["release_refs"] = bool(view["push_tags"])
     view["jobs"] = [_job(ctx, job, all_jobs) for job in all_jobs]
     view["report"] = _report(ctx)
@@ -125,7 +126,7 @@ def _report(ctx: Context) -> dict[str, Any]:
     return {
         "id": job.id,
         "needs": list(job.needs),
-        "runs_on": gh.runs_on,
+        "runs_on": [inert(label) for label in gh.runs_on],
         "timeout": gh.timeout_minutes,
         # The report compares data and params with the base branch's committed lock and spec.
         "fetch_depth": 0,
@@ -149,7 +150,7 @@ def _job(ctx: Context, job: Job, all_jobs: Any) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": job.id,
         "name": job.id + (f" ${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""),
-        "runs_on": runs_on,
+        "runs_on": [inert(label) for label in runs_on],
         "timeout": timeout,
         "needs": list(job.needs),
         "matrix_key": job.matrix_var.lower() if job.matrix_var else "",
@@ -189,7 +190,7 @@ def _condition(spec: Spec, job: Job, events: tuple[str, ...] = PUSH_EVENTS, also
 
 def _ref_test(prefix: str, pattern: str) -> str:
     literal, is_prefix = glob_parts(pattern)
-    value = (prefix + literal).replace("'", "''")  # GitHub expression strings escape ' by doubling it
+    value = prefix + inert(literal)  # a git ref (mlspec.cistrings): no ' to end the expression's string
     return f"startsWith(github.ref, '{value}')" if is_prefix else f"github.ref == '{value}'"
 
 
@@ -197,7 +198,7 @@ def _environment(spec: Spec, job: Job) -> str:
     if job.target is None:
         return ""
     target = spec.deploy[job.target]
-    return target.environment or job.target
+    return inert(target.environment or job.target)
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from mlspec.monitor import DRIFT_VAR
 from mlspec.spec import Spec
-from mlspec.targets.common import Context, install_requirement
+from mlspec.targets.common import Context, cron, inert, install_requirement, one_line
 from mlspec.targets.pipeline import MONITOR_JOB, Job, glob_parts, issue_job, jobs, monitor_job, report_job, retrains
 
 GITLAB_CI = ".gitlab-ci.yml"
@@ -52,25 +52,25 @@ def files(ctx: Context) -> dict[str, dict[str, Any]]:
         "workspace": ctx.workspace,
         "lock_path": ctx.lock_path,
         "install": install_requirement(ctx),
-        "extra_requirements": " ".join(ci.requirements),
-        "requirements_file": posixpath.join(ctx.spec_dir, ci.requirements_file) if ci.requirements_file else "",
+        "extra_requirements": " ".join(inert(r) for r in ci.requirements),
+        "requirements_file": inert(posixpath.join(ctx.spec_dir, ci.requirements_file)) if ci.requirements_file else "",
         # The full image, not -slim: the gate reads the base branch's lock with git.
-        "image": ci.gitlab.image or f"python:{ci.python}",
+        "image": inert(ci.gitlab.image or f"python:{ci.python}"),
         "python": ci.python,
-        "tags": ci.gitlab.tags,
+        "tags": [inert(tag) for tag in ci.gitlab.tags],
         "timeout": _duration(ci.gitlab.timeout_minutes),
         "cache": ci.cache,
-        "cron": spec.monitoring.schedule if spec.monitoring else "",
+        "cron": cron(spec),
         "drift_guard": DRIFT_GUARD if retrains(spec) else "",
         "jobs": views,
     }
-    return {GITLAB_CI: view}
+    return one_line({GITLAB_CI: view})
 
 
 def _job(ctx: Context, job: Job) -> dict[str, Any]:
     spec = ctx.spec
     override = spec.ci.gitlab.stages.get(job.kind)
-    tags = override.tags if override and override.tags is not None else None
+    tags = [inert(tag) for tag in override.tags] if override and override.tags is not None else None
     timeout = override.timeout_minutes if override and override.timeout_minutes else None
     # `after` targets may be left out of a pipeline by their rules: optional needs keep it valid.
     needs = [{"job": n, "optional": n.startswith("deploy-")} for n in job.needs]
@@ -89,7 +89,7 @@ def _job(ctx: Context, job: Job) -> dict[str, Any]:
         "tags": tags,
         "timeout": _duration(timeout) if timeout else "",
         "rules": _rules(spec, job),
-        "environment": (spec.deploy[job.target].environment or job.target) if job.target else "",
+        "environment": inert(spec.deploy[job.target].environment or job.target) if job.target else "",
         # A deployment half done is worse than a superseded one finished; the gate reads git history.
         "interruptible": job.kind not in ("deploy",),
         "full_history": job.kind == "gate",
@@ -155,16 +155,13 @@ def _rule_list(spec: Spec, job: Job) -> list[dict[str, str]]:
 
 
 def _ref_test(variable: str, pattern: str) -> str:
-    literal, is_prefix = glob_parts(pattern)
+    """A rule's condition on a git ref (mlspec.cistrings): no `"` to end its string, which has no escapes."""
+    literal, is_prefix = glob_parts(inert(pattern))
     if is_prefix:
         # GitLab regexes are RE2 between slashes: escape the literal, and the slash that would end it.
         regex = re.escape(literal).replace("/", "\\/")
         return f"{variable} =~ /^{regex}/"
-    return f"{variable} == {_quoted(literal)}"
-
-
-def _quoted(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f'{variable} == "{literal}"'
 
 
 def _duration(minutes: int) -> str:
