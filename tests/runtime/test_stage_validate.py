@@ -220,3 +220,26 @@ def test_a_suite_file_swapped_for_a_symlink_out_after_validation_is_never_read(t
     assert str(err.value) == (f"suite file 'gx/holdout_suite.json' resolves outside the project (to "
                               f"{outside.resolve()}); move the file into the project")
     assert err.value.spec_path == ("validation", "holdout_suite", "suite_file")
+
+
+def test_values_of_a_column_the_spec_does_not_use_never_reach_results_or_logs(tmp_path: Path) -> None:
+    kit = kit_for("breast-cancer", tmp_path)
+    path = kit.loaded.root / "data/train.csv"
+    frame = pd.read_csv(path)
+    frame["api_key"] = [f"sk-planted-{i}" for i in range(len(frame))]
+    frame.to_csv(path, index=False)
+    kit.edit_spec("  target: malignant\n", "  target: malignant\n  exclude: [api_key]\n")
+    kit.edit_spec("      - expect_table_row_count_to_be_between: {min_value: 100}\n",
+                  "      - expect_table_row_count_to_be_between: {min_value: 100}\n"
+                  "      - expect_column_values_to_match_regex: {column: api_key, regex: '^pk-'}\n"
+                  "      - expect_column_max_to_be_between: {column: api_key, min_value: 0, max_value: 1}\n"
+                  "      - expect_column_values_to_be_between: {column: mean_radius, min_value: 5, max_value: 6}\n")
+    result = kit.run("validate:train_quality")
+    assert result.failed is not None
+    out = kit.out_dir("validate:train_quality")
+    written = (out / "result.json").read_text() + (out / "summary.md").read_text() + result.failed
+    assert "sk-planted" not in written
+    assert "column='api_key', regex='^pk-'): " in result.failed  # the failure itself is still reported
+    # A used column keeps its sample values: they are what a person needs to fix the data.
+    assert "column='mean_radius', min_value=5.0, max_value=6.0): " in result.failed
+    assert ", e.g. " in result.failed.split("mean_radius")[1]

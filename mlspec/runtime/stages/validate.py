@@ -26,7 +26,7 @@ from mlspec.suggest import did_you_mean
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlspec.spec import Suite
+    from mlspec.spec import Data, Suite
 
 SAMPLE_VALUES = 5  # unexpected values quoted per failed expectation in messages
 PARTIAL_COUNT = 20  # unexpected values kept per expectation in result.json
@@ -58,6 +58,7 @@ def run(ctx: StageContext) -> StageResult:
     frame = read_source(ctx.root, suite.data, ctx.spec.data.sources[suite.data])
     ctx.log(f"validating {len(frame)} rows of {suite.data!r} against {len(checks)} expectations")
     result, order = validate(frame, name, checks)
+    result = redact(result, undeclared(ctx.spec.data, [str(c) for c in frame.columns]))
     outcomes = outcomes_of(result, order, {c.index: c.condition for c in checks if c.condition is not None})
     (ctx.out_dir / "result.json").write_text(json.dumps(_stable(result), indent=2) + "\n", encoding="utf-8")
     failed = [o for o in outcomes if not o.success]
@@ -205,6 +206,42 @@ def validate(frame: pd.DataFrame, name: str, checks: list[Check]) -> tuple[dict[
     return out, order
 
 
+# What GX reports of a column's values; kept only for columns the spec uses (see :func:`undeclared`).
+_VALUE_KEYS = ("partial_unexpected_list", "partial_unexpected_counts", "partial_unexpected_index_list",
+               "unexpected_list", "unexpected_index_list", "observed_value", "details")
+_COLUMN_ARGS = ("column", "column_A", "column_B", "column_list")
+REDACTED = "(values not shown: the column is not a feature or the target)"
+
+
+def undeclared(data: Data, columns: list[str]) -> set[str]:
+    """Columns the spec does not use: excluded ones, and when features are declared, any column that is neither
+    a feature nor the target. Their values never reach result.json, the summary or CI logs (they may be ids,
+    emails or secrets that CI would upload as artifacts)."""
+    hidden = {c for c in columns if c in data.exclude}
+    if data.features is not None:
+        used = {data.target, *data.features.numeric, *data.features.categorical}
+        hidden |= {c for c in columns if c not in used}
+    return hidden
+
+
+def redact(result: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
+    """``result`` with the raw values removed from every expectation about a column in ``hidden``."""
+    if not hidden:
+        return result
+    out = []
+    for r in result.get("results", []):
+        kwargs = r.get("expectation_config", {}).get("kwargs", {})
+        named: set[str] = set()
+        for arg in _COLUMN_ARGS:
+            value = kwargs.get(arg)
+            named |= {value} if isinstance(value, str) else {v for v in value or [] if isinstance(v, str)}
+        if named & hidden and isinstance(r.get("result"), dict):
+            kept = {k: v for k, v in r["result"].items() if k not in _VALUE_KEYS}
+            r = {**r, "result": {**kept, "redacted": REDACTED}}
+        out.append(r)
+    return {**result, "results": out}
+
+
 def _stable(result: dict[str, Any]) -> dict[str, Any]:
     """GX's result without what differs between identical runs (random ids, load time): outputs are digested."""
     out = {k: v for k, v in result.items() if k != "id"}
@@ -255,6 +292,8 @@ def _detail(r: dict[str, Any], success: bool) -> str:
         if sample and not success:
             text += ", e.g. " + ", ".join(_short(v) for v in sample)
         return text
+    if "redacted" in res:
+        return str(res["redacted"])
     if "observed_value" in res:
         return f"observed {_short(res['observed_value'], 120)}"
     return ""
