@@ -10,7 +10,8 @@ Loading trusts exact types only: skops' defaults and the reviewed allowlist of
 :mod:`mlspec.runtime.trusted_types`, never whole packages and never anything the bundle itself declares (its
 ``metadata.json`` is as writable as its model file). Any other type in the file makes :func:`load` refuse with
 the list of offending types before anything in the file is built, so a tampered or foreign file is never
-executed. Where the file came from is checked separately (:mod:`mlspec.registry.integrity`).
+executed; the tree structures of what it builds are then bounds-checked (:mod:`mlspec.runtime.structure`).
+Where the file came from is checked separately (:mod:`mlspec.registry.integrity`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from mlspec import jsonio
 from mlspec.errors import MlspecError
-from mlspec.runtime import trusted_types
+from mlspec.runtime import structure, trusted_types
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
@@ -137,6 +138,10 @@ def load(path: str | Path) -> Bundle:
         model = sio.load(model_file, trusted=types)
     except Exception as exc:  # every type is trusted, so what fails is the file's content
         raise BundleError(f"{model_file}: cannot load the model ({type(exc).__name__}: {exc})") from None
+    try:
+        structure.check(model, str(model_file))
+    except structure.StructureError as exc:
+        raise BundleError(str(exc)) from None
     return Bundle(directory, model, metadata)
 
 

@@ -29,7 +29,7 @@ _DTYPE = ["numpy.dtype"]  # the dtype of every fitted array attribute (``dtype_`
 _SKLEARN_TREES = [
     "sklearn.tree._tree.Tree",  # decision trees, forests, gradient boosting, AdaBoost, bagging
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",  # HistGradientBoosting*
-]
+]  # skops leaves these untrusted: their node indices are not bounds-checked; mlspec.runtime.structure does
 _SKLEARN_NEIGHBORS = [
     "sklearn.neighbors._ball_tree.BallTree",
     "sklearn.neighbors._kd_tree.KDTree",

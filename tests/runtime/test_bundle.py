@@ -252,3 +252,44 @@ def test_the_evaluate_stage_refuses_a_crafted_model(tmp_path: Path) -> None:
     assert str(err.value) == "model 'ridge': " + REFUSAL.format(file=trained / "model.skops",
                                                                  types=crafted.RUNSTRING)
     assert not marker.exists()
+
+
+def _crafted_tree(fitted: Any, field: str, value: int) -> None:
+    """Set ``field`` of the root node of ``fitted``'s tree, the way a crafted file's node array would."""
+    from sklearn.tree._tree import Tree
+
+    tree = fitted.tree_
+    state = tree.__getstate__()
+    state["nodes"] = state["nodes"].copy()
+    state["nodes"][field][0] = value
+    crafted_tree = Tree(tree.n_features, np.asarray(tree.n_classes, dtype=np.intp), tree.n_outputs)
+    crafted_tree.__setstate__(state)
+    fitted.tree_ = crafted_tree
+
+
+@pytest.mark.parametrize(("field", "value"), [("left_child", 0), ("right_child", 10_000), ("feature", 4),
+                                              ("feature", 10_000)])
+def test_a_tree_that_points_outside_itself_is_refused(tmp_path: Path, field: str, value: int) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    x, y = _data()
+    forest = RandomForestClassifier(n_estimators=2, random_state=0).fit(x, y)
+    _crafted_tree(forest.estimators_[1], field, value)
+    _save(tmp_path, Pipeline([("scale", StandardScaler()), ("estimator", forest)]), "sklearn.ensemble.X")
+    with pytest.raises(BundleError) as err:
+        bundle.load(tmp_path)
+    assert str(err.value).startswith(f"{tmp_path / 'model.skops'}: a decision tree in it points outside itself "
+                                     "(node 0 of ")
+
+
+@pytest.mark.parametrize(("field", "value"), [("left", 0), ("right", 10_000), ("feature_idx", 4)])
+def test_a_gradient_boosting_tree_that_points_outside_itself_is_refused(tmp_path: Path, field: str,
+                                                                         value: int) -> None:
+    x, y = _data()
+    model = HistGradientBoostingClassifier(max_iter=3).fit(x, y)
+    model._predictors[2][0].nodes[field][0] = value
+    _save(tmp_path, model, "sklearn.ensemble.HistGradientBoostingClassifier")
+    with pytest.raises(BundleError) as err:
+        bundle.load(tmp_path)
+    assert str(err.value).startswith(f"{tmp_path / 'model.skops'}: a gradient boosting tree in it points outside "
+                                     "itself (node 0 of ")
