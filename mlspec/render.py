@@ -18,7 +18,6 @@ import jinja2
 
 from mlspec.resources import resource_dir
 
-
 # JSON leaves these raw, but YAML reads U+0085, U+2028 and U+2029 as line breaks (folded to a space inside a
 # quoted scalar) and rejects the other C1 controls, DEL, BOM and noncharacters outright: escape them too.
 _YAML_RAW = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
