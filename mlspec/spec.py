@@ -37,7 +37,8 @@ IMPORT_PATH_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$"
 ImportPath = Annotated[str, StringConstraints(pattern=IMPORT_PATH_PATTERN)]
 
 # Five-field cron as GitHub and GitLab schedules accept it.
-CRON_PATTERN = r"^\s*(\S+\s+){4}\S+\s*$"
+# Fields of cron's own characters only: the schedule is written into both CI files.
+CRON_PATTERN = r"^[ \t]*([!-~]+[ \t]+){4}[!-~]+[ \t]*$"  # printable ASCII fields; mlspec.cron checks each
 PERCENT_PATTERN = r"^[0-9]+(\.[0-9]+)?%$"
 PYTHON_PATTERN = r"^3\.[0-9]{1,2}$"
 # CPython versions of the CI jobs: ones that exist and that mlspec itself installs on (requires-python).
