@@ -17,13 +17,13 @@ monitoring and an unchanged one does not.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlspec import jsonio
 from mlspec.errors import MlspecError
 from mlspec.runtime.context import StageError
 from mlspec.spec import RegistryTarget, Spec
@@ -109,14 +109,14 @@ def _from_workspace(loaded: Loaded, reason: str, environ: Mapping[str, str]) -> 
     workspace = Workspace.for_spec(loaded.path, environ)
     path = workspace.stage_dir("evaluate") / "metrics.json"
     try:
-        evaluation = json.loads(path.read_text("utf-8"))
+        evaluation = jsonio.read(path)
         champion = str(evaluation["champion"])
     except FileNotFoundError:
         raise StageError(
             f"no model to monitor: {reason}, and the workspace has no evaluation to take the champion from; "
             "deploy a model or run `mlspec run` first (in CI: point MLSPEC_REGISTRY at the registry the deploy "
             "jobs write to)", ("monitoring",)) from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, jsonio.JsonError, KeyError, TypeError) as exc:
         raise StageError(f"{display_path(path)}: unreadable ({type(exc).__name__}: {exc}); run `mlspec run "
                          "evaluate --force`", ("monitoring",)) from None
     bundle_dir = workspace.stage_dir(f"train:{champion}")

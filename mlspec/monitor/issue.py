@@ -74,7 +74,10 @@ class _Api:
                               + (f"; {hint}" if hint else "")) from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise MlspecError(f"{self.name} API {method} {self.base}{path}: {exc}") from None
-        return json.loads(text) if text.strip() else None
+        from mlspec import jsonio
+
+        # An API answer comes from the network: bounded and located like any document mlspec did not write.
+        return jsonio.loads(text, f"{self.name} API {method} {path} answer") if text.strip() else None
 
     def hint(self, code: int) -> str:
         return ""

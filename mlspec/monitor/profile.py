@@ -188,10 +188,11 @@ def write(directory: Path, profile: dict[str, Any]) -> Path:
 
 
 def read(path: Path) -> dict[str, Any]:
+    from mlspec import jsonio
     from mlspec.errors import MlspecError
 
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = jsonio.read(path)
     except FileNotFoundError:
         raise MlspecError(f"{path}: the model has no reference profile; it was trained by an mlspec that did not "
                           "save one: retrain it (`mlspec run --force train`) or set monitoring.reference") from None

@@ -35,8 +35,9 @@ def write(directory: Path, report: dict[str, Any], plots: Mapping[str, bytes]) -
 
 
 def read(directory: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((directory / "drift.json").read_text("utf-8"))
-    return data
+    from mlspec import jsonio
+
+    return jsonio.read_object(directory / "drift.json")
 
 
 # --- shared pieces ---------------------------------------------------------------------------------------------

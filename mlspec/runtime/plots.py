@@ -6,6 +6,7 @@ window opens, the process-wide backend is left alone and nothing accumulates in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,18 +16,29 @@ if TYPE_CHECKING:
     from mlspec.runtime.stages.evaluate import Scored
 
 
-def write_all(directory: Path, task: str, y_true: np.ndarray, scored: list[Scored]) -> list[Path]:
-    """The plots that suit ``task``, as PNG files in ``directory``; returns their paths."""
+def write_all(directory: Path, task: str, y_true: np.ndarray, scored: list[Scored],
+              log: Callable[[str], None] = lambda _: None) -> list[Path]:
+    """The plots that suit ``task``, as PNG files in ``directory``; returns their paths. A plot that cannot be
+    drawn (a model's classes miss a label of the evaluation data) is skipped with a notice through ``log``."""
+    from mlspec.runtime.stages.evaluate import unseen_labels
+
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     if task == "regression":
         for s in scored:
             written.append(_save(regression(y_true, s), directory / f"regression-{s.name}.png"))
         return written
+    plotted: list[Scored] = []
     for s in scored:
+        unseen = unseen_labels(y_true, s)
+        if unseen:
+            log(f"skipped the confusion matrix and ROC curve of model {s.name!r}: the evaluation data has "
+                f"label(s) {', '.join(map(repr, unseen[:5]))} that the model never saw in training")
+            continue
+        plotted.append(s)
         written.append(_save(confusion(y_true, s), directory / f"confusion_matrix-{s.name}.png"))
     if task == "binary":
-        curve = roc(y_true, scored)
+        curve = roc(y_true, plotted)
         if curve is not None:
             written.append(_save(curve, directory / "roc.png"))
     return written

@@ -9,8 +9,8 @@ Endpoints::
 
 Errors are JSON ``{"error": {"status", "message", "details"?}}``: 400 unreadable JSON or a bad Content-Length,
 413 a body over the limit, 415 not JSON, 422 a request the model cannot take (see
-:mod:`mlspec.serve.validation`), 404/405 for other paths and methods. The model runs in a worker thread, so a
-large batch does not stall health checks.
+:mod:`mlspec.serve.validation`) or one it fails to score, 404/405 for other paths and methods; never a 500. The
+model runs in a worker thread, so a large batch does not stall health checks.
 """
 
 from __future__ import annotations
@@ -75,9 +75,11 @@ def create_app(service: Service, limits: Limits = Limits()) -> Starlette:
             return _error(422, "probabilities are only available for classifiers with predict_proba")
         try:
             body = await run_in_threadpool(_predict, service, frame, proba)
-        except Exception:  # validated input that still fails is a bug in the model or in mlspec
-            log.exception("prediction failed")
-            return _error(500, "the model failed on a request that passed validation; see the service log")
+        except Exception as exc:  # the model is the user's: whatever it raises, answer in JSON
+            # The input passed the schema, yet the model refuses it (a value it cannot transform, an estimator
+            # that fails on this data): that is about this input, so a 422 the caller can act on, never a 500.
+            log.warning("the model could not score a request: %s: %s", type(exc).__name__, exc)
+            return _error(422, f"the model could not score this input: {type(exc).__name__}: {_short(str(exc))}")
         return JSONResponse({**body, **identity})
 
     async def not_found(request: Request, exc: Exception) -> JSONResponse:
@@ -124,6 +126,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
                                     "rows per request")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _short(message: str, limit: int = 500) -> str:
+    return message if len(message) <= limit else f"{message[:limit]}... ({len(message) - limit} more characters)"
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -22,17 +22,23 @@ never becomes a 500.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from mlspec import jsonio
 
 if TYPE_CHECKING:
     import pandas as pd
 
 Accepts = Literal["number", "integer", "string", "boolean"]
 MAX_DETAILS = 50
+MAX_MAGNITUDE = 1e150
+"""The largest absolute value a numeric request value may have. A finite float64 is not enough: a pipeline
+squares, sums and multiplies its inputs (scaling, polynomial features, dot products, distances), and a value
+near 1e308 overflows to infinity or NaN inside the model, which then fails or answers garbage. 1e150 squared
+is still finite, and no real measurement comes near it."""
 _INT64 = (-(2**63), 2**63 - 1)
 _WHAT = {"number": "a number", "integer": "an integer", "string": "a string", "boolean": "true or false"}
 
@@ -99,19 +105,14 @@ def _accepts(kind: str, dtype: str) -> Accepts:
 
 
 def parse_json(raw: bytes) -> Any:
-    """The request body as JSON; 400 if it is not UTF-8 JSON (NaN and Infinity are not JSON)."""
+    """The request body as JSON; 400 if it is not UTF-8 JSON, is nested too deeply or holds a number beyond
+    float64 (NaN and Infinity are not JSON). Parsed by :mod:`mlspec.jsonio`, which bounds the depth."""
     if not raw.strip():
         raise RequestError(400, 'empty request body; send JSON such as {"rows": [{"column": value, ...}]}')
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-    except UnicodeDecodeError as exc:
-        raise RequestError(400, f"request body is not UTF-8: {exc.reason} at byte {exc.start}") from None
-    except ValueError as exc:
-        raise RequestError(400, f"malformed JSON: {exc}") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+        return jsonio.loads(raw, "request body", allow_constants=False)
+    except jsonio.JsonError as exc:
+        raise RequestError(400, str(exc)) from None
 
 
 def rows_of(document: Any, max_rows: int) -> list[Mapping[str, Any]]:
@@ -179,9 +180,14 @@ def _problem(column: Column, value: Any) -> str | None:
             return f"expected an integer, got {value!r}"
         return None if _INT64[0] <= value <= _INT64[1] else "integer out of the 64-bit range"
     try:
-        return None if math.isfinite(float(value)) else "expected a finite number"
-    except OverflowError:
-        return "number out of the floating-point range"
+        number = float(value)
+    except OverflowError:  # an integer literal beyond float64
+        number = math.inf
+    if math.isnan(number):
+        return "expected a finite number"
+    if abs(number) > MAX_MAGNITUDE:
+        return f"magnitude over {MAX_MAGNITUDE:g}: too large for the model to compute with"
+    return None
 
 
 def to_frame(schema: InputSchema, columns: Mapping[str, list[Any]]) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mlspec.graph import build
 from mlspec.load import load
@@ -76,3 +77,13 @@ def test_what_the_monitor_stage_fingerprint_covers() -> None:
     assert deps.input_files(loaded.spec, stage) == ["data/current.csv", "data/train.csv"]
     assert deps.spec_key(stage) == ("monitoring",)
     assert "scipy" in deps.versions(loaded.spec, stage)
+
+
+def test_a_deeply_nested_reference_profile_is_a_located_error(tmp_path: Path) -> None:
+    """json.loads raised RecursionError (a traceback) on 100,000 levels of nesting."""
+    from mlspec import jsonio
+
+    path = tmp_path / "reference.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(jsonio.JsonError, match="nested deeper than 64 levels"):
+        prof.read(path)

@@ -277,6 +277,48 @@ def test_a_class_the_model_never_saw(tmp_path: Path) -> None:
     with pytest.raises(StageError) as err:
         kit.run("evaluate")
     assert str(err.value) == (
-        "metric 'roc_auc_ovr' of model 'logreg': 'y_true' contains labels not in parameter 'labels'"
+        "metric 'roc_auc_ovr' of model 'logreg': 'y_true' contains labels not in parameter 'labels' (the "
+        "evaluation data has label(s) 3 that the model never saw in training, whose labels are [0, 1, 2]; fix the "
+        "data or train on data with every label)"
     )
     assert err.value.spec_path == ("evaluation", "metrics", 2)
+
+
+def test_a_model_that_fits_but_cannot_predict_is_a_stage_error(tmp_path: Path) -> None:
+    """KNeighborsClassifier checks ``metric`` only when it predicts: this was an InvalidParameterError
+    traceback (exit 3) from the train stage's reference predictions."""
+    kit = kit_for("breast-cancer", tmp_path)
+    kit.edit_spec("estimator: sklearn.ensemble.RandomForestClassifier\n      params: {n_estimators: 200, max_depth: 8}",
+                  "estimator: sklearn.neighbors.KNeighborsClassifier\n      params: {metric: pyfunc}")
+    with pytest.raises(StageError) as err:
+        kit.run("evaluate")
+    assert str(err.value).startswith(
+        "model 'forest' (sklearn.neighbors.KNeighborsClassifier) was fitted but cannot predict on its training "
+        "data: InvalidParameterError: The 'metric' parameter of pairwise_distances_chunked must be ")
+    assert err.value.spec_path == ("training", "models", "forest")
+
+
+def test_a_binary_label_the_model_never_saw_says_so(tmp_path: Path) -> None:
+    kit = kit_for("breast-cancer", tmp_path)
+    kit.edit_csv("data/holdout.csv", [0, 1], "malignant", [2, 2])
+    with pytest.raises(StageError) as err:
+        kit.run("evaluate")
+    assert str(err.value).endswith(
+        "(the evaluation data has label(s) 2 that the model never saw in training, whose labels are [0, 1]; fix "
+        "the data or train on data with every label)")
+
+
+def test_plots_skip_a_model_missing_a_label_with_a_notice(tmp_path: Path) -> None:
+    from mlspec.runtime import plots
+    from mlspec.runtime.stages.evaluate import Scored
+
+    y_true = np.array([0, 1, 1, 2, 0])
+    predictions = np.array([0, 1, 0, 1, 0])
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7], [0.8, 0.2]])
+    seen = Scored("seen", "x.Y", [0, 1, 2], predictions, None, None)
+    unseen = Scored("unseen", "x.Y", [0, 1], predictions, proba, None)
+    notices: list[str] = []
+    written = plots.write_all(tmp_path, "binary", y_true, [seen, unseen], notices.append)
+    assert [p.name for p in written] == ["confusion_matrix-seen.png"]
+    assert notices == ["skipped the confusion matrix and ROC curve of model 'unseen': the evaluation data has "
+                       "label(s) 2 that the model never saw in training"]

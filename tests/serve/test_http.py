@@ -9,9 +9,12 @@ import socket
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from mlspec.serve.validation import InputSchema, to_frame
-from tests.serve.conftest import LIMITS, Client
+from mlspec.serve import Limits, Service
+from mlspec.serve.validation import MAX_MAGNITUDE, InputSchema, to_frame
+from tests.serve.conftest import LIMITS, Client, running
 from tests.serve.models import diabetes_frame
 
 ROW = {"age": 58, "sex": 2, "bmi": 25.5, "bp": 112.0, "s1": 163, "s2": 110.6, "s3": 29.0, "s4": 6.0, "s5": 4.7622,
@@ -81,10 +84,12 @@ def test_probabilities_of_a_regressor(regressor: Client) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b"{bad", "malformed JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
-        (b'{"rows": [{"age": 1}]', "malformed JSON: Expecting ',' delimiter: line 1 column 22 (char 21)"),
-        (b'{"rows": [{"age": NaN}]}', "malformed JSON: NaN is not valid JSON"),
-        (b"\xff\xfe{}", "request body is not UTF-8: invalid start byte at byte 0"),
+        (b"{bad", "request body:1:2: not valid JSON: Expecting property name enclosed in double quotes"),
+        (b'{"rows": [{"age": 1}]', "request body:1:22: not valid JSON: Expecting ',' delimiter"),
+        (b'{"rows": [{"age": NaN}]}', "request body: NaN is not a JSON number"),
+        (b'{"rows": [{"age": 1e999}]}', "request body:1:19: number 1e999 is beyond the range of a 64-bit float"),
+        (b"\xff\xfe{}", "request body: not UTF-8 text (byte 0)"),
+        (b'{"rows": ' + b"[" * 65 + b"]" * 65 + b"}", "request body: nested deeper than 64 levels"),
         (b"", 'empty request body; send JSON such as {"rows": [{"column": value, ...}]}'),
     ],
 )
@@ -140,7 +145,7 @@ def test_wrong_types_are_422(classifier: Client, change: dict[str, Any], error: 
     if error is None:  # json.dumps writes "Infinity", which is not JSON
         body = json.dumps({"rows": [{**SHOP, **change}]}).encode()
         answer = classifier.request("POST", "/predict", body, {"Content-Type": "application/json"})
-        assert _error(answer) == (400, "malformed JSON: Infinity is not valid JSON")
+        assert _error(answer) == (400, "request body: Infinity is not a JSON number")
         return
     answer = classifier.predict({"rows": [SHOP, {**SHOP, **change}]})
     assert _error(answer) == (422, f"values of the wrong type in {error['column']}")
@@ -249,3 +254,56 @@ def test_keep_alive_responses_are_not_held_back(regressor: Client) -> None:
     finally:
         conn.close()
     assert min(times[1:]) < 0.03, times
+
+
+def test_a_deeply_nested_body_is_400_not_a_recursion_error(regressor: Client) -> None:
+    """100,000 levels overflowed Python's json parser: a plain-text 500 from the server."""
+    body = b'{"rows": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with running(regressor.service, Limits(max_body_bytes=1 << 20, max_rows=10)) as roomy:
+        answer = roomy.request("POST", "/predict", body, {"Content-Type": "application/json"})
+    assert _error(answer) == (400, "request body: nested deeper than 64 levels")
+
+
+@pytest.mark.parametrize("value", [1e308, -1e151, 10**400])
+def test_a_magnitude_the_model_would_overflow_on_is_422(regressor: Client, value: float) -> None:
+    answer = regressor.predict({"rows": [ROW, {**ROW, "bmi": value}]})
+    assert _error(answer) == (422, "values of the wrong type in bmi")
+    assert answer.body["error"]["details"] == [
+        {"row": 1, "column": "bmi", "error": "magnitude over 1e+150: too large for the model to compute with"}]
+
+
+def test_the_bound_is_not_the_range(regressor: Client) -> None:
+    assert regressor.predict({"rows": [{**ROW, "bmi": MAX_MAGNITUDE}]}).status == 200
+
+
+def test_a_model_that_fails_on_valid_input_is_422(regressor: Client) -> None:
+    """A real estimator that fits and then refuses to predict (fewer training rows than neighbours)."""
+    from sklearn.neighbors import KNeighborsRegressor
+
+    frame, schema = diabetes_frame("train").head(2), regressor.service.schema
+    model = KNeighborsRegressor(n_neighbors=5).fit(frame[[c.name for c in schema.columns]], frame["progression"])
+    service = Service(model, schema, regressor.service.info)
+    with running(service) as failing:
+        answer = failing.predict({"rows": [ROW]})
+    status, message = _error(answer)
+    assert status == 422
+    assert message.startswith("the model could not score this input: ValueError: Expected n_neighbors <= ")
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
+                     st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([1e308, -1e308, 5e-324]),
+                     st.text(max_size=20))
+_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+    st.sampled_from([*SHOP, "rows", "x"]), inner, max_size=5), max_leaves=20)
+_ROW = st.fixed_dictionaries({k: st.one_of(_JSON, st.just(v)) for k, v in SHOP.items()},
+                             optional={"extra": _JSON})
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=st.one_of(_JSON, st.fixed_dictionaries({"rows": st.lists(_ROW, max_size=3)}),
+                          st.integers(1, 200).map(lambda n: "[" * n + "]" * n)))
+def test_random_json_bodies_are_never_a_500(classifier: Client, document: Any) -> None:
+    body = document.encode() if isinstance(document, str) else json.dumps(document).encode()
+    answer = classifier.request("POST", "/predict", body, {"Content-Type": "application/json"})
+    assert answer.status < 500, (body[:300], answer.body)
+    assert answer.status == 200 or "error" in answer.body

@@ -73,7 +73,7 @@ def run(ctx: StageContext) -> StageResult:
     predictions_frame(frame.index, y_true, scored).to_parquet(ctx.out_dir / "predictions.parquet", index=False)
     from mlspec.runtime import plots
 
-    written = plots.write_all(ctx.out_dir / "plots", spec.task, y_true, scored)
+    written = plots.write_all(ctx.out_dir / "plots", spec.task, y_true, scored, ctx.log)
     ctx.log(f"wrote {len(written)} plots")
     shown = ", ".join(f"{m}={_fmt(v)}" for m, v in table[champion].items())
     metrics = {"champion": champion, **{m: bundle.jsonable(v) for m, v in table[champion].items()}}
@@ -97,8 +97,9 @@ def _score(ctx: StageContext, name: str, frame: pd.DataFrame, source: str) -> Sc
         predictions = model.predict(x)
         proba = model.predict_proba(x) if _has(model, "predict_proba") else None
         decision = model.decision_function(x) if proba is None and _has(model, "decision_function") else None
-    except (ValueError, TypeError) as exc:
-        raise StageError(f"model {name!r} ({estimator}) cannot predict on data source {source!r}: {exc}",
+    except Exception as exc:  # the estimator is the user's choice: whatever it raises is about this model
+        reason = str(exc) if isinstance(exc, ValueError | TypeError) else f"{type(exc).__name__}: {exc}"
+        raise StageError(f"model {name!r} ({estimator}) cannot predict on data source {source!r}: {reason}",
                          ("evaluation", "data")) from None
     classes = bundle.jsonable(model.classes_) if ctx.spec.task != "regression" else None
     return Scored(name, estimator, classes, predictions, proba, decision)
@@ -140,9 +141,27 @@ def compute_metrics(spec: Spec, s: Scored, y_true: np.ndarray) -> dict[str, floa
             try:
                 value = float(fn(y_true, y_input, **kwargs))
             except ValueError as exc:  # e.g. a class in the evaluation data that the model never saw
-                raise StageError(f"metric {name!r} of model {s.name!r}: {exc}", ("evaluation", "metrics", i)) from None
+                raise StageError(f"metric {name!r} of model {s.name!r}: {exc}{unseen_note(y_true, s)}",
+                                 ("evaluation", "metrics", i)) from None
         out[name] = value if math.isfinite(value) else None
     return out
+
+
+def unseen_labels(y_true: np.ndarray, s: Scored) -> list[Any]:
+    """Labels of the evaluation data that the model never saw in training (none for a regressor)."""
+    if s.classes is None:
+        return []
+    known = set(s.classes)
+    return sorted({v for v in bundle.jsonable(list(y_true)) if v not in known}, key=str)
+
+
+def unseen_note(y_true: np.ndarray, s: Scored) -> str:
+    unseen = unseen_labels(y_true, s)
+    if not unseen:
+        return ""
+    shown = ", ".join(repr(v) for v in unseen[:5]) + (", ..." if len(unseen) > 5 else "")
+    return (f" (the evaluation data has label(s) {shown} that the model never saw in training, whose labels "
+            f"are {s.classes}; fix the data or train on data with every label)")
 
 
 def _scores_for(metric: Metric, s: Scored, task: str, where: tuple[str | int, ...]) -> np.ndarray:

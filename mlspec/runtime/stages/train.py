@@ -65,7 +65,11 @@ def run(ctx: StageContext) -> StageResult:
         "versions": versions(model.estimator),
     }
     bundle.save(ctx.out_dir, pipeline, metadata)
-    save_reference(ctx, frame, features, pipeline, spec.task, model.data)
+    try:
+        save_reference(ctx, frame, features, pipeline, spec.task, model.data)
+    except Exception as exc:  # an estimator that fits but cannot predict (e.g. an unusable metric name)
+        raise StageError(f"model {name!r} ({model.estimator}) was fitted but cannot predict on its training "
+                         f"data: {type(exc).__name__}: {exc}", where) from None
     # When and how long: facts of this run, kept beside the bundle but outside its digests (see context.py).
     timing = {"trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "fit_seconds": round(fit_seconds, 3)}
     (ctx.run_dir / "training.json").write_text(json.dumps(timing, indent=2) + "\n", encoding="utf-8")
