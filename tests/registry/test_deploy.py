@@ -236,3 +236,32 @@ def test_concurrent_export_deploys_all_succeed(project: Path) -> None:
     assert all(code == 0 for code, _ in results), results
     assert bundle.load(Path("dist/model")).features[:2] == ["age", "bmi"]
     assert sorted(p.name for p in Path("dist").iterdir()) == [".model.mlspec-lock", "model"]
+
+
+_KILL_BETWEEN_RENAMES = """
+import os, runpy, signal, sys
+def hook(event, args):
+    # The second rename of a swap moves the staged export into place: die just before it.
+    if event == "os.rename" and os.path.basename(str(args[0])) == "new":
+        os.kill(os.getpid(), signal.SIGKILL)
+sys.addaudithook(hook)
+sys.argv = ["mlspec", "deploy", "bundle"]
+runpy.run_module("mlspec", run_name="__main__")
+"""
+
+
+def test_a_deploy_killed_between_the_renames_is_repaired_by_the_next(project: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    edit("deploy:\n", "deploy:\n  bundle:\n    kind: export\n    path: dist/model\n")
+    assert subprocess.run([sys.executable, "-m", "mlspec", "deploy", "bundle"], capture_output=True).returncode == 0
+    (Path("dist/model") / "stale-marker").write_text("from the first export")  # tells old from new below
+    killed = subprocess.run([sys.executable, "-c", _KILL_BETWEEN_RENAMES], capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert not Path("dist/model").exists()  # the window the next writer must close
+    again = subprocess.run([sys.executable, "-m", "mlspec", "deploy", "bundle"], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert bundle.load(Path("dist/model")).features[:2] == ["age", "bmi"]
+    assert not (Path("dist/model") / "stale-marker").exists()
+    assert sorted(p.name for p in Path("dist").iterdir()) == [".model.mlspec-lock", "model"]
