@@ -17,18 +17,16 @@ process-unique part) and the marker inside; a user's ``.<name>.backup.tmp`` is n
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from mlspec import jsonio
 from mlspec.errors import MlspecError
-from mlspec.fsutil import OWN_SUFFIX, fsync_dir, own_name, remove, write_durable
+from mlspec.fsutil import OWN_SUFFIX, fsync_dir, lock_fd, own_name, remove, write_durable
 
 STAGING_MARKER = ".mlspec-staging"
 NEW, OLD = "new", "old"
@@ -124,19 +122,8 @@ def _locked(dest: Path, wait: float) -> Iterator[None]:
         raise MlspecError(f"cannot export to {dest}: {exc.strerror} ({path}); make its parent a writable "
                           "directory") from None
     try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-                    raise ExportBusy(f"{dest} is still being exported by another deploy"
-                                     f"{f' (pid {holder})' if holder.isdigit() else ''} after {wait:g} s") from None
-                time.sleep(POLL_SECONDS)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        lock_fd(fd, wait, lambda pid: ExportBusy(f"{dest} is still being exported by another deploy"
+                                                 f"{f' (pid {pid})' if pid else ''} after {wait:g} s"), POLL_SECONDS)
         yield
     finally:
         os.close(fd)

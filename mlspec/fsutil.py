@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 OWN_SUFFIX = r"\.mlspec-\d{1,10}-[0-9a-f]{16}"
@@ -114,3 +115,26 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def lock_fd(fd: int, wait: float, busy: Callable[[str | None], BaseException], poll: float = 0.05) -> None:
+    """Take an exclusive flock on ``fd`` within ``wait`` seconds, then write our pid into the file.
+
+    Only the holder writes, and only after locking, so a waiter reads the holder's pid: ``busy(pid or None)``
+    builds the error raised when the wait runs out. Closing the descriptor releases the lock.
+    """
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                raise busy(holder if holder.isdigit() else None) from None
+            time.sleep(poll)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

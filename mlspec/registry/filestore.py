@@ -39,19 +39,17 @@ local to a machine, and to NFS clients on Linux, which maps it onto NFS locks.)
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from mlspec import jsonio, ownership
-from mlspec.fsutil import atomic_write_text, clear_temps, make_temp_dir
+from mlspec.fsutil import atomic_write_text, clear_temps, lock_fd, make_temp_dir
 from mlspec.registry import card, integrity
 from mlspec.registry.base import (
     Actor,
@@ -359,20 +357,9 @@ class FileRegistry:
             raise RegistryError(f"cannot write to the registry {self.location}: {exc.strerror}; make it a writable "
                                 "directory, or set MLSPEC_REGISTRY to one") from None
         try:
-            deadline = time.monotonic() + self.wait
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-                        raise RegistryError(f"the registry {self.location} is still locked by another writer"
-                                            f"{f' (pid {holder})' if holder.isdigit() else ''} after {self.wait:g} s"
-                                            ) from None
-                    time.sleep(0.05)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            lock_fd(fd, self.wait, lambda pid: RegistryError(
+                f"the registry {self.location} is still locked by another writer"
+                f"{f' (pid {pid})' if pid else ''} after {self.wait:g} s"))
             if not (self.root / MARKER).exists():
                 atomic_write_text(self.root / MARKER, _json({"format": FORMAT}))
             yield

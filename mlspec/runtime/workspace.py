@@ -25,7 +25,6 @@ targets; on NFS, Linux maps flock onto POSIX record locks, which NFS supports.)
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -35,7 +34,7 @@ from pathlib import Path
 
 from mlspec import ownership
 from mlspec.errors import MlspecError
-from mlspec.fsutil import clear_temps, fsync_dir, make_temp_dir, remove
+from mlspec.fsutil import clear_temps, fsync_dir, lock_fd, make_temp_dir, remove
 
 ENV_VAR = "MLSPEC_CACHE_DIR"
 DEFAULT_DIR = ".mlspec"
@@ -129,18 +128,7 @@ class Workspace:
             raise MlspecError(f"cannot use the workspace {display_path(self.root)}: {exc.strerror}; make it a "
                               f"writable directory, or set {ENV_VAR} to one") from None
         try:
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise WorkspaceBusy(self._busy_message(wait)) from None
-                    time.sleep(POLL_SECONDS)
-            # Only the holder writes, and only after locking, so a waiting run reads the holder's pid.
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            lock_fd(fd, wait, lambda _: WorkspaceBusy(self._busy_message(wait)), POLL_SECONDS)
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the flock
