@@ -6,6 +6,7 @@ import pytest
 
 from mlspec.errors import MlspecError
 from mlspec.monitor import issue
+from mlspec.platforms import gitlab
 from tests.monitor import fakeissues
 
 REPORT = "# Drift report: wine\n\n**Drift**: drift in 1 of 13 features (proline).\n"
@@ -19,7 +20,7 @@ def _github(base: str) -> dict[str, str]:
 
 def _gitlab(base: str) -> dict[str, str]:
     return {"GITLAB_CI": "true", "CI_API_V4_URL": f"{base}/api/v4", "CI_PROJECT_ID": "42",
-            issue.GITLAB_TOKEN: fakeissues.GITLAB_TOKEN, "CI_PIPELINE_URL": "https://gitlab.example/p/1"}
+            gitlab.TOKEN_VAR: fakeissues.GITLAB_TOKEN, "CI_PIPELINE_URL": "https://gitlab.example/p/1"}
 
 
 def test_github_opens_one_issue_and_then_updates_it() -> None:
