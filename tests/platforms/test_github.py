@@ -7,17 +7,50 @@ test sets.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from mlspec.errors import MlspecError
 from mlspec.monitor import issue
+from mlspec.platforms import JobFacts
+from mlspec.platforms.github import PLATFORM as GITHUB
 from tests.platforms import fakeapi
 from tests.platforms.kit import MARKER, REPO, comment, github_env, github_schedule
 
 THREAD_GH = f"github:{REPO}#12"
 REPORT = "# Drift report: wine\n\n**Drift**: drift in 1 of 13 features (proline).\n"
+
+
+# --- the job's facts and the log --------------------------------------------------------------------------
+
+
+def test_the_commit_of_a_pull_request_is_its_head_not_the_merge_commit(tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"head": {"sha": "d" * 40}}}))
+    env = {"GITHUB_SHA": "m" * 40, "GITHUB_EVENT_PATH": str(event)}
+    assert GITHUB.commit(env) == "d" * 40
+    event.write_text("{not json")  # only a nicer id: a broken payload falls back to GITHUB_SHA
+    assert GITHUB.commit(env) == "m" * 40
+    assert GITHUB.commit({"GITHUB_EVENT_PATH": str(tmp_path / "missing.json")}) is None
+
+
+def test_run_page_branches_and_actor() -> None:
+    run = {"GITHUB_SERVER_URL": "https://github.example", "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "5"}
+    assert GITHUB.run_url(run) == "https://github.example/o/r/actions/runs/5"
+    assert GITHUB.run_url({**run, "GITHUB_SERVER_URL": ""}) is None
+    assert GITHUB.job({**run, "GITHUB_RUN_ATTEMPT": "3"}) == JobFacts(
+        "github-actions", None, None, "https://github.example/o/r/actions/runs/5/attempts/3")
+    assert GITHUB.merge_target({"GITHUB_BASE_REF": "main"}) == "main"
+    assert GITHUB.pushed_branch({"GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v1"}) is None
+    assert GITHUB.pushed_branch({"GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "dev"}) == "dev"
+
+
+def test_annotations_escape_what_ends_a_workflow_command() -> None:
+    assert GITHUB.annotation("50% off\r\nnext", "a:b,c.yaml", 2, 9) == (
+        "::error file=a%3Ab%2Cc.yaml,line=2,col=9::50%25 off%0D%0Anext")
+    assert (GITHUB.fold_start("x", "run x", 0.0), GITHUB.fold_end("x", 0.0)) == ("::group::run x", "::endgroup::")
 
 
 # --- the report comment ------------------------------------------------------------------------------------

@@ -13,11 +13,33 @@ import pytest
 
 from mlspec.errors import MlspecError
 from mlspec.monitor import issue
+from mlspec.platforms import JobFacts
+from mlspec.platforms.gitlab import PLATFORM as GITLAB
 from tests.platforms import fakeapi
 from tests.platforms.kit import MARKER, comment, gitlab_env, gitlab_schedule
 
 THREAD_GL = "gitlab:42!7"
 REPORT = "# Drift report: wine\n\n**Drift**: drift.\n"
+
+
+# --- the job's facts and the log --------------------------------------------------------------------------
+
+
+def test_job_facts_prefer_the_job_page() -> None:
+    env = {"GITLAB_USER_LOGIN": "alice", "CI_COMMIT_SHA": "c" * 40, "CI_COMMIT_REF_NAME": "feature",
+           "CI_JOB_URL": "https://gitlab.example/j/7", "CI_PIPELINE_URL": "https://gitlab.example/p/1"}
+    assert GITLAB.job(env) == JobFacts("alice", "c" * 40, "feature", "https://gitlab.example/j/7")
+    assert GITLAB.job({}) == JobFacts("gitlab-ci", None, None, None)
+    assert GITLAB.run_url(env) == "https://gitlab.example/p/1"
+    assert (GITLAB.merge_target({"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"}),
+            GITLAB.pushed_branch({"CI_COMMIT_BRANCH": "dev"})) == ("main", "dev")
+
+
+def test_sections_have_names_gitlab_accepts_and_no_annotations() -> None:
+    assert GITLAB.fold_start("train:m 1", "run it", 12.9) == (
+        "\x1b[0Ksection_start:12:train_m_1[collapsed=true]\r\x1b[0Krun it")
+    assert GITLAB.fold_end("train:m 1", 13.0) == "\x1b[0Ksection_end:13:train_m_1\r\x1b[0K"
+    assert GITLAB.annotation("bad", "mlspec.yaml", 1, 1) is None
 
 
 # --- the report note ---------------------------------------------------------------------------------------

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from mlspec import platforms
+
+ALLOWED = ("mlspec", "mlspec.errors", "mlspec.jsonio")
+"""What mlspec.platforms may import beyond itself: the package (for its version) and leaves."""
 
 
 @pytest.mark.parametrize(
@@ -70,3 +76,15 @@ def test_job_summary_only_where_the_platform_has_one(tmp_path: Path) -> None:
     assert platforms.job_summary({"GITHUB_STEP_SUMMARY": str(tmp_path / "s.md")}) == (
         "GITHUB_STEP_SUMMARY", tmp_path / "s.md")
     assert platforms.job_summary({"GITLAB_CI": "true"}) is None
+
+
+def test_a_low_layer_free_of_heavy_imports() -> None:
+    """The platforms import leaves only: report, monitor, registry and runtime call them, never the reverse."""
+    code = ("import sys, json, mlspec.platforms; "
+            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('mlspec', 'pydantic', 'jinja2', 'yaml', 'numpy', 'pandas', 'sklearn', 'great_expectations'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = json.loads(done.stdout)
+    outside = [m for m in loaded if not m.startswith("mlspec.platforms") and m not in ALLOWED]
+    assert outside == []
+    assert {"mlspec.platforms.github", "mlspec.platforms.gitlab", "mlspec.platforms.http"} <= set(loaded)
