@@ -27,7 +27,7 @@ PLATFORMS: tuple[Platform, ...] = (github.PLATFORM, gitlab.PLATFORM)
 """In detection order."""
 
 __all__ = ["PLATFORMS", "DriftIssue", "JobFacts", "Platform", "Thread", "artifact_url", "commit", "detect",
-           "in_ci", "job_summary", "merge_target", "pushed_branch", "run_url"]
+           "in_ci", "job_summary", "merge_target", "names", "pushed_branch", "run_url"]
 
 
 def detect(env: Mapping[str, str]) -> Platform | None:

@@ -42,8 +42,6 @@ class Platform(ABC):
     """``github``: the registry key, and the ``system`` of an actor."""
     ci: str
     """``GitHub Actions``: the CI system, for people."""
-    api_name: str
-    """``GitHub``: how messages name its API."""
     token_var: str
     """The environment variable holding the token that writes comments and issues."""
     run_noun: str

@@ -41,7 +41,6 @@ _RUN_VARS = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
 class GitHub(Platform):
     name = "github"
     ci = "GitHub Actions"
-    api_name = "GitHub"
     token_var = TOKEN_VAR
     run_noun = "Run"
     issue_settings = f"GitHub Actions (GITHUB_REPOSITORY, {TOKEN_VAR})"

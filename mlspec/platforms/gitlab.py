@@ -35,7 +35,6 @@ _ESC = "\x1b[0K"  # "erase to end of line", which GitLab's log viewer expects ar
 class GitLab(Platform):
     name = "gitlab"
     ci = "GitLab CI"
-    api_name = "GitLab"
     token_var = TOKEN_VAR
     run_noun = "Pipeline"
     issue_settings = f"GitLab CI (CI_API_V4_URL, CI_PROJECT_ID, {TOKEN_VAR})"
