@@ -7,11 +7,12 @@ Where it comes from, first match wins:
    entry), an evaluate stage's ``metrics.json``, or a directory holding one of them. Otherwise X is a git
    revision and its committed ``<spec dir>/mlspec.lock`` is read (``git show``). An X that is neither is an
    error: a typo must not quietly skip the relative gates.
-2. The target branch of the pull/merge request being built: ``GITHUB_BASE_REF`` (GitHub Actions),
-   ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME`` (GitLab CI).
+2. The target branch of the pull/merge request being built, as the CI platform names it
+   (:func:`mlspec.platforms.merge_target`: ``GITHUB_BASE_REF``, ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``).
 3. The spec's ``ci.default_branch``, unless HEAD is on it (on the default branch there is nothing to compare
    with; pass a revision such as ``HEAD~1`` to compare with the previous commit). CI checks out a detached
-   HEAD, so there the branch comes from ``CI_COMMIT_BRANCH`` (GitLab) or ``GITHUB_REF_NAME`` (GitHub).
+   HEAD, so there the branch comes from the platform (:func:`mlspec.platforms.pushed_branch`:
+   ``CI_COMMIT_BRANCH``, ``GITHUB_REF_NAME``).
 
 A branch is looked up as ``origin/<branch>`` first (what CI clones have), then ``<branch>``. When there is no
 baseline for an ordinary reason (not a git repository, the branch is not fetched, no mlspec.lock there, no
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlspec import gitio, jsonio
+from mlspec import gitio, jsonio, platforms
 from mlspec.errors import MlspecError
 from mlspec.gates import as_number, finite
 from mlspec.load import Loaded
@@ -42,7 +43,6 @@ from mlspec.runtime.hashing import file_digest, fingerprint
 from mlspec.runtime.workspace import Workspace, display_path
 
 ENV_VAR = "MLSPEC_BASELINE"
-PR_BRANCH_VARS = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.parquet"
 OUTPUTS_DIR = ("baseline", "evaluate")
@@ -92,27 +92,18 @@ def resolve(
     looker = _Looker(loaded, Workspace.for_spec(loaded.path, environ), predictions)
     if request:
         return looker.explicit(request)
-    for var in PR_BRANCH_VARS:
-        if environ.get(var):
-            return looker.branch(environ[var])
+    target = platforms.merge_target(environ)
+    if target:
+        return looker.branch(target)
     default = loaded.spec.ci.default_branch
     try:
-        on = gitio.current_branch(loaded.root) or _ci_branch(environ)
+        on = gitio.current_branch(loaded.root) or platforms.pushed_branch(environ)
     except gitio.GitError as exc:
         return NoBaseline(str(exc))
     if on == default:
         return NoBaseline(f"HEAD is on the default branch {default!r}, so there is no base branch to compare with; "
                           "pass --baseline REV to compare with another revision")
     return looker.branch(default)
-
-
-def _ci_branch(environ: Mapping[str, str]) -> str | None:
-    """The branch a CI push pipeline builds; CI checks out a detached HEAD, so git cannot tell."""
-    if environ.get("CI_COMMIT_BRANCH"):
-        return environ["CI_COMMIT_BRANCH"]
-    if environ.get("GITHUB_REF_TYPE") == "branch" and environ.get("GITHUB_REF_NAME"):
-        return environ["GITHUB_REF_NAME"]
-    return None
 
 
 @dataclass(frozen=True)

@@ -372,7 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compile", help="generate the GitHub Actions and GitLab CI pipelines from the spec")
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
-    p.add_argument("--target", choices=("github", "gitlab", "all"), default="all",
+    from mlspec.targets import NAMES as TARGETS
+
+    p.add_argument("--target", choices=(*TARGETS, "all"), default="all",
                    help="which CI platform to generate for (default: all)")
     p.add_argument("--out", default=".", metavar="DIR",
                    help="repository root to write .github/ and .gitlab-ci.yml into (default: .)")

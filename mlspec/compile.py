@@ -16,10 +16,12 @@ from mlspec.errors import MlspecError
 from mlspec.fsutil import atomic_write_text
 from mlspec.render import render
 from mlspec.spec import Spec
-from mlspec.targets import github, gitlab
+from mlspec.targets import NAMES
+from mlspec.targets import TARGETS as REGISTRY
 from mlspec.targets.common import Context
 
-TARGETS = ("github", "gitlab")
+TARGETS = NAMES
+"""The names of the targets (:data:`mlspec.targets.TARGETS`), all of which are compiled by default."""
 
 
 def compile_spec(
@@ -32,10 +34,9 @@ def compile_spec(
     ctx = Context(spec, spec_path, version)
     views: dict[str, dict[str, object]] = {}
     wanted = set(targets)
-    if "github" in wanted and spec.ci.github.enabled:
-        views.update(github.files(ctx))
-    if "gitlab" in wanted and spec.ci.gitlab.enabled:
-        views.update(gitlab.files(ctx))
+    for target in REGISTRY:
+        if target.name in wanted and target.enabled(spec):
+            views.update(target.files(ctx))
     out: dict[str, str] = {}
     for path, view in sorted(views.items()):
         view = dict(view)

@@ -21,6 +21,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from mlspec import platforms
 from mlspec.load import Loaded
 from mlspec.registry.base import Actor, Candidate, Event, Registry, RegistryError, Version
 from mlspec.registry.filestore import FileRegistry
@@ -29,7 +30,7 @@ from mlspec.registry.integrity import signing_key
 ENV_VAR = "MLSPEC_REGISTRY"
 
 __all__ = ["ENV_VAR", "Actor", "Candidate", "Event", "FileRegistry", "Registry", "RegistryError", "Version",
-           "file_location", "in_ci", "open_registry", "resolve"]
+           "file_location", "open_registry", "resolve"]
 
 
 def file_location(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> Path:
@@ -65,13 +66,9 @@ def resolve(registry: Registry, model: str, ref: str) -> Version:
     return registry.get(model, aliases[ref])
 
 
-def in_ci(environ: Mapping[str, str]) -> bool:
-    return any(environ.get(k) == "true" for k in ("CI", "GITHUB_ACTIONS", "GITLAB_CI"))
-
-
 def ephemeral_warning(loaded: Loaded, path: Path, what: str, environ: Mapping[str, str]) -> str | None:
     """A warning when ``path`` lies inside a CI job's checkout, which is thrown away when the job ends."""
-    if not in_ci(environ):
+    if not platforms.in_ci(environ):
         return None
     try:
         path.resolve().relative_to(loaded.root.resolve())

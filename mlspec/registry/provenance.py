@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlspec import __version__
+from mlspec import __version__, platforms
 from mlspec.gitio import GitError, commit_of, current_branch
 from mlspec.load import Loaded
 from mlspec.registry.base import Actor
@@ -27,19 +27,13 @@ FORMAT = 1
 
 
 def actor(root: Path, environ: Mapping[str, str] = os.environ) -> Actor:
-    """The CI job's user, commit, ref and run page when in GitHub Actions or GitLab CI; else git and $USER."""
+    """The CI job's user, commit, ref and run page on a CI platform (:mod:`mlspec.platforms`); else git and
+    $USER."""
     env = {k: v for k, v in environ.items() if v}  # a variable set to "" is as good as unset
-    if env.get("GITHUB_ACTIONS") == "true":
-        run = None
-        if {"GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"} <= env.keys():
-            run = f"{env['GITHUB_SERVER_URL']}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
-            if env.get("GITHUB_RUN_ATTEMPT", "1") != "1":
-                run += f"/attempts/{env['GITHUB_RUN_ATTEMPT']}"
-        return Actor(env.get("GITHUB_ACTOR") or "github-actions", "github", env.get("GITHUB_SHA"),
-                     env.get("GITHUB_REF_NAME"), run)
-    if env.get("GITLAB_CI") == "true":
-        return Actor(env.get("GITLAB_USER_LOGIN") or "gitlab-ci", "gitlab", env.get("CI_COMMIT_SHA"),
-                     env.get("CI_COMMIT_REF_NAME"), env.get("CI_JOB_URL") or env.get("CI_PIPELINE_URL"))
+    platform = platforms.detect(env)
+    if platform is not None:
+        job = platform.job(env)
+        return Actor(job.user, platform.name, job.commit, job.ref, job.run)
     commit, ref = _git_facts(root)
     return Actor(_local_user(root, env), "local", commit, ref)
 

@@ -1,8 +1,8 @@
 """Writing the report: the formats asked for, into one directory, and GitHub's job summary.
 
 The files are written atomically, so a job that uploads the directory never sends half a report. The
-Markdown also goes to ``$GITHUB_STEP_SUMMARY`` when GitHub Actions sets it: that is what a pull request from a
-fork shows, since its token cannot write a comment.
+Markdown also goes to the job summary where the platform has one (``$GITHUB_STEP_SUMMARY`` on GitHub
+Actions): that is what a pull request from a fork shows, since its token cannot write a comment.
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from mlspec import platforms
 from mlspec.errors import MlspecError
 from mlspec.fsutil import atomic_write_text
 from mlspec.load import Loaded
 from mlspec.report import DIRECTORY, FILES, FORMATS
 from mlspec.report.model import Report, collect
 from mlspec.runtime.workspace import Workspace, display_path
-
-SUMMARY_VAR = "GITHUB_STEP_SUMMARY"
 
 
 def default_dir(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> Path:
@@ -49,16 +48,17 @@ def write(loaded: Loaded, formats: Sequence[str], out_dir: Path | None = None,
         except OSError as exc:
             raise MlspecError(f"cannot write the report to {display_path(path)}: {exc.strerror or exc}") from None
         lines.append(f"wrote {display_path(path)}")
-        if fmt == "markdown" and environ.get(SUMMARY_VAR):
-            lines.append(_append_summary(Path(environ[SUMMARY_VAR]), text))
+        summary = platforms.job_summary(environ) if fmt == "markdown" else None
+        if summary is not None:
+            lines.append(_append_summary(*summary, text))
     lines.append(f"{report.icon} {report.headline}")
     return lines
 
 
-def _append_summary(path: Path, text: str) -> str:
+def _append_summary(var: str, path: Path, text: str) -> str:
     try:
         with path.open("a", encoding="utf-8") as fh:
             fh.write(text)
     except OSError as exc:
-        raise MlspecError(f"cannot append the report to ${SUMMARY_VAR} ({path}): {exc.strerror or exc}") from None
-    return f"appended the Markdown report to the job summary (${SUMMARY_VAR})"
+        raise MlspecError(f"cannot append the report to ${var} ({path}): {exc.strerror or exc}") from None
+    return f"appended the Markdown report to the job summary (${var})"

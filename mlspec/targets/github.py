@@ -42,6 +42,7 @@ REPORT_ARTIFACT = "report"
 SAME_REPOSITORY_PR = ("github.event_name == 'pull_request' && "
                       "github.event.pull_request.head.repo.full_name == github.repository")
 MONITOR_WORKFLOW = ".github/workflows/mlspec-monitor.yml"
+OUTPUTS = (WORKFLOW, MONITOR_WORKFLOW)
 PUSH_EVENTS = ("push", "workflow_dispatch")
 SCHEDULED_EVENTS = ("schedule", "workflow_dispatch")
 

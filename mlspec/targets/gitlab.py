@@ -22,6 +22,7 @@ from mlspec.targets.common import Context, cron, inert, install_requirement, one
 from mlspec.targets.pipeline import MONITOR_JOB, Job, glob_parts, issue_job, jobs, monitor_job, report_job, retrains
 
 GITLAB_CI = ".gitlab-ci.yml"
+OUTPUTS = (GITLAB_CI,)
 # Monitoring first: with on_drift: retrain, the training jobs of a scheduled pipeline need the monitor job.
 STAGES = ("monitor", "validate", "train", "evaluate", "gate", "report", "deploy")
 DRIFT_ENV = "mlspec-drift.env"

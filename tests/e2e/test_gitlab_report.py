@@ -3,7 +3,7 @@
 First push: the gates pass; the report job creates the merge request note. Second push raises a gate's
 threshold: the pipeline fails at the gate and no deploy job runs, yet the report job still runs, shows the
 failure, and edits the same note instead of adding one. The API is the strict stand-in of
-tests/report/fakeapi.py, reached by the jobs (on the host, shell executor) through ``CI_API_V4_URL``.
+tests/platforms/fakeapi.py, reached by the jobs (on the host, shell executor) through ``CI_API_V4_URL``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.e2e import gitlab_local
 from tests.e2e.jobpython import JobPython, executor_env
 from tests.e2e.project import Project, git
 from tests.e2e.test_gitlab_pipeline import MERGE_REQUEST, NOT_IN_MERGE_REQUESTS, _job_name
-from tests.report import fakeapi
+from tests.platforms import fakeapi
 
 THREAD = f"gitlab:42!{MERGE_REQUEST['CI_MERGE_REQUEST_IID']}"
 STRICTER = ("roc_auc: {min: 0.95,", "roc_auc: {min: 0.999,")

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from mlspec.runtime.cilog import Log, detect
+from mlspec.runtime.cilog import Log
 
 
 def _log(environ: dict[str, str]) -> tuple[Log, io.StringIO, io.StringIO]:
@@ -18,15 +18,6 @@ def _stage(log: Log) -> None:
     with log.group("train:forest", "run train:forest: no lock entry"):
         log.line("  fitting")
     log.line("ok train:forest in 0.10 s")
-
-
-@pytest.mark.parametrize(
-    ("environ", "style"),
-    [({}, "plain"), ({"GITHUB_ACTIONS": "true"}, "github"), ({"GITLAB_CI": "true"}, "gitlab"),
-     ({"GITHUB_ACTIONS": "false", "GITLAB_CI": "1"}, "plain")],
-)
-def test_detect(environ: dict[str, str], style: str) -> None:
-    assert detect(environ) == style
 
 
 def test_plain() -> None:

@@ -1,4 +1,5 @@
-"""A strict stand-in for the parts of the GitHub and GitLab REST APIs that `mlspec comment` uses.
+"""A strict stand-in for the parts of the GitHub and GitLab REST APIs that mlspec calls: the pull/merge request
+comments of `mlspec comment`, and the issues of `mlspec monitor --open-issue`.
 
 A real HTTP server on 127.0.0.1 (a random free port, one thread per request) that checks every request the
 way the real APIs define it, and answers like them:
@@ -16,6 +17,14 @@ GitLab (https://docs.gitlab.com/api/notes/#merge-requests):
   POST /api/v4/projects/:id/merge_requests/:iid/notes            {"body": "..."} → 201, the note
   PUT  /api/v4/projects/:id/merge_requests/:iid/notes/:note_id   {"body": "..."} → 200, the note
   headers: ``PRIVATE-TOKEN: <token>``.
+Issues, of one repository / project (https://docs.github.com/en/rest/issues, https://docs.gitlab.com/api/issues/):
+  GET   /repos/{o}/{r}/issues?state=open&labels=..&per_page=..&page=..  → open issues with that label (pull
+        requests are issues too, with a ``pull_request`` key), paged like the comments
+  POST  /repos/{o}/{r}/issues  {"title", "body", "labels": [..]} → 201;  PATCH /repos/{o}/{r}/issues/{n}
+  POST  /repos/{o}/{r}/issues/{n}/comments  {"body"} → 201
+  GET   /api/v4/projects/:id/issues?state=opened&labels=..&per_page=..&page=..
+  POST  /api/v4/projects/:id/issues  {"title", "description", "labels": "a,b"} → 201;  PUT .../issues/:iid
+  POST  /api/v4/projects/:id/issues/:iid/notes  {"body"} → 201
 
 Anything else is refused with the status the real API would give (401 bad token, 404 unknown path, 405,
 400/422 bad body); every request is recorded, refused or not, for the test to inspect.
@@ -56,6 +65,10 @@ class Api:
     requests: list[Request] = field(default_factory=list)
     comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Thread key (``github:octo/repo#12``, ``gitlab:42!7``) → its comments, oldest first."""
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    """The issues of the one repository or project, by number (``number`` on GitHub, ``iid`` on GitLab); their
+    comments are threads of :attr:`comments` (``github:octo/repo#3``, ``gitlab:42#3``), as on GitHub, where
+    a pull request's comments are its issue's."""
     refuse: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     """Method → (status, JSON body) to answer instead, to test refusals."""
     extra_headers: dict[str, str] = field(default_factory=dict)
@@ -70,6 +83,20 @@ class Api:
                     "author": {"username": login}, "system": system}
             self.comments.setdefault(thread, []).append(item)
             return item
+
+    def seed_issue(self, body: str, labels: list[str], state: str = "open", pull_request: bool = False,
+                   gitlab: bool = False) -> dict[str, Any]:
+        """An issue as the platform lists it; ``state`` is GitHub's word (``opened`` on GitLab)."""
+        with self.lock:
+            number = len(self.issues) + 1
+            key, text, url = ("iid", "description", "web_url") if gitlab else ("number", "body", "html_url")
+            issue: dict[str, Any] = {key: number, "title": f"issue {number}", text: body, "labels": labels,
+                                     "state": "opened" if gitlab and state == "open" else state,
+                                     url: f"{self.base}/issues/{number}"}
+            if pull_request:
+                issue["pull_request"] = {"url": f"{self.base}/pulls/{number}"}
+            self.issues.append(issue)
+            return issue
 
     def writes(self) -> list[Request]:
         return [r for r in self.requests if r.method != "GET"]
@@ -143,6 +170,8 @@ Answer = tuple[int, Any, dict[str, str]]
 _GH_LIST = re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/comments")
 _GH_ONE = re.compile(r"/repos/([^/]+)/([^/]+)/issues/comments/(\d+)")
 _GL_NOTES = re.compile(r"/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes(?:/(\d+))?")
+_ISSUES = re.compile(r"/(?:repos/[^/]+/[^/]+|api/v4/projects/[^/]+)/issues")
+_ONE_ISSUE = re.compile(r"/(?:repos/[^/]+/[^/]+|api/v4/projects/([^/]+))/issues/(\d+)(/notes)?")
 
 
 def _github(api: Api, r: Request) -> Answer:
@@ -154,6 +183,8 @@ def _github(api: Api, r: Request) -> Answer:
                                 "a User-Agent header"}, {}
     if h.get("accept") != "application/vnd.github+json" or h.get("x-github-api-version") != "2022-11-28":
         return 400, {"message": "expected Accept: application/vnd.github+json and X-GitHub-Api-Version"}, {}
+    if _ISSUES.fullmatch(r.path) or _ONE_ISSUE.fullmatch(r.path):  # issue comments are the thread's, below
+        return _issues(api, r, gitlab=False)
     listed, one = _GH_LIST.fullmatch(r.path), _GH_ONE.fullmatch(r.path)
     if listed:
         thread = f"github:{listed[1]}/{listed[2]}#{listed[3]}"
@@ -170,6 +201,8 @@ def _github(api: Api, r: Request) -> Answer:
 def _gitlab(api: Api, r: Request) -> Answer:
     if r.headers.get("private-token") != GITLAB_TOKEN:
         return 401, {"message": "401 Unauthorized"}, {}
+    if _ISSUES.fullmatch(r.path) or _ONE_ISSUE.fullmatch(r.path):
+        return _issues(api, r, gitlab=True)
     match = _GL_NOTES.fullmatch(r.path)
     if not match:
         return 404, {"message": "404 Not Found"}, {}
@@ -183,15 +216,57 @@ def _gitlab(api: Api, r: Request) -> Answer:
     return 405, {"message": "405 Method Not Allowed"}, {}
 
 
-def _page(api: Api, r: Request, thread: str, allowed: set[str], gitlab: bool) -> Answer:
+def _issues(api: Api, r: Request, gitlab: bool) -> Answer:
+    key, text = ("iid", "description") if gitlab else ("number", "body")
+    one = _ONE_ISSUE.fullmatch(r.path)
+    if one is None and r.method == "GET":
+        state = "opened" if gitlab else "open"
+        with api.lock:
+            found = [i for i in api.issues if i["state"] == r.query.get("state") == state
+                     and r.query.get("labels", "") in i["labels"]]
+        return _page(api, r, "", {"state", "labels", "per_page", "page"}, gitlab, items=found)
+    body = r.body if isinstance(r.body, dict) and r.headers.get("content-type") == "application/json" else None
+    if body is None:
+        return 400, {"message": "expected a JSON object"}, {}
+    if one is None and r.method == "POST":
+        fields = (set(body) == {"title", text, "labels"} and isinstance(body["title"], str)
+                  and isinstance(body[text], str) and isinstance(body["labels"], str if gitlab else list))
+        if not fields:
+            return 422, {"message": f"expected title, {text} and labels ({'a string' if gitlab else 'a list'})"}, {}
+        labels = body["labels"].split(",") if gitlab else body["labels"]
+        with api.lock:
+            number = len(api.issues) + 1
+            issue = {key: number, "title": body["title"], text: body[text], "labels": labels,
+                     "state": "opened" if gitlab else "open",
+                     "web_url" if gitlab else "html_url": f"{api.base}/issues/{number}"}
+            api.issues.append(issue)
+        return 201, issue, {}
+    if one is None:
+        return 405, {"message": "Method Not Allowed"}, {}
+    with api.lock:
+        issue = next((i for i in api.issues if i[key] == int(one[2])), None)
+    if issue is None:
+        return 404, {"message": "Not Found"}, {}
+    if one[3] and gitlab and r.method == "POST":
+        return _create(api, r, f"gitlab:{urllib.parse.unquote(one[1])}#{one[2]}")
+    if not one[3] and r.method == ("PUT" if gitlab else "PATCH"):
+        with api.lock:
+            issue.update({k: v for k, v in body.items() if k in ("title", text)})
+        return 200, issue, {}
+    return 404, {"message": "Not Found"}, {}
+
+
+def _page(api: Api, r: Request, thread: str, allowed: set[str], gitlab: bool,
+          items: list[dict[str, Any]] | None = None) -> Answer:
     if set(r.query) - allowed:
         return 400, {"message": f"unexpected parameters {sorted(set(r.query) - allowed)}"}, {}
     if r.body is not None:
         return 400, {"message": "a GET has no body"}, {}
     per_page = min(int(r.query.get("per_page", "30")), 100)  # both APIs cap a page at 100
     page = int(r.query.get("page", "1"))
-    with api.lock:
-        items = list(api.comments.get(thread, []))
+    if items is None:
+        with api.lock:
+            items = list(api.comments.get(thread, []))
     if gitlab and r.query.get("sort") == "desc":
         items.reverse()
     shown = items[(page - 1) * per_page: page * per_page]

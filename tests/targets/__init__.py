@@ -1,0 +1,1 @@
+"""Tests of the compile targets registry (the generated files themselves: tests/test_compile.py)."""
