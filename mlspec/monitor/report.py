@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mlspec.numbers import fmt
+
 FILES = ("drift.json", "drift.md", "drift.html", "junit.xml")
 
 
@@ -51,9 +53,8 @@ def _rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _num(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:.3g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.1e}"
+    # Three digits: drift statistics are noisy beyond that; p-values far below any threshold as 1.2e-04.
+    return fmt(value, 3, missing="", tiny=1e-3)
 
 
 def _cells(v: dict[str, Any]) -> list[str]:
