@@ -191,9 +191,21 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
-    from mlspec.registry.command import run
+    from mlspec.registry import command, locate
 
-    sys.stdout.write(run(args))
+    registry, model, root = locate(args.file, args.registry, args.model)
+    action = args.registry_command
+    if action == "list":
+        text = command.list_versions(registry, model, as_json=args.json)
+    elif action == "show":
+        text = command.show(registry, model, args.ref, as_json=args.json, card=args.card)
+    elif action == "history":
+        text = command.history(registry, model, alias=args.alias, as_json=args.json)
+    elif action == "promote":
+        text = command.promote(registry, model, args.ref, args.alias, root=root, note=args.note)
+    else:
+        text = command.rollback(registry, model, args.alias, root=root, to=args.to, note=args.note)
+    sys.stdout.write(text)
     return EXIT_OK
 
 
