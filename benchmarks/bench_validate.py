@@ -28,6 +28,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# Every tree gets its .pyc files on the warm-up runs, whatever the caller's environment says: a tree that compiles
+# its sources on every run (a fresh worktree, with PYTHONDONTWRITEBYTECODE set) would look slower than it is.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 Command = Callable[[Path, Path], list[str]]
 """The command line to time, given the tree to run it in (whose mlspec is the one imported) and a fresh scratch
@@ -37,7 +40,7 @@ directory of this run, which it may fill first: it is called before the clock st
 def _time_once(tree: Path, command: Command) -> float:
     with tempfile.TemporaryDirectory(prefix="mlspec-bench.") as scratch:
         cmd = command(tree, Path(scratch))
-        env = {**os.environ, "PYTHONPATH": str(tree)}
+        env = {**ENV, "PYTHONPATH": str(tree)}
         start = time.perf_counter()
         subprocess.run(cmd, check=True, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return time.perf_counter() - start
