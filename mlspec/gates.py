@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlspec.metrics import METRICS
+from mlspec.numbers import fmt
 from mlspec.spec import Gate
 
 Direction = Literal["higher", "lower"]
@@ -151,12 +152,12 @@ def _judge_one(
     if gate.min is not None:
         ok = value >= gate.min or _close(value, gate.min)
         a, b = _pair(value, gate.min)
-        checks.append(Check("min", _num(gate.min), "pass" if ok else "fail",
+        checks.append(Check("min", fmt(gate.min), "pass" if ok else "fail",
                             f"{a} >= min {b}" if ok else f"{a} < min {b}"))
     if gate.max is not None:
         ok = value <= gate.max or _close(value, gate.max)
         a, b = _pair(value, gate.max)
-        checks.append(Check("max", _num(gate.max), "pass" if ok else "fail",
+        checks.append(Check("max", fmt(gate.max), "pass" if ok else "fail",
                             f"{a} <= max {b}" if ok else f"{a} > max {b}"))
     if gate.max_drop is not None:
         checks.append(_drop_check(metric, gate, value, baseline, base, direction, significance))
@@ -182,7 +183,7 @@ def _drop_check(
     significance: Interval | str | None,
 ) -> Check:
     assert gate.max_drop is not None
-    limit = gate.max_drop if isinstance(gate.max_drop, str) else _num(gate.max_drop)
+    limit = gate.max_drop if isinstance(gate.max_drop, str) else fmt(gate.max_drop)
     if baseline is None:
         return Check("max_drop", limit, "skipped", "max_drop skipped: no baseline")
     if metric not in baseline:
@@ -192,11 +193,11 @@ def _drop_check(
     amount, percent = parse_drop(gate.max_drop)
     allowed = amount * abs(base) if percent else amount
     worse = base - value if direction == "higher" else value - base
-    shown = f"{limit} of {_num(base)} = {_num(allowed)}" if percent else limit
+    shown = f"{limit} of {fmt(base)} = {fmt(allowed)}" if percent else limit
     if worse <= 0:
-        better = f"{_num(-worse)} better than" if worse < 0 else "equal to"
-        return Check("max_drop", limit, "pass", f"{better} the baseline {_num(base)}")
-    how = f"{_num(worse)} worse than the baseline {_num(base)}"
+        better = f"{fmt(-worse)} better than" if worse < 0 else "equal to"
+        return Check("max_drop", limit, "pass", f"{better} the baseline {fmt(base)}")
+    how = f"{fmt(worse)} worse than the baseline {fmt(base)}"
     if worse <= allowed or _close(worse, allowed):
         return Check("max_drop", limit, "pass", f"{how}, within max_drop {shown}")
     over = f"{how}, more than max_drop {shown}"
@@ -209,10 +210,10 @@ def _drop_check(
     # Worsening is -(current - baseline) for higher-is-better metrics, so the interval flips.
     low, high = (-significance.high, -significance.low) if direction == "higher" else (
         significance.low, significance.high)
-    ci = f"{significance.confidence * 100:g}% interval of the worsening [{_num(low)}, {_num(high)}]"
+    ci = f"{significance.confidence * 100:g}% interval of the worsening [{fmt(low)}, {fmt(high)}]"
     if low > allowed and not _close(low, allowed):
         return Check("max_drop", limit, "fail", f"{over}, significantly: {ci}")
-    return Check("max_drop", limit, "pass", f"{over}, but not significantly: {ci} reaches down to {_num(allowed)}")
+    return Check("max_drop", limit, "pass", f"{over}, but not significantly: {ci} reaches down to {fmt(allowed)}")
 
 
 # --- numbers ------------------------------------------------------------------------------------------------
@@ -245,14 +246,10 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
 
 
-def _num(value: float) -> str:
-    return f"{value:.4g}"
-
-
 def _pair(a: float, b: float) -> tuple[str, str]:
     """Both numbers with enough digits that they look different when they are (0.9499 < min 0.95)."""
     for digits in (4, 6, 9, 12, 17):
-        sa, sb = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        sa, sb = fmt(a, digits), fmt(b, digits)
         if sa != sb or _close(a, b):
             return sa, sb
     return repr(a), repr(b)
@@ -306,17 +303,9 @@ def render(result: Result) -> list[str]:
         return ["no gates: evaluation.gates is empty", *(f"notice: {n}" for n in result.notices)]
     rows = [("metric", "better", "current", "baseline", "change", "verdict", "reason")]
     for g in result.gates:
-        rows.append((g.metric, g.direction, _opt(g.current), _opt(g.baseline), _signed(g.delta),
+        rows.append((g.metric, g.direction, fmt(g.current), fmt(g.baseline), fmt(g.delta, signed=True),
                      g.verdict, g.reason))
     return [*_table(rows), *(f"notice: {n}" for n in result.notices)]
-
-
-def _opt(value: float | None) -> str:
-    return "-" if value is None else _num(value)
-
-
-def _signed(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.4g}"
 
 
 def _table(rows: Sequence[Sequence[str]]) -> list[str]:

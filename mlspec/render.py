@@ -5,16 +5,20 @@ and :mod:`mlspec.report`. ``StrictUndefined`` turns a typo in a template into an
 string, and every value from the spec reaches a CI template through the ``q`` filter, which emits a quoted
 YAML scalar. HTML reports use a second environment with autoescaping on, so no value (an expectation's
 arguments, a data value GX quoted) can become markup; Markdown reports escape table cells with ``cell``.
+The drift report's HTML spells quotes as :func:`html.escape` does (``&#x27;``, ``&quot;``) where Jinja writes
+``&#39;`` and ``&#34;``: it is a content-addressed stage output, so its bytes are kept.
 """
 
 from __future__ import annotations
 
+import html as _html
 import json
 import re
 from functools import cache
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from mlspec.resources import resource_dir
 
@@ -46,8 +50,17 @@ def cell(value: Any) -> str:
     return text
 
 
+def _stdlib_escape(value: Any) -> markupsafe.Markup:
+    """A printed value escaped as :func:`html.escape` escapes it; markup built by the template passes as is."""
+    if isinstance(value, markupsafe.Markup):
+        return value
+    return markupsafe.Markup(_html.escape(str(value)))
+
+
 @cache
-def environment(html: bool = False) -> jinja2.Environment:
+def environment(html: bool = False, stdlib_entities: bool = False) -> jinja2.Environment:
+    """The environment for CI files and Markdown, or with ``html`` for HTML (autoescaped); ``stdlib_entities``
+    (with ``html``) escapes as :func:`html.escape` does."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
         undefined=jinja2.StrictUndefined,
@@ -55,6 +68,7 @@ def environment(html: bool = False) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=html,
+        finalize=_stdlib_escape if html and stdlib_entities else None,
     )
     env.filters["q"] = quote
     env.filters["flow"] = flow
@@ -66,6 +80,6 @@ def render(template: str, view: dict[str, Any]) -> str:
     return environment().get_template(template).render(**view)
 
 
-def render_html(template: str, view: dict[str, Any]) -> str:
+def render_html(template: str, view: dict[str, Any], stdlib_entities: bool = False) -> str:
     """Like :func:`render`, with every printed value HTML-escaped."""
-    return environment(html=True).get_template(template).render(**view)
+    return environment(html=True, stdlib_entities=stdlib_entities).get_template(template).render(**view)

@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mlspec.numbers import fmt
+
 FILE = "MODEL_CARD.md"
 
 
@@ -72,7 +74,7 @@ def _evaluation(ev: Mapping[str, Any], data: Mapping[str, Any], trained: str) ->
              f"Scored on source `{held.get('source')}` ({held.get('rows')} rows, digest `{held.get('digest')}`). "
              f"Champion: `{ev.get('champion')}`" + (f", by {rule.get('direction')} `{rule.get('metric')}`."
                                                      if rule.get("metric") else "."), ""]
-    rows = [[f"**{m}**" if m == trained else m, *(_num(scores.get(k)) for k in metrics)]
+    rows = [[f"**{m}**" if m == trained else m, *(fmt(scores.get(k), missing="—") for k in metrics)]
             for m, scores in models.items()]
     return lines + _table(["model", *metrics], rows)
 
@@ -84,8 +86,9 @@ def _gate(gate: Mapping[str, Any]) -> list[str]:
     lines = ["## Gate", "", f"Verdict **{gate.get('verdict', 'unknown')}**; {against}.", ""]
     gates = gate.get("gates") or []
     lines += _table(["metric", "verdict", "current", "baseline", "why"],
-                    [[str(g.get("metric")), str(g.get("verdict")), _num(g.get("current")), _num(g.get("baseline")),
-                      str(g.get("reason"))] for g in gates]) if gates else ["No gates are declared.", ""]
+                    [[str(g.get("metric")), str(g.get("verdict")), fmt(g.get("current"), missing="—"),
+                      fmt(g.get("baseline"), missing="—"), str(g.get("reason"))] for g in gates]
+                    ) if gates else ["No gates are declared.", ""]
     lines += [f"- {n}" for n in gate.get("notices") or []]
     return [*lines, ""] if gate.get("notices") else lines
 
@@ -111,12 +114,6 @@ def _code(code: Mapping[str, Any]) -> str:
 def _where(by: Mapping[str, Any]) -> str:
     system = str(by.get("system", "unknown"))
     return f"{system}, [run]({by['run_url']})" if by.get("run_url") else system
-
-
-def _num(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "—" if value is None else str(value)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from mlspec.numbers import fmt
 from mlspec.registry.base import Event, Registry, Version
 
 
@@ -35,7 +36,7 @@ def show_lines(registry: Registry, version: Version) -> list[str]:
     if by.run_url:
         lines.append(f"  CI run        {by.run_url}")
     lines.append(f"  location      {version.location}")
-    lines += [f"  metric        {k} = {_num(v)}" for k, v in version.metrics.items()]
+    lines += [f"  metric        {k} = {fmt(v, 6, missing='None')}" for k, v in version.metrics.items()]
     return lines
 
 
@@ -79,10 +80,6 @@ def _when(iso: str) -> str:
 
 def _short(commit: str | None) -> str:
     return commit[:12] if commit else "-"
-
-
-def _num(value: Any) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:

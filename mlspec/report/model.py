@@ -18,6 +18,7 @@ from typing import Any, Literal
 from mlspec import gates, jsonio
 from mlspec.errors import MlspecError
 from mlspec.load import Loaded
+from mlspec.numbers import fmt
 from mlspec.report import FILES, changes, links, marker
 from mlspec.runtime import verdict as verdicts
 from mlspec.runtime.hashing import file_digest
@@ -223,7 +224,7 @@ def _gate_row(loaded: Loaded, g: gates.GateResult) -> GateRow:
     status: Status = g.verdict
     return GateRow(
         metric=g.metric, better=f"{g.direction} is better", current=fmt(g.current), baseline=fmt(g.baseline),
-        change=signed(g.delta), bounds=bounds + (" (warn only)" if g.warn_only else ""), status=status,
+        change=fmt(g.delta, signed=True), bounds=bounds + (" (warn only)" if g.warn_only else ""), status=status,
         reason=short(g.reason, REASON_CHARS), warn_only=g.warn_only,
         line=loaded.line_of("evaluation", "gates", g.metric).line,
     )
@@ -362,14 +363,6 @@ def _json(path: Path) -> dict[str, Any] | None:
     except jsonio.JsonError as exc:
         raise MlspecError(f"{exc}; run `mlspec run` to compute it again") from None
     return data if isinstance(data, dict) else None
-
-
-def fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
-
-
-def signed(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.4g}"
 
 
 def short(text: str, limit: int) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from mlspec.graph import build
 from mlspec.load import Loaded
+from mlspec.numbers import fmt
 from mlspec.runtime import deps, lockfile
 from mlspec.runtime.hashing import StatCache
 from mlspec.runtime.staleness import manifest
@@ -33,7 +34,7 @@ def status(loaded: Loaded) -> list[str]:
         outputs = manifest(workspace.stage_dir(stage.id), cache.digest)
         lines.append(f"{stage.id}: {_state(entry, outputs)}")
         if entry is not None:
-            lines += [f"  {key} = {_number(value)}" for key, value in _flatten(entry.metrics)]
+            lines += [f"  {key} = {fmt(value, 6, missing='None')}" for key, value in _flatten(entry.metrics)]
     gone = sorted(set(lock.stages) - {s.id for s in build(loaded.spec)})
     if gone:
         lines.append(f"no longer in the spec (dropped from the lock by the next run): {', '.join(gone)}")
@@ -61,9 +62,3 @@ def _flatten(metrics: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str
             yield from _flatten(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", value
-
-
-def _number(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)

@@ -73,10 +73,11 @@ def test_retrain_reruns_the_training_pipeline_only_on_drift() -> None:
     for name in training:
         job, same = jobs[name], main["jobs"][name]
         assert job["needs"] == ["monitor", *same.get("needs", [])]
-        # The same steps, and the monitor job's artifact (data profiles) among the downloads of the first ones.
+        # Both workflows render a job by one template block; the view-model gives the retrain job the same steps,
+        # and the monitor job's artifact (data profiles) among the downloads of the first ones.
         download = [s for s in job["steps"] if s["name"] == "Download the outputs of earlier jobs"]
         steps = job["steps"] if same.get("needs") else [s for s in job["steps"] if s not in download]
-        assert steps == same["steps"], f"{name}: the retrain job's steps differ from mlspec.yml's"
+        assert steps == same["steps"], f"{name}: the retrain job's view-model differs from mlspec.yml's"
         assert download and download[0]["with"]["pattern"] == "mlspec-*"
         assert job["permissions"] == {"contents": "read"} and job.get("environment") == same.get("environment")
         if name.startswith("deploy-"):

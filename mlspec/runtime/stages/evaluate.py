@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlspec.metrics import METRICS, Metric
+from mlspec.numbers import fmt
 from mlspec.runtime import bundle
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.features import require_columns, require_target
@@ -75,7 +76,7 @@ def run(ctx: StageContext) -> StageResult:
 
     written = plots.write_all(ctx.out_dir / "plots", spec.task, y_true, scored, ctx.log)
     ctx.log(f"wrote {len(written)} plots")
-    shown = ", ".join(f"{m}={_fmt(v)}" for m, v in table[champion].items())
+    shown = ", ".join(f"{m}={fmt(v, missing='n/a')}" for m, v in table[champion].items())
     metrics = {"champion": champion, **{m: bundle.jsonable(v) for m, v in table[champion].items()}}
     return StageResult(metrics, f"champion {champion}: {shown}")
 
@@ -232,7 +233,3 @@ def predictions_frame(index: pd.Index, y_true: np.ndarray, scored: list[Scored])
             for j, label in enumerate(s.classes or range(matrix.shape[1])):
                 columns[f"{s.name}:{kind}:{label}"] = matrix[:, j]
     return pd.DataFrame(columns)
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4g}"

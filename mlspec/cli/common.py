@@ -1,0 +1,54 @@
+"""What the command modules share: exit codes, loading the spec with its warnings, argument types and options.
+
+Imports stay light here and in every command module: the heavy parts of mlspec are imported inside the command
+that needs them, so `mlspec validate` and `mlspec compile` load no pandas, scikit-learn or Great Expectations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from mlspec.load import Loaded
+
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What ``add_subparsers`` returns: each command module adds its commands to it."""
+
+EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+ISSUES_HINT = "please report it to the mlspec maintainers with the traceback above"
+
+
+def load(path: str) -> Loaded:
+    """The spec at ``path``; its warnings go to standard error."""
+    from mlspec.load import load as load_spec
+
+    loaded = load_spec(path)
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return loaded
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}")
+    return value
+
+
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
+
+
+def where_options(p: argparse.ArgumentParser) -> None:
+    """Where the registry is: the spec's, or a file registry directory named directly."""
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file naming the registry (default: mlspec.yaml)")
+    p.add_argument("--registry", metavar="DIR",
+                   help="a file registry directory, instead of the spec's registry (no spec needed with --model)")
+    p.add_argument("--model", metavar="NAME", help="registered model name (default: the spec's project)")

@@ -1,0 +1,106 @@
+"""Commands about the spec itself: `init`, `validate`, `compile`, `schema`. None of them runs a stage."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from mlspec.cli.common import EXIT_OK, EXIT_USER, load
+from mlspec.targets import NAMES as TARGET_NAMES
+
+if TYPE_CHECKING:
+    from mlspec.cli.common import Subparsers
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from mlspec.project import init_project
+
+    written = init_project(args.dir, args.example)
+    print(f"created {args.example} project in {args.dir} ({len(written)} files)")
+    spec = os.path.join(args.dir, "mlspec.yaml")
+    print(f"next: mlspec validate -f {spec}")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from mlspec.describe import render_summary
+
+    loaded = load(args.file)
+    if not args.quiet:
+        print(f"{args.file}: valid")
+        print(render_summary(loaded.spec))
+    return EXIT_OK
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mlspec.compile import TARGETS, compile_spec, repo_relative, stale, write
+
+    loaded = load(args.file)
+    out_dir = Path(args.out)
+    targets = TARGETS if args.target == "all" else (args.target,)
+    files = compile_spec(loaded.spec, repo_relative(Path(args.file), out_dir), targets)
+    if args.check:
+        diffs = stale(files, out_dir)
+        for diff in diffs:
+            sys.stdout.write(diff)
+        if diffs:
+            print(f"mlspec compile --check: {len(diffs)} of {len(files)} generated files are stale; "
+                  "run `mlspec compile` and commit the result", file=sys.stderr)
+            return EXIT_USER
+        print(f"mlspec compile --check: {len(files)} generated files are up to date")
+        return EXIT_OK
+    written = write(files, out_dir)
+    for rel in files:
+        state = "wrote" if out_dir / rel in written else "unchanged"
+        print(f"{state} {out_dir / rel}")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from mlspec.schema import render
+
+    text = render()
+    if args.output:
+        from mlspec.fsutil import atomic_write_text
+
+        atomic_write_text(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def add_init(sub: Subparsers) -> None:
+    p = sub.add_parser("init", help="create a working project (spec and data) from a bundled example")
+    p.add_argument("dir", nargs="?", default=".", help="directory to create the project in (default: .)")
+    p.add_argument("--example", default="breast-cancer", metavar="NAME",
+                   help="breast-cancer (binary), wine (multiclass) or diabetes (regression)")
+    p.set_defaults(func=cmd_init)
+
+
+def add_validate(sub: Subparsers) -> None:
+    p = sub.add_parser("validate", help="check mlspec.yaml and report every problem with its line and column")
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing when the spec is valid")
+    p.set_defaults(func=cmd_validate)
+
+
+def add_compile(sub: Subparsers) -> None:
+    p = sub.add_parser("compile", help="generate the GitHub Actions and GitLab CI pipelines from the spec")
+    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+    p.add_argument("--target", choices=(*TARGET_NAMES, "all"), default="all",
+                   help="which CI platform to generate for (default: all)")
+    p.add_argument("--out", default=".", metavar="DIR",
+                   help="repository root to write .github/ and .gitlab-ci.yml into (default: .)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; print a diff and exit 1 if the generated files are stale")
+    p.set_defaults(func=cmd_compile)
+
+
+def add_schema(sub: Subparsers) -> None:
+    p = sub.add_parser("schema", help="print the JSON Schema of mlspec.yaml")
+    p.add_argument("-o", "--output", help="write it to this file instead of standard output")
+    p.set_defaults(func=cmd_schema)
