@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from mlspec import jsonio
 from mlspec.errors import MlspecError
 from mlspec.runtime.context import StageError
+from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
 from mlspec.spec import RegistryTarget, Spec
 
 if TYPE_CHECKING:
@@ -102,8 +103,6 @@ def _from_registry(loaded: Loaded, alias: str, environ: Mapping[str, str]) -> tu
 
 
 def _from_workspace(loaded: Loaded, reason: str, environ: Mapping[str, str]) -> Deployed:
-    from mlspec.runtime.hashing import file_digest
-    from mlspec.runtime.staleness import manifest, outputs_fingerprint
     from mlspec.runtime.workspace import Workspace, display_path
 
     workspace = Workspace.for_spec(loaded.path, environ)

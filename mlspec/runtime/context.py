@@ -26,8 +26,7 @@ from typing import Any
 from mlspec.errors import MlspecError
 from mlspec.graph import Stage
 from mlspec.load import Loaded
-
-RUN_DIR = "_run"
+from mlspec.runtime.hashing import RUN_DIR
 
 
 class StageError(MlspecError):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
+from mlspec.runtime.stages import BY_NAME
 from mlspec.spec import Spec
 from mlspec.targets import actions
 from mlspec.targets.common import Context, cache_inputs, cron, inert, install_requirement, one_line
@@ -164,7 +165,7 @@ def _job(ctx: Context, job: Job, all_jobs: Any) -> dict[str, Any]:
         "artifact": "mlspec-" + job.id + (f"-${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""),
         "upload_lock": job.kind in ("gate", "evaluate"),
         # Jobs after evaluate take every stage output from the artifacts of the jobs before them.
-        "stage_cache": ctx.spec.ci.cache and job.kind in ("validate", "train", "evaluate", "monitor"),
+        "stage_cache": ctx.spec.ci.cache and BY_NAME[job.kind].ci.stage_cache,
         "cache_key": f"mlspec-{job.id}" + (f"-${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""),
     }
     return view

@@ -17,13 +17,31 @@ import re
 from typing import Any
 
 from mlspec.monitor import DRIFT_VAR
+from mlspec.runtime.stages import BY_NAME, KINDS
 from mlspec.spec import Spec
 from mlspec.targets.common import Context, cron, inert, install_requirement, one_line
-from mlspec.targets.pipeline import MONITOR_JOB, Job, glob_parts, issue_job, jobs, monitor_job, report_job, retrains
+from mlspec.targets.pipeline import (
+    ISSUE_JOB,
+    MONITOR_JOB,
+    REPORT_JOB,
+    Job,
+    glob_parts,
+    issue_job,
+    jobs,
+    monitor_job,
+    report_job,
+    retrains,
+)
 
 GITLAB_CI = ".gitlab-ci.yml"
-# Monitoring first: with on_drift: retrain, the training jobs of a scheduled pipeline need the monitor job.
-STAGES = ("monitor", "validate", "train", "evaluate", "gate", "report", "deploy")
+# Monitoring first: with on_drift: retrain, the training jobs of a scheduled pipeline need the monitor job. The
+# report reads every job of the training pipeline; deployment comes after it.
+STAGES = (
+    *(k.name for k in KINDS if k.scheduled),
+    *(k.name for k in KINDS if k.ci.command and not k.scheduled and not k.ci.after_report),
+    REPORT_JOB,
+    *(k.name for k in KINDS if k.ci.command and not k.scheduled and k.ci.after_report),
+)
 DRIFT_ENV = "mlspec-drift.env"
 """The monitor job's dotenv report: MLSPEC_DRIFT=true|false, for the jobs that act on drift."""
 DRIFT_GUARD = (f'if [ "${{{DRIFT_VAR}:-}}" = "false" ]; then echo "monitoring found no drift: nothing to retrain"; '
@@ -93,8 +111,8 @@ def _job(ctx: Context, job: Job) -> dict[str, Any]:
         # A deployment half done is worse than a superseded one finished; the gate reads git history.
         "interruptible": job.kind not in ("deploy",),
         "full_history": job.kind == "gate",
-        "stage_cache": spec.ci.cache and job.kind in ("validate", "train", "evaluate", "monitor") and not (
-            job.kind == "monitor" and job.needs),
+        # The drift issue job (after the monitor job) only reads the monitor job's report.
+        "stage_cache": spec.ci.cache and BY_NAME[job.kind].ci.stage_cache and job.id != ISSUE_JOB,
         "cache_key": f"mlspec-{job.id}" + (f"-${job.matrix_var}" if job.matrix_var else ""),
         "artifact_paths": [f"{ctx.workspace}/stages/", f"{ctx.workspace}/records/",
                            *([ctx.lock_path] if job.kind in ("evaluate", "gate") else [])],
