@@ -1,0 +1,105 @@
+"""What the kinds' declarations give the fingerprint: the values of sections, files, library versions, spec keys.
+
+Which sections each stage reads is checked from the declarations themselves (tests/runtime/stages/
+test_registry.py); these pin the values recorded in mlspec.lock, which must not change under a refactor.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+import mlspec
+from mlspec.graph import Stage
+from mlspec.load import Loaded, load, load_text
+from mlspec.runtime import stages
+from mlspec.runtime.stages import build
+from tests.support import EXAMPLES
+
+BREAST = load(EXAMPLES / "breast-cancer" / "mlspec.yaml")
+WINE = load(EXAMPLES / "wine" / "mlspec.yaml")
+
+
+def _stage(loaded: Loaded, stage_id: str) -> Stage:
+    return next(s for s in build(loaded.spec) if s.id == stage_id)
+
+
+def test_gates_are_read_by_the_gate_not_by_evaluate() -> None:
+    evaluation = stages.spec_sections(BREAST.spec, _stage(BREAST, "evaluate"))["evaluation"]
+    assert "gates" not in evaluation and evaluation["metrics"] == ["roc_auc", "accuracy", "f1", "log_loss"]
+    gates = stages.spec_sections(BREAST.spec, _stage(BREAST, "gate"))["evaluation.gates"]
+    assert gates["roc_auc"] == {"min": 0.95, "max": None, "max_drop": 0.01, "warn_only": False, "significance": None}
+
+
+def test_the_gate_reads_its_baseline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from mlspec.baseline import NoBaseline
+
+    for var in ("MLSPEC_BASELINE", "GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    spec = tmp_path / "mlspec.yaml"  # outside any git repository
+    spec.write_text((EXAMPLES / "breast-cancer" / "mlspec.yaml").read_text())
+    loaded = load(spec)
+    assert stages.external_inputs(loaded, _stage(loaded, "gate")) == {
+        "<baseline>": NoBaseline("not a git repository").identity}
+    assert stages.external_inputs(loaded, _stage(loaded, "evaluate")) == {}
+
+
+def test_source_descriptions_are_not_covered() -> None:
+    assert stages.spec_sections(BREAST.spec, _stage(BREAST, "data:train")) == {
+        "data.sources.train": {"path": "data/train.csv", "format": "csv"}}
+
+
+@pytest.mark.parametrize(
+    ("loaded", "stage_id", "files"),
+    [
+        (BREAST, "data:current", ["data/current.csv"]),
+        (BREAST, "validate:train_quality", ["data/train.csv"]),
+        (WINE, "validate:holdout_suite", ["data/holdout.csv", "gx/holdout_suite.json"]),
+        (WINE, "train:boosting", ["data/train.csv"]),
+        (WINE, "evaluate", ["data/holdout.csv"]),
+        (WINE, "gate", []),
+    ],
+)
+def test_input_files(loaded: Loaded, stage_id: str, files: list[str]) -> None:
+    assert stages.input_files(loaded.spec, _stage(loaded, stage_id)) == files
+
+
+def test_versions_come_from_installed_metadata() -> None:
+    found = stages.stage_versions(BREAST.spec, _stage(BREAST, "train:forest"))
+    assert found == {
+        "mlspec": mlspec.__version__,
+        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+        **{d: metadata.version(d) for d in ("numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops")},
+    }
+    assert set(stages.stage_versions(BREAST.spec, _stage(BREAST, "validate:train_quality"))) == {
+        "mlspec", "python", "great-expectations", "pandas", "pyarrow"}
+    # The gate's result depends on the libraries only when it recomputes metrics for the significance test.
+    assert set(stages.stage_versions(BREAST.spec, _stage(BREAST, "gate"))) == {"mlspec", "python"}
+    text = (EXAMPLES / "breast-cancer" / "mlspec.yaml").read_text().replace(
+        "roc_auc: {min: 0.95, max_drop: 0.01}", "roc_auc: {min: 0.95, max_drop: 0.01, significance: {}}")
+    spec = load_text(text, base=EXAMPLES / "breast-cancer" / "mlspec.yaml").spec
+    assert set(stages.stage_versions(spec, next(s for s in build(spec) if s.id == "gate"))) == {
+        "mlspec", "python", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy"}
+
+
+def test_estimators_from_other_packages_add_their_version() -> None:
+    text = (EXAMPLES / "breast-cancer" / "mlspec.yaml").read_text()
+    text = text.replace("sklearn.ensemble.RandomForestClassifier", "pydantic.main.BaseModel")  # any installed package
+    text = text.replace("sklearn.linear_model.LogisticRegression", "notinstalled.Estimator")
+    text = text.replace("\n  models:", "\n  packages: [pydantic, notinstalled]\n  models:", 1)
+    spec = load_text(text, base=EXAMPLES / "breast-cancer" / "mlspec.yaml").spec
+    forest = next(s for s in build(spec) if s.id == "train:forest")
+    assert stages.stage_versions(spec, forest)["pydantic"] == metadata.version("pydantic")
+    evaluate = stages.stage_versions(spec, next(s for s in build(spec) if s.id == "evaluate"))
+    assert "pydantic" in evaluate and "notinstalled" not in evaluate
+
+
+@pytest.mark.parametrize(
+    ("stage_id", "line"),
+    [("data:holdout", 13), ("validate:train_quality", 21), ("train:forest", 45), ("evaluate", 50), ("gate", 54)],
+)
+def test_errors_without_a_key_point_at_the_stage_definition(stage_id: str, line: int) -> None:
+    assert BREAST.line_of(*stages.spec_key(_stage(BREAST, stage_id))).line == line
