@@ -20,7 +20,6 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -45,8 +44,10 @@ class Read:
     value: Callable[[Any], Any] | None = None
     """What of the section the fingerprint records when not all of it (a data source: its path and format)."""
     fingerprinted: bool = True
-    """False when the stage's fingerprint covers what it makes of this section as an external input instead
-    (``ci.default_branch`` chooses the gate's baseline, whose identity is the input): readable, not recorded."""
+    """False: readable, but not recorded in the fingerprint. Each such read says why beside it: what the stage
+    makes of the section is an external input already (``ci.default_branch`` chooses the gate's baseline,
+    whose identity is the input), or the section decides only whether the stage may run. A read that shapes
+    the outputs and is not fingerprinted is a caching bug made visible, not a licence."""
     derived: Callable[[Spec], Any] | None = None
     """A conclusion drawn from the spec, recorded under the label ``path`` (``deploy.<monitored alias>``); it
     grants no read, since the label names no section."""
@@ -137,7 +138,10 @@ def version_of(distribution: str) -> str:
 def installed(distribution: str) -> str | None:
     """The installed version, read from the distribution's metadata (importing scikit-learn to ask it would
     cost a second). Only the header's ``Version:`` line is read: ``metadata.version()`` runs the email parser
-    over the whole file, which for eight distributions is 5% of a no-op run."""
+    over the whole file, which for eight distributions is 5% of a no-op run. importlib.metadata is imported
+    here, not at the top: it costs `mlspec validate`, which builds the graph, a tenth of its time."""
+    from importlib import metadata
+
     try:
         dist = metadata.distribution(distribution)
     except metadata.PackageNotFoundError:
