@@ -1,7 +1,8 @@
 """The stage kinds, one module each, and the registry that lists them in graph order.
 
 Each module ``mlspec.runtime.stages.<kind>`` declares its :class:`~mlspec.runtime.stages.kind.Kind` as ``KIND``
-next to its ``run(ctx: StageContext) -> StageResult`` (the contract is in :mod:`mlspec.runtime.context`).
+next to its ``run(ctx: StageContext) -> StageResult`` (the contract is in :mod:`mlspec.runtime.context`;
+``deploy``, which ``mlspec run`` does not run, has none).
 The graph, the fingerprints, ``mlspec plan`` and the CI compilers iterate :data:`KINDS`; adding a kind is one
 module, one line below and its spec section. The modules import only the spec layer and light helpers at
 import time, so ``mlspec validate`` and ``mlspec compile`` (which build the graph) and a fully cached run
