@@ -61,7 +61,8 @@ def files(ctx: Context) -> dict[str, dict[str, Any]]:
         all_jobs += [monitor, *([issue] if (issue := issue_job(spec)) else [])]
     views = [_job(ctx, job) for job in all_jobs]
     # After the gate, before the deploy jobs: the order people read the pipeline in.
-    views.insert(next(i for i, j in enumerate(all_jobs) if j.kind == "gate") + 1, _report(ctx))
+    read = [i for i, j in enumerate(all_jobs) if j.id in report_job(spec).needs]
+    views.insert(read[-1] + 1, _report(ctx))
     view: dict[str, Any] = {
         "template": "gitlab/gitlab-ci.yml.j2",
         "header": ctx.header,
@@ -87,12 +88,13 @@ def files(ctx: Context) -> dict[str, dict[str, Any]]:
 
 def _job(ctx: Context, job: Job) -> dict[str, Any]:
     spec = ctx.spec
+    kind = BY_NAME[job.kind]
     override = spec.ci.gitlab.stages.get(job.kind)
     tags = [inert(tag) for tag in override.tags] if override and override.tags is not None else None
     timeout = override.timeout_minutes if override and override.timeout_minutes else None
     # `after` targets may be left out of a pipeline by their rules: optional needs keep it valid.
     needs = [{"job": n, "optional": n.startswith("deploy-")} for n in job.needs]
-    if retrains(spec) and job.kind != "monitor":
+    if retrains(spec) and not kind.scheduled:
         # Only scheduled pipelines have the monitor job; its dotenv report tells these jobs whether to retrain.
         needs.insert(0, {"job": MONITOR_JOB, "optional": True})
     acts_on_drift = job.id == MONITOR_JOB and spec.monitoring is not None and spec.monitoring.on_drift != "fail"
@@ -108,14 +110,13 @@ def _job(ctx: Context, job: Job) -> dict[str, Any]:
         "timeout": _duration(timeout) if timeout else "",
         "rules": _rules(spec, job),
         "environment": inert(spec.deploy[job.target].environment or job.target) if job.target else "",
-        # A deployment half done is worse than a superseded one finished; the gate reads git history.
-        "interruptible": job.kind not in ("deploy",),
-        "full_history": job.kind == "gate",
+        "interruptible": kind.ci.interruptible,
+        "full_history": kind.ci.full_history,
         # The drift issue job (after the monitor job) only reads the monitor job's report.
-        "stage_cache": spec.ci.cache and BY_NAME[job.kind].ci.stage_cache and job.id != ISSUE_JOB,
+        "stage_cache": spec.ci.cache and kind.ci.stage_cache and job.id != ISSUE_JOB,
         "cache_key": f"mlspec-{job.id}" + (f"-${job.matrix_var}" if job.matrix_var else ""),
         "artifact_paths": [f"{ctx.workspace}/stages/", f"{ctx.workspace}/records/",
-                           *([ctx.lock_path] if job.kind in ("evaluate", "gate") else [])],
+                           *([ctx.lock_path] if kind.ci.uploads_lock else [])],
         "expose_as": "",
         "reports": [("dotenv", DRIFT_ENV)] if acts_on_drift else [],
     }
@@ -153,7 +154,7 @@ def _rules(spec: Spec, job: Job) -> list[dict[str, str]]:
 
 
 def _rule_list(spec: Spec, job: Job) -> list[dict[str, str]]:
-    if job.kind == "monitor":
+    if BY_NAME[job.kind].scheduled:
         return [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
     # With on_drift: retrain, scheduled pipelines hold the training pipeline too (see DRIFT_GUARD).
     scheduled = not retrains(spec)

@@ -71,7 +71,7 @@ KIND = Kind(
     libraries=("matplotlib", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops"),
     more_versions=lambda spec, stage: estimator_versions(spec, list(spec.training.models)),
     spec_key=lambda stage: ("evaluation",),
-    ci=Ci("mlspec run {spec} evaluate", stage_cache=True),
+    ci=Ci("mlspec run {spec} evaluate", stage_cache=True, uploads_lock=True),
 )
 
 

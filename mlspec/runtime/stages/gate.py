@@ -70,8 +70,8 @@ KIND = Kind(
     more_versions=_more_versions,
     spec_key=lambda stage: ("evaluation", "gates"),
     external=_baseline_input,
-    # The command of its own reads the baseline from the pull request's target branch.
-    ci=Ci("mlspec gate {spec}"),
+    # The command of its own reads the baseline from the pull request's target branch, in the git history.
+    ci=Ci("mlspec gate {spec}", full_history=True, uploads_lock=True),
 )
 
 

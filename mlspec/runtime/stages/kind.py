@@ -72,6 +72,12 @@ class Ci:
     """Whether the job restores and saves its stage outputs (jobs after evaluate take them from artifacts)."""
     after_report: bool = False
     """Whether its jobs come after the report (deployment): the report reads every job before it."""
+    full_history: bool = False
+    """Whether its jobs check out the whole history, not one commit (the gate reads the base branch's lock)."""
+    uploads_lock: bool = False
+    """Whether its jobs pass mlspec.lock on with their outputs (the entries later jobs and the report read)."""
+    interruptible: bool = True
+    """Whether a newer pipeline may cancel its jobs (not a deployment: half done is worse than superseded)."""
 
 
 @dataclass(frozen=True)
