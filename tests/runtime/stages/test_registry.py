@@ -26,7 +26,7 @@ from mlspec.runtime.context import StageContext, StageResult
 from mlspec.runtime.hashing import fingerprint
 from mlspec.runtime.specview import UndeclaredRead
 from mlspec.runtime.stages import KINDS, build
-from mlspec.runtime.stages.kind import Read, section_values
+from mlspec.runtime.stages.kind import Ci, Kind, Read, section_values
 from mlspec.spec import Spec, StageKind
 from tests.runtime import fakestages
 from tests.support import EXAMPLE_NAMES, EXAMPLES
@@ -171,3 +171,33 @@ def test_the_context_view_covers_loaded_spec_too(tmp_path: Path) -> None:
     with pytest.raises(UndeclaredRead):
         _ = ctx.loaded.spec.training
     assert ctx.loaded.path == loaded.path and ctx.loaded.line_of("task") == loaded.line_of("task")
+
+
+# --- a new kind is one module and one registry line -------------------------------------------------------------
+
+
+def _tune_stages(spec: Spec) -> list[Stage]:
+    return [Stage(f"tune:{name}", "tune", name, (f"data:{model.data}",))  # type: ignore[arg-type]
+            for name, model in spec.training.models.items()]
+
+
+TUNE = Kind("tune", _tune_stages, reads=lambda spec, stage: [Read("training.seed")],  # type: ignore[arg-type]
+            files=lambda spec, stage: [], ci=Ci('mlspec run {spec} "tune:$TRIAL"', matrix_var="TRIAL"))
+
+
+def test_a_registered_kind_reaches_the_graph_the_fingerprint_and_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlspec.targets import pipeline
+
+    kinds = (*KINDS[:2], TUNE, *KINDS[2:])
+    monkeypatch.setattr(stages, "KINDS", kinds)
+    monkeypatch.setattr(pipeline, "KINDS", kinds)
+    monkeypatch.setitem(stages.BY_NAME, "tune", TUNE)
+    spec = SPECS["breast-cancer"]
+    tune = next(s for s in stages.build(spec) if s.id == "tune:forest")
+    assert tune.needs == ("data:train",)
+    assert stages.spec_sections(spec, tune) == {"training.seed": spec.training.seed}
+    job = next(j for j in pipeline.jobs(spec) if j.kind == "tune")
+    assert (job.command, job.matrix_var, job.matrix) == (
+        'mlspec run -f "$MLSPEC_SPEC" "tune:$TRIAL"', "TRIAL", ("logreg", "forest"))
+    gate = next(j for j in pipeline.jobs(spec) if j.kind == "gate")
+    assert "tune" in gate.needs  # as every job does for every job before it
