@@ -33,10 +33,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from mlspec.graph import build  # noqa: E402
 from mlspec.load import load  # noqa: E402
-from mlspec.runtime import deps  # noqa: E402
+from mlspec.runtime import stages as kinds  # noqa: E402
 from mlspec.runtime.hashing import StatCache, file_digest  # noqa: E402
+from mlspec.runtime.stages import build  # noqa: E402
 from mlspec.runtime.workspace import Workspace  # noqa: E402
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("MLSPEC_CACHE_DIR", "GITHUB_ACTIONS", "GITLAB_CI")}
@@ -70,12 +70,12 @@ def dvc_yaml(project: Path) -> dict[str, Any]:
     document = yaml.safe_load((project / "mlspec.yaml").read_text())
     stages: dict[str, Any] = {}
     for stage in build(loaded.spec):
-        if stage.kind not in deps.RUNNABLE_KINDS:
+        if stage.kind not in kinds.RUNNABLE:
             continue
-        params = [key for key in deps.spec_sections(loaded.spec, stage) if _has_key(document, key)]
+        params = [key for key in kinds.spec_sections(loaded.spec, stage) if _has_key(document, key)]
         stages[stage.id.replace(":", "_")] = {
             "cmd": f"{sys.executable} -m mlspec run {stage.id} --force",
-            "deps": [*deps.input_files(loaded.spec, stage), *(str(workspace.stage_dir(n)) for n in stage.needs)],
+            "deps": [*kinds.input_files(loaded.spec, stage), *(str(workspace.stage_dir(n)) for n in stage.needs)],
             "params": [{"mlspec.yaml": params}] if params else [],
             "outs": [str(workspace.stage_dir(stage.id))],
         }

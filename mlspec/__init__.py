@@ -26,16 +26,16 @@ _EXPORTS = {
     "Problem": "mlspec.errors",
     "json_schema": "mlspec.schema",
     "init_project": "mlspec.project",
-    "stages": "mlspec.graph",
+    "stages": "mlspec.runtime.stages",
 }
 
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from mlspec.errors import MlspecError, Problem, SpecError
-    from mlspec.graph import build as stages
     from mlspec.load import Loaded, load, load_spec, load_text
     from mlspec.project import init_project
+    from mlspec.runtime.stages import build as stages
     from mlspec.schema import json_schema
     from mlspec.spec import Spec
 

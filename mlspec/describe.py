@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlspec.graph import build
+from mlspec.runtime.stages import build
 from mlspec.spec import Spec
 
 

@@ -1,7 +1,8 @@
-"""The stage graph of a spec: which stages exist and what each one needs.
+"""The stage graph's types and algorithms: a stage, its id, a stable topological order, cycles.
 
-One graph serves ``mlspec run`` (execution order), ``mlspec plan`` and the CI compilers (job ``needs``), so
-local runs and CI runs agree on the order by construction.
+Which stages a spec yields is each stage kind's declaration; :func:`mlspec.runtime.stages.build` collects
+them. One graph serves ``mlspec run`` (execution order), ``mlspec plan`` and the CI compilers (job ``needs``),
+so local runs and CI runs agree on the order by construction.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from mlspec.spec import Spec, StageKind
+from mlspec.spec import StageKind
 
 
 @dataclass(frozen=True)
@@ -19,48 +20,15 @@ class Stage:
     kind: StageKind
     name: str | None
     needs: tuple[str, ...]
-
-    @property
-    def scheduled(self) -> bool:
-        """Monitoring runs on its schedule, not as part of the training pipeline."""
-        return self.kind == "monitor"
+    scheduled: bool = False
+    """Whether it runs on its schedule (monitoring), not as part of the training pipeline."""
 
 
 def stage_id(kind: str, name: str | None = None) -> str:
     return f"{kind}:{name}" if name else kind
 
 
-def build(spec: Spec) -> list[Stage]:
-    """All stages of ``spec`` in a deterministic topological order."""
-    stages: list[Stage] = []
-    suites_of: dict[str, list[str]] = {}
-    for suite_name, suite in spec.validation.items():
-        suites_of.setdefault(suite.data, []).append(stage_id("validate", suite_name))
-
-    def data_needs(source: str) -> tuple[str, ...]:
-        # Training and evaluation wait for the data they read and for every suite that checks it.
-        return (stage_id("data", source), *suites_of.get(source, []))
-
-    for source in spec.data.sources:
-        stages.append(Stage(stage_id("data", source), "data", source, ()))
-    for suite_name, suite in spec.validation.items():
-        stages.append(Stage(stage_id("validate", suite_name), "validate", suite_name, (stage_id("data", suite.data),)))
-    for model_name, model in spec.training.models.items():
-        stages.append(Stage(stage_id("train", model_name), "train", model_name, data_needs(model.data)))
-    evaluate_needs = (*data_needs(spec.evaluation.data), *(stage_id("train", m) for m in spec.training.models))
-    stages.append(Stage("evaluate", "evaluate", None, _unique(evaluate_needs)))
-    stages.append(Stage("gate", "gate", None, ("evaluate",)))
-    for target_name, target in spec.deploy.items():
-        needs = ("gate", *(stage_id("deploy", a) for a in target.after))
-        stages.append(Stage(stage_id("deploy", target_name), "deploy", target_name, needs))
-    if spec.monitoring is not None:
-        mon = spec.monitoring
-        sources = [mon.current] + ([mon.reference] if mon.reference else [])
-        stages.append(Stage("monitor", "monitor", None, _unique(stage_id("data", s) for s in sources)))
-    return toposort(stages)
-
-
-def _unique(items: Iterable[str]) -> tuple[str, ...]:
+def unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mlspec.graph import Stage, build, downstream, find_cycle, toposort
+from mlspec.graph import Stage, downstream, find_cycle, toposort
 from mlspec.load import load
+from mlspec.runtime.stages import build
 from tests.support import EXAMPLES
 
 

@@ -25,7 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from mlspec import jsonio
 from mlspec.errors import MlspecError
+from mlspec.registry import open_registry
+from mlspec.registry.filestore import BUNDLE
 from mlspec.runtime.context import StageError
+from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
+from mlspec.runtime.workspace import Workspace, display_path
 from mlspec.spec import RegistryTarget, Spec
 
 if TYPE_CHECKING:
@@ -58,8 +62,6 @@ class Deployed:
         if self.bundle_dir is not None:
             return self.bundle_dir
         assert self.registry is not None and self.version is not None
-        from mlspec.registry.filestore import BUNDLE
-
         return self.registry.files(self.registered, self.version, scratch) / BUNDLE
 
 
@@ -84,8 +86,6 @@ def find(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> Deployed:
 
 
 def _from_registry(loaded: Loaded, alias: str, environ: Mapping[str, str]) -> tuple[Deployed | None, str]:
-    from mlspec.registry import open_registry
-
     project = loaded.spec.project
     try:
         registry = open_registry(loaded, environ)
@@ -102,10 +102,6 @@ def _from_registry(loaded: Loaded, alias: str, environ: Mapping[str, str]) -> tu
 
 
 def _from_workspace(loaded: Loaded, reason: str, environ: Mapping[str, str]) -> Deployed:
-    from mlspec.runtime.hashing import file_digest
-    from mlspec.runtime.staleness import manifest, outputs_fingerprint
-    from mlspec.runtime.workspace import Workspace, display_path
-
     workspace = Workspace.for_spec(loaded.path, environ)
     path = workspace.stage_dir("evaluate") / "metrics.json"
     try:

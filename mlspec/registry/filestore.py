@@ -63,8 +63,7 @@ from mlspec.registry.base import (
     current_aliases,
     rollback_target,
 )
-from mlspec.runtime.hashing import file_digest
-from mlspec.runtime.staleness import manifest, outputs_fingerprint
+from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
 
 FORMAT = 1
 MARKER, LOCK, TMP = "registry.json", ".lock", "tmp"

@@ -57,8 +57,7 @@ from mlspec.registry.base import (
     rollback_target,
 )
 from mlspec.registry.filestore import now, write_version_files
-from mlspec.runtime.hashing import file_digest
-from mlspec.runtime.staleness import manifest
+from mlspec.runtime.hashing import file_digest, manifest
 
 ARTIFACTS = "mlspec"
 HISTORY_PREFIX = "mlspec.history."

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from mlspec import baseline, diff
 from mlspec.errors import MlspecError
-from mlspec.graph import build
 from mlspec.load import Loaded
 from mlspec.runtime import lockfile
+from mlspec.runtime.stages import build
 from mlspec.runtime.workspace import Workspace
 from mlspec.spec import Source
 

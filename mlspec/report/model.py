@@ -21,8 +21,7 @@ from mlspec.load import Loaded
 from mlspec.numbers import fmt
 from mlspec.report import FILES, changes, links, marker
 from mlspec.runtime import verdict as verdicts
-from mlspec.runtime.hashing import file_digest
-from mlspec.runtime.staleness import manifest, outputs_fingerprint
+from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
 from mlspec.runtime.workspace import Workspace
 
 Status = Literal["pass", "fail", "warn", "skipped", "missing"]

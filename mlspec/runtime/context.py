@@ -1,9 +1,11 @@
 """The contract between the runner and the stage implementations.
 
-A stage is a function ``run(ctx: StageContext) -> StageResult`` in ``mlspec.runtime.stages.<kind>``. It
-writes its files into ``ctx.out_dir`` (a fresh private directory); the runner moves that directory into place
-atomically only after the stage returns, so a crash never leaves half-written outputs. A stage reads the
-outputs of the stages it needs through ``ctx.upstream(stage_id)``.
+A stage is a function ``run(ctx: StageContext) -> StageResult`` in ``mlspec.runtime.stages.<kind>``, beside
+the kind's declaration (``KIND``, see :mod:`mlspec.runtime.stages.kind`); the runner gives it a context whose
+spec shows only the sections that declaration names (:func:`mlspec.runtime.stages.context`). It writes its
+files into ``ctx.out_dir`` (a fresh private directory); the runner moves that directory into place atomically
+only after the stage returns, so a crash never leaves half-written outputs. A stage reads the outputs of the
+stages it needs through ``ctx.upstream(stage_id)``.
 
 A stage that ran but whose *verdict* is a failure returns ``StageResult(failed=...)`` after writing its
 report files.
@@ -26,8 +28,7 @@ from typing import Any
 from mlspec.errors import MlspecError
 from mlspec.graph import Stage
 from mlspec.load import Loaded
-
-RUN_DIR = "_run"
+from mlspec.runtime.hashing import RUN_DIR
 
 
 class StageError(MlspecError):

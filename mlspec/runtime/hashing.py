@@ -7,6 +7,8 @@
 * :class:`StatCache` remembers ``(size, mtime_ns, ctime_ns, inode, device) -> digest`` in the workspace, so a
   no-op run stats big files instead of reading them. ``ctime`` is in the key because tools that restore an
   old mtime (``cp -p``, ``touch -d``, rsync) cannot restore ctime.
+* :func:`manifest` digests a directory file by file (a stage's outputs, a registered bundle), and
+  :func:`outputs_fingerprint` makes one digest of that.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import math
 import os
 import stat
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +76,29 @@ def file_digest(path: str | os.PathLike[str]) -> str:
         while n := fh.readinto(buf):
             h.update(view[:n])
     return PREFIX + h.hexdigest()
+
+
+RUN_DIR = "_run"
+"""The part of a stage's output directory that holds facts of one run (times, ids): kept, never digested."""
+
+
+def manifest(directory: Path, digest: Callable[[Path], str | None]) -> dict[str, str] | None:
+    """File (``/``-separated, relative to ``directory``) → digest; None if the directory does not exist."""
+    if not directory.is_dir():
+        return None
+    out: dict[str, str] = {}
+    for path in sorted(directory.rglob("*")):
+        if path.relative_to(directory).parts[0] == RUN_DIR:
+            continue  # facts of one run (times, ids): kept beside the outputs, never compared
+        value = digest(path) if path.is_file() else None
+        if value is not None:
+            out[path.relative_to(directory).as_posix()] = value
+    return out
+
+
+def outputs_fingerprint(outputs: Mapping[str, str]) -> str:
+    """What downstream stages see of a stage: one digest over its output files."""
+    return fingerprint(dict(outputs))
 
 
 def _key(st: os.stat_result) -> list[int]:

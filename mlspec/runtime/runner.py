@@ -31,20 +31,20 @@ from typing import Literal
 
 from mlspec.errors import MlspecError
 from mlspec.fsutil import atomic_write_text, remove_stale_writes
-from mlspec.graph import Stage, build
+from mlspec.graph import Stage
 from mlspec.load import Loaded
-from mlspec.runtime import deps, lockfile
+from mlspec.runtime import lockfile
 from mlspec.runtime.cilog import Log
 from mlspec.runtime.context import StageContext, StageError, StageResult
-from mlspec.runtime.hashing import StatCache, file_digest, to_json
-from mlspec.runtime.staleness import Facts, facts_of, manifest, outputs_fingerprint, settle
+from mlspec.runtime.hashing import StatCache, file_digest, manifest, outputs_fingerprint, to_json
+from mlspec.runtime.stages import RUNNABLE, build, describe_runnable, spec_key
+from mlspec.runtime.stages import context as stage_context
+from mlspec.runtime.staleness import Facts, facts_of, settle
 from mlspec.runtime.workspace import Workspace, display_path
 from mlspec.spec import StageKind
 from mlspec.suggest import did_you_mean
 
 Status = Literal["ran", "up to date", "failed", "blocked"]
-_AVAILABLE = ("mlspec run can run data, validate, train, evaluate, gate and monitor stages; deploy with "
-              "`mlspec deploy TARGET`")
 
 
 def stage_module(kind: str) -> ModuleType:
@@ -62,7 +62,7 @@ def select(stages: Sequence[Stage], names: Sequence[str]) -> tuple[list[Stage], 
     stage needs are added; no names means every stage of the training pipeline that can run (monitoring is
     scheduled on its own: it runs only when named).
     """
-    runnable = [s for s in stages if s.kind in deps.RUNNABLE_KINDS]
+    runnable = [s for s in stages if s.kind in RUNNABLE]
     if not names:
         pipeline = [s for s in runnable if not s.scheduled]
         return pipeline, {s.id for s in pipeline}
@@ -79,12 +79,12 @@ def select(stages: Sequence[Stage], names: Sequence[str]) -> tuple[list[Stage], 
 
 def _resolve(name: str, stages: Sequence[Stage]) -> set[str]:
     kind = name.split(":", 1)[0]
-    if kind in typing.get_args(StageKind) and kind not in deps.RUNNABLE_KINDS:
-        raise MlspecError(f"stage {name!r} is not available yet; {_AVAILABLE}")
+    if kind in typing.get_args(StageKind) and kind not in RUNNABLE:
+        raise MlspecError(f"stage {name!r} is not available yet; {describe_runnable()}")
     matches = {s.id for s in stages if s.id == name} or {s.id for s in stages if s.kind == name}
     if matches:
         return matches
-    if name in deps.RUNNABLE_KINDS:
+    if name in RUNNABLE:
         raise MlspecError(f"there are no {name} stages in the spec; run `mlspec plan` to list the stages")
     choices = {s.id for s in stages} | {s.kind for s in stages}
     raise MlspecError(f"unknown stage {name!r}" + did_you_mean(name, choices))
@@ -173,7 +173,7 @@ class _Run:
     def _execute(self, stage: Stage, facts: Facts, reasons: list[str]) -> None:
         tmp = self.workspace.new_tmp(stage.id)
         upstream_dirs = {n: self.workspace.stage_dir(n) for n in stage.needs}
-        ctx = StageContext(self.loaded, stage, tmp, upstream_dirs, log=lambda text: self.log.line(f"  {text}"))
+        ctx = stage_context(self.loaded, stage, tmp, upstream_dirs, log=lambda text: self.log.line(f"  {text}"))
         started = time.monotonic()
         error: StageError | None = None
         with self.log.group(stage.id, f"run {stage.id}: {'; '.join(reasons)}"):
@@ -215,7 +215,7 @@ class _Run:
 
     def _report_error(self, stage: Stage, message: str, spec_path: tuple[str | int, ...]) -> None:
         # Without a key of its own, a failure points at the stage's definition (e.g. the failing suite).
-        mark = self.loaded.line_of(*(spec_path or deps.spec_key(stage)))
+        mark = self.loaded.line_of(*(spec_path or spec_key(stage)))
         where = str(self.loaded.path)
         self.log.error(f"{where}:{mark.line}:{mark.col}: stage {stage.id}: {message}", where, mark.line, mark.col)
 
@@ -305,7 +305,7 @@ def plan(loaded: Loaded, names: Sequence[str] = (), force: bool = False) -> Plan
                                 force and stage.id in named)
         digests[stage.id] = outputs_fingerprint(entry.outputs) if entry and not reasons else None
         items.append(PlanItem(stage.id, tuple(reasons)))
-    later = () if names else tuple(s.id for s in stages if s.kind not in deps.RUNNABLE_KINDS)
+    later = () if names else tuple(s.id for s in stages if s.kind not in RUNNABLE)
     return Plan(tuple(items), later)
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from mlspec.gates import Interval
@@ -197,7 +198,8 @@ def _metric_function(spec: Spec, metric: str) -> Callable[[np.ndarray, Scored], 
     from mlspec.runtime.context import StageError
     from mlspec.runtime.stages.evaluate import compute_metrics
 
-    narrowed = spec.model_copy(update={"evaluation": spec.evaluation.model_copy(update={"metrics": [metric]})})
+    # What compute_metrics reads, with the one metric: the gate's view of the spec has no evaluation.metrics.
+    narrowed: Any = SimpleNamespace(task=spec.task, evaluation=SimpleNamespace(metrics=[metric]))
 
     def value(y: np.ndarray, scored: Scored) -> float | None:
         try:

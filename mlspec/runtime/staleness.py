@@ -2,20 +2,19 @@
 
 A stage is up to date when its fingerprint equals the one in mlspec.lock *and* its output directory holds
 exactly the recorded files with the recorded digests. The fingerprint covers the stage's id and kind, the
-spec sections it reads, the files it reads, the library versions (see :mod:`mlspec.runtime.deps`) and the
-digests of its upstream stages' outputs. Everything else in this module only explains a difference.
+spec sections it reads, the files it reads, the library versions (each kind's declaration, see
+:mod:`mlspec.runtime.stages`) and the digests of its upstream stages' outputs. Everything else in this module
+only explains a difference.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from mlspec.graph import Stage
 from mlspec.load import Loaded
-from mlspec.runtime import deps
-from mlspec.runtime.context import RUN_DIR
+from mlspec.runtime import stages
 from mlspec.runtime.hashing import StatCache, fingerprint
 from mlspec.runtime.lockfile import Entry
 
@@ -45,29 +44,10 @@ class Facts:
 
 def facts_of(stage: Stage, loaded: Loaded, cache: StatCache, upstream: Mapping[str, str | None]) -> Facts:
     spec = loaded.spec
-    sections = {path: fingerprint(value) for path, value in deps.spec_sections(spec, stage).items()}
-    inputs = {rel: cache.digest(loaded.root / rel) or MISSING for rel in deps.input_files(spec, stage)}
-    inputs.update(deps.external_inputs(loaded, stage))
-    return Facts(stage.id, stage.kind, sections, deps.versions(spec, stage), inputs, dict(upstream))
-
-
-def manifest(directory: Path, digest: Callable[[Path], str | None]) -> dict[str, str] | None:
-    """File (``/``-separated, relative to ``directory``) → digest; None if the directory does not exist."""
-    if not directory.is_dir():
-        return None
-    out: dict[str, str] = {}
-    for path in sorted(directory.rglob("*")):
-        if path.relative_to(directory).parts[0] == RUN_DIR:
-            continue  # facts of one run (times, ids): kept beside the outputs, never compared
-        value = digest(path) if path.is_file() else None
-        if value is not None:
-            out[path.relative_to(directory).as_posix()] = value
-    return out
-
-
-def outputs_fingerprint(outputs: Mapping[str, str]) -> str:
-    """What downstream stages see of a stage: one digest over its output files."""
-    return fingerprint(dict(outputs))
+    sections = {path: fingerprint(value) for path, value in stages.spec_sections(spec, stage).items()}
+    inputs = {rel: cache.digest(loaded.root / rel) or MISSING for rel in stages.input_files(spec, stage)}
+    inputs.update(stages.external_inputs(loaded, stage))
+    return Facts(stage.id, stage.kind, sections, stages.stage_versions(spec, stage), inputs, dict(upstream))
 
 
 def settle(

@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from mlspec.graph import build
 from mlspec.load import Loaded
 from mlspec.numbers import fmt
-from mlspec.runtime import deps, lockfile
-from mlspec.runtime.hashing import StatCache
-from mlspec.runtime.staleness import manifest
+from mlspec.runtime import lockfile
+from mlspec.runtime.hashing import StatCache, manifest
+from mlspec.runtime.stages import RUNNABLE, build
 from mlspec.runtime.workspace import Workspace, display_path
 
 
@@ -23,7 +22,7 @@ def status(loaded: Loaded) -> list[str]:
     lock_path = lockfile.path_for(loaded.path)
     lock = lockfile.read(lock_path)
     cache = StatCache(workspace.stat_cache_file)
-    stages = [s for s in build(loaded.spec) if s.kind in deps.RUNNABLE_KINDS]
+    stages = [s for s in build(loaded.spec) if s.kind in RUNNABLE]
     recorded = f"{len(lock.stages)} stage{'' if len(lock.stages) == 1 else 's'} recorded"
     lines = [
         f"workspace: {display_path(workspace.root)}" + ("" if workspace.root.is_dir() else " (no runs yet)"),

@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Any
 from mlspec import gates, jsonio
 from mlspec.errors import MlspecError
 from mlspec.fsutil import atomic_write_text
-from mlspec.graph import Stage
 from mlspec.load import Loaded
-from mlspec.runtime import deps, lockfile
-from mlspec.runtime.hashing import file_digest, fingerprint
-from mlspec.runtime.staleness import manifest, outputs_fingerprint
+from mlspec.runtime import lockfile
+from mlspec.runtime.hashing import file_digest, fingerprint, manifest, outputs_fingerprint
+from mlspec.runtime.stages import gate
+from mlspec.runtime.stages.kind import section_values
 from mlspec.runtime.workspace import Workspace, display_path
 from mlspec.spec import Spec
 
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 FORMAT = 1
 FILE = "verdict.json"
 SUMMARY_FILE = "summary.txt"
-GATE_STAGE = Stage("gate", "gate", None, ("evaluate",))
+GATE_STAGE = gate.STAGE
 METRICS_FILE = "metrics.json"
 AGAIN = "run `mlspec gate` again"
 
@@ -105,7 +105,7 @@ def shown_verdict(report: Report) -> list[str]:
 
 def spec_fingerprint(spec: Spec) -> str:
     """One digest of what the gate reads from the spec: a verdict is only valid for these gate settings."""
-    return fingerprint(deps.spec_sections(spec, GATE_STAGE))
+    return fingerprint(section_values(spec, gate.KIND.reads(spec, GATE_STAGE)))
 
 
 def write(directory: Path, verdict: Verdict) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
+from mlspec.runtime.stages import BY_NAME
 from mlspec.spec import Spec
 from mlspec.targets import actions
 from mlspec.targets.common import Context, cache_inputs, cron, inert, install_requirement, one_line
@@ -142,6 +143,7 @@ def _report(ctx: Context) -> dict[str, Any]:
 
 def _job(ctx: Context, job: Job, all_jobs: Any) -> dict[str, Any]:
     gh = ctx.spec.ci.github
+    kind_ci = BY_NAME[job.kind].ci
     override = gh.stages.get(job.kind)
     runs_on = (override.runs_on if override and override.runs_on else None) or gh.runs_on
     timeout = (override.timeout_minutes if override and override.timeout_minutes else None) or gh.timeout_minutes
@@ -160,12 +162,11 @@ def _job(ctx: Context, job: Job, all_jobs: Any) -> dict[str, Any]:
         "env": env,
         "if_": _condition(ctx.spec, job),
         "environment": _environment(ctx.spec, job),
-        # The gate compares with the base branch's committed lock, so it needs the history, not one commit.
-        "fetch_depth": 0 if job.kind == "gate" else 1,
+        "fetch_depth": 0 if kind_ci.full_history else 1,
         "artifact": "mlspec-" + job.id + (f"-${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""),
-        "upload_lock": job.kind in ("gate", "evaluate"),
+        "upload_lock": kind_ci.uploads_lock,
         # Jobs after evaluate take every stage output from the artifacts of the jobs before them.
-        "stage_cache": ctx.spec.ci.cache and job.kind in ("validate", "train", "evaluate", "monitor"),
+        "stage_cache": ctx.spec.ci.cache and kind_ci.stage_cache,
         "cache_key": f"mlspec-{job.id}" + (f"-${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""),
     }
     return view

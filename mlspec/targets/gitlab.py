@@ -17,14 +17,32 @@ import re
 from typing import Any
 
 from mlspec.monitor import DRIFT_VAR
+from mlspec.runtime.stages import BY_NAME, KINDS
 from mlspec.spec import Spec
 from mlspec.targets.common import Context, cron, inert, install_requirement, one_line
-from mlspec.targets.pipeline import MONITOR_JOB, Job, glob_parts, issue_job, jobs, monitor_job, report_job, retrains
+from mlspec.targets.pipeline import (
+    ISSUE_JOB,
+    MONITOR_JOB,
+    REPORT_JOB,
+    Job,
+    glob_parts,
+    issue_job,
+    jobs,
+    monitor_job,
+    report_job,
+    retrains,
+)
 
 GITLAB_CI = ".gitlab-ci.yml"
 OUTPUTS = (GITLAB_CI,)
-# Monitoring first: with on_drift: retrain, the training jobs of a scheduled pipeline need the monitor job.
-STAGES = ("monitor", "validate", "train", "evaluate", "gate", "report", "deploy")
+# Monitoring first: with on_drift: retrain, the training jobs of a scheduled pipeline need the monitor job. The
+# report reads every job of the training pipeline; deployment comes after it.
+STAGES = (
+    *(k.name for k in KINDS if k.scheduled),
+    *(k.name for k in KINDS if k.ci.command and not k.scheduled and not k.ci.after_report),
+    REPORT_JOB,
+    *(k.name for k in KINDS if k.ci.command and not k.scheduled and k.ci.after_report),
+)
 DRIFT_ENV = "mlspec-drift.env"
 """The monitor job's dotenv report: MLSPEC_DRIFT=true|false, for the jobs that act on drift."""
 DRIFT_GUARD = (f'if [ "${{{DRIFT_VAR}:-}}" = "false" ]; then echo "monitoring found no drift: nothing to retrain"; '
@@ -44,7 +62,8 @@ def files(ctx: Context) -> dict[str, dict[str, Any]]:
         all_jobs += [monitor, *([issue] if (issue := issue_job(spec)) else [])]
     views = [_job(ctx, job) for job in all_jobs]
     # After the gate, before the deploy jobs: the order people read the pipeline in.
-    views.insert(next(i for i, j in enumerate(all_jobs) if j.kind == "gate") + 1, _report(ctx))
+    read = [i for i, j in enumerate(all_jobs) if j.id in report_job(spec).needs]
+    views.insert(read[-1] + 1, _report(ctx))
     view: dict[str, Any] = {
         "template": "gitlab/gitlab-ci.yml.j2",
         "header": ctx.header,
@@ -70,12 +89,13 @@ def files(ctx: Context) -> dict[str, dict[str, Any]]:
 
 def _job(ctx: Context, job: Job) -> dict[str, Any]:
     spec = ctx.spec
+    kind = BY_NAME[job.kind]
     override = spec.ci.gitlab.stages.get(job.kind)
     tags = [inert(tag) for tag in override.tags] if override and override.tags is not None else None
     timeout = override.timeout_minutes if override and override.timeout_minutes else None
     # `after` targets may be left out of a pipeline by their rules: optional needs keep it valid.
     needs = [{"job": n, "optional": n.startswith("deploy-")} for n in job.needs]
-    if retrains(spec) and job.kind != "monitor":
+    if retrains(spec) and not kind.scheduled:
         # Only scheduled pipelines have the monitor job; its dotenv report tells these jobs whether to retrain.
         needs.insert(0, {"job": MONITOR_JOB, "optional": True})
     acts_on_drift = job.id == MONITOR_JOB and spec.monitoring is not None and spec.monitoring.on_drift != "fail"
@@ -91,14 +111,13 @@ def _job(ctx: Context, job: Job) -> dict[str, Any]:
         "timeout": _duration(timeout) if timeout else "",
         "rules": _rules(spec, job),
         "environment": inert(spec.deploy[job.target].environment or job.target) if job.target else "",
-        # A deployment half done is worse than a superseded one finished; the gate reads git history.
-        "interruptible": job.kind not in ("deploy",),
-        "full_history": job.kind == "gate",
-        "stage_cache": spec.ci.cache and job.kind in ("validate", "train", "evaluate", "monitor") and not (
-            job.kind == "monitor" and job.needs),
+        "interruptible": kind.ci.interruptible,
+        "full_history": kind.ci.full_history,
+        # The drift issue job (after the monitor job) only reads the monitor job's report.
+        "stage_cache": spec.ci.cache and kind.ci.stage_cache and job.id != ISSUE_JOB,
         "cache_key": f"mlspec-{job.id}" + (f"-${job.matrix_var}" if job.matrix_var else ""),
         "artifact_paths": [f"{ctx.workspace}/stages/", f"{ctx.workspace}/records/",
-                           *([ctx.lock_path] if job.kind in ("evaluate", "gate") else [])],
+                           *([ctx.lock_path] if kind.ci.uploads_lock else [])],
         "expose_as": "",
         "reports": [("dotenv", DRIFT_ENV)] if acts_on_drift else [],
     }
@@ -136,7 +155,7 @@ def _rules(spec: Spec, job: Job) -> list[dict[str, str]]:
 
 
 def _rule_list(spec: Spec, job: Job) -> list[dict[str, str]]:
-    if job.kind == "monitor":
+    if BY_NAME[job.kind].scheduled:
         return [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
     # With on_drift: retrain, scheduled pipelines hold the training pipeline too (see DRIFT_GUARD).
     scheduled = not retrains(spec)

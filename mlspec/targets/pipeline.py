@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlspec.runtime.stages import BY_NAME, KINDS
 from mlspec.spec import Spec, StageKind
 
 SPEC_VAR = "MLSPEC_SPEC"
@@ -37,23 +38,37 @@ class Job:
 
 
 def jobs(spec: Spec) -> list[Job]:
-    """The training pipeline's jobs in dependency order (monitoring runs on its own schedule)."""
+    """The training pipeline's jobs in dependency order (monitoring runs on its own schedule).
+
+    Each kind with a CI command (:class:`mlspec.runtime.stages.kind.Ci`) gets its jobs, in the registry's
+    order; every job needs all the jobs before it (on GitLab only listed jobs pass artifacts), and a deploy
+    job also the deploy jobs its target comes after.
+    """
     spec_arg = spec_arg_text()
     out: list[Job] = []
-    if spec.validation:
-        out.append(Job("validate", "validate", (), f'mlspec run {spec_arg} "validate:$SUITE"', "SUITE",
-                       tuple(spec.validation)))
-    upstream = tuple(j.id for j in out)
-    out.append(Job("train", "train", upstream, f'mlspec run {spec_arg} "train:$MODEL"', "MODEL",
-                   tuple(spec.training.models)))
-    out.append(Job("evaluate", "evaluate", (*upstream, "train"), f"mlspec run {spec_arg} evaluate"))
-    before_gate = (*upstream, "train", "evaluate")
-    out.append(Job("gate", "gate", before_gate, f"mlspec gate {spec_arg}"))
-    for name, target in spec.deploy.items():
-        needs = (*before_gate, "gate", *(deploy_job_id(a) for a in target.after))
-        out.append(Job(deploy_job_id(name), "deploy", needs, f'mlspec deploy {spec_arg} "$MLSPEC_TARGET"',
-                       env=(("MLSPEC_TARGET", name),), target=name))
+    for kind in KINDS:
+        ci = kind.ci
+        mine = kind.stages(spec)  # in the spec's order, which the matrix and the deploy jobs follow
+        if not ci.command or kind.scheduled or not mine:
+            continue
+        command = ci.command.format(spec=spec_arg)
+        upstream = tuple(j.id for j in out)
+        if ci.per_stage_var is None:
+            matrix = tuple(str(s.name) for s in mine) if ci.matrix_var else ()
+            out.append(Job(kind.name, kind.name, upstream, command, ci.matrix_var, matrix))
+            continue
+        before = tuple(j.id for j in out if j.kind != kind.name)
+        for stage in mine:
+            name = str(stage.name)
+            after = tuple(job_id(n) for n in stage.needs if n.startswith(f"{kind.name}:"))
+            out.append(Job(job_id(stage.id), kind.name, (*before, *after), command,
+                           env=((ci.per_stage_var, name),), target=name))
     return out
+
+
+def job_id(stage_id: str) -> str:
+    """The job of a stage that has one of its own: ``deploy:production`` runs in ``deploy-production``."""
+    return stage_id.replace(":", "-", 1)
 
 
 @dataclass(frozen=True)
@@ -70,11 +85,12 @@ class ReportJob:
 
 
 def report_job(spec: Spec) -> ReportJob:
-    needs = tuple(job.id for job in jobs(spec) if job.target is None)
+    needs = tuple(job.id for job in jobs(spec) if not BY_NAME[job.kind].ci.after_report)
     return ReportJob(REPORT_JOB, needs, f"mlspec report {spec_arg_text()}", f"mlspec comment {spec_arg_text()}")
 
 
 MONITOR_JOB = "monitor"
+ISSUE_JOB = "monitor-issue"
 
 
 def monitor_job(spec: Spec, outputs: str = "") -> Job | None:
@@ -94,7 +110,7 @@ def issue_job(spec: Spec) -> Job | None:
     command does nothing when the report shows no drift)."""
     if spec.monitoring is None or spec.monitoring.on_drift != "issue":
         return None
-    return Job("monitor-issue", "monitor", (MONITOR_JOB,), f"mlspec monitor {spec_arg_text()} --open-issue")
+    return Job(ISSUE_JOB, "monitor", (MONITOR_JOB,), f"mlspec monitor {spec_arg_text()} --open-issue")
 
 
 def retrains(spec: Spec) -> bool:
@@ -107,7 +123,7 @@ def spec_arg_text() -> str:
 
 
 def deploy_job_id(target: str) -> str:
-    return f"deploy-{target}"
+    return job_id(f"deploy:{target}")
 
 
 def glob_parts(pattern: str) -> tuple[str, bool]:

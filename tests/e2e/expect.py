@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from mlspec.graph import build
 from mlspec.runtime.runner import select
+from mlspec.runtime.stages import build
 from mlspec.spec import Spec
 from mlspec.targets import pipeline
 

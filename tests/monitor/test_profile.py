@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlspec.graph import build
 from mlspec.load import load
 from mlspec.monitor import profile as prof
-from mlspec.runtime import deps
+from mlspec.runtime import stages
 from mlspec.runtime.runner import select
+from mlspec.runtime.stages import build
 from tests.runtime.stagekit import kit_for
 from tests.support import EXAMPLES
 
@@ -69,14 +69,14 @@ def test_monitoring_runs_only_when_named() -> None:
 def test_what_the_monitor_stage_fingerprint_covers() -> None:
     loaded = load(EXAMPLES / "breast-cancer" / "mlspec.yaml")
     stage = next(s for s in build(loaded.spec) if s.id == "monitor")
-    sections = deps.spec_sections(loaded.spec, stage)
+    sections = stages.spec_sections(loaded.spec, stage)
     assert sorted(sections) == ["data.sources.current", "data.sources.train", "data.target",
                                 "deploy.<monitored alias>", "evaluation.metrics", "monitoring", "project",
                                 "registry", "task"]
     assert "schedule" not in sections["monitoring"] and sections["deploy.<monitored alias>"] == "production"
-    assert deps.input_files(loaded.spec, stage) == ["data/current.csv", "data/train.csv"]
-    assert deps.spec_key(stage) == ("monitoring",)
-    assert "scipy" in deps.versions(loaded.spec, stage)
+    assert stages.input_files(loaded.spec, stage) == ["data/current.csv", "data/train.csv"]
+    assert stages.spec_key(stage) == ("monitoring",)
+    assert "scipy" in stages.stage_versions(loaded.spec, stage)
 
 
 def test_a_deeply_nested_reference_profile_is_a_located_error(tmp_path: Path) -> None:

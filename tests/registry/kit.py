@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.registry.base import Actor, Candidate
-from mlspec.runtime.hashing import file_digest
-from mlspec.runtime.staleness import manifest, outputs_fingerprint
+from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
 
 CI = Actor("alice", "gitlab", "0123456789abcdef0123456789abcdef01234567", "main",
            "https://gitlab.example.com/group/project/-/jobs/42")

@@ -13,9 +13,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlspec.graph import Stage, build
+from mlspec.graph import Stage
 from mlspec.load import Loaded, load
 from mlspec.runtime.context import StageContext, StageResult
+from mlspec.runtime.stages import build, context
 
 REPO = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = REPO / "examples"
@@ -109,7 +110,8 @@ class Kit:
         if out.exists():
             shutil.rmtree(out)
         out.mkdir(parents=True)
-        return StageContext(self.loaded, stage, out, upstream, self.logs.append)
+        # Through the registry: the stage sees only the spec sections its kind declares.
+        return context(self.loaded, stage, out, upstream, self.logs.append)
 
     def prepare(self, stage_id: str) -> Path:
         if stage_id in self.done:

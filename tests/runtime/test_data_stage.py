@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mlspec.graph import build
 from mlspec.load import load
 from mlspec.runtime.context import StageContext, StageError
-from mlspec.runtime.stages import data
+from mlspec.runtime.stages import build, context, data
 
 SPEC = """\
 version: 1
@@ -37,7 +36,7 @@ def _context(root: Path, path: str) -> StageContext:
     stage = next(s for s in build(loaded.spec) if s.id == "data:train")
     out = root / "out"
     out.mkdir()
-    return StageContext(loaded, stage, out, {}, lambda _: None)
+    return context(loaded, stage, out, {}, lambda _: None)
 
 
 def test_profile_of_a_csv(tmp_path: Path) -> None:
@@ -155,7 +154,7 @@ def test_profile_never_carries_values_of_an_excluded_column(tmp_path: Path) -> N
     ctx = _context(tmp_path, "train.csv")
     text = (tmp_path / "mlspec.yaml").read_text().replace("  target: y\n", "  target: y\n  exclude: [ssn]\n")
     (tmp_path / "mlspec.yaml").write_text(text)
-    ctx = StageContext(load(tmp_path / "mlspec.yaml"), ctx.stage, ctx.out_dir, {}, lambda _: None)
+    ctx = context(load(tmp_path / "mlspec.yaml"), ctx.stage, ctx.out_dir, {}, lambda _: None)
     data.run(ctx)
     profile = json.loads((ctx.out_dir / "profile.json").read_text())
     assert profile["schema"]["ssn"] == "str"  # its name and dtype only

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mlspec.graph import build
 from mlspec.load import load
 from mlspec.runtime import lockfile
-from mlspec.runtime.deps import RUNNABLE_KINDS
+from mlspec.runtime.stages import RUNNABLE, build
 from tests.runtime.procs import environ, masked, mlspec
 from tests.support import EXAMPLE_NAMES
 
@@ -32,7 +31,7 @@ def test_run_skip_and_rerun_what_changed(tmp_path: Path, name: str) -> None:
     root = tmp_path / name
     assert mlspec(tmp_path, "init", str(root), "--example", name).returncode == 0
     spec = load(root / "mlspec.yaml").spec
-    runnable = [s for s in build(spec) if s.kind in RUNNABLE_KINDS and not s.scheduled]
+    runnable = [s for s in build(spec) if s.kind in RUNNABLE and not s.scheduled]
 
     full = mlspec(root, "run")
     assert full.returncode == 0, full.stdout + full.stderr

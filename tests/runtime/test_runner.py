@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from mlspec.errors import MlspecError
-from mlspec.graph import build
 from mlspec.load import load
 from mlspec.runtime import lockfile, runner
 from mlspec.runtime.cilog import Log
 from mlspec.runtime.hashing import StatCache
+from mlspec.runtime.stages import build
 from mlspec.runtime.staleness import facts_of
 from tests.runtime import fakestages
 

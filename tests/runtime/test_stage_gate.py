@@ -11,8 +11,7 @@ import pytest
 from mlspec.baseline import NoBaseline
 from mlspec.load import load
 from mlspec.runtime import lockfile, verdict
-from mlspec.runtime.hashing import file_digest
-from mlspec.runtime.staleness import manifest, outputs_fingerprint
+from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
 from tests.gitkit import write_lock
 from tests.runtime.gatekit import edit, go
 

@@ -15,9 +15,8 @@ from mlspec.registry import FileRegistry
 from mlspec.registry.base import Actor, Candidate
 from mlspec.runtime import bundle
 from mlspec.runtime.features import FeatureSet
-from mlspec.runtime.hashing import file_digest
+from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
 from mlspec.runtime.stages.train import input_schema, make_pipeline
-from mlspec.runtime.staleness import manifest, outputs_fingerprint
 from mlspec.spec import Preprocessing
 from tests.support import EXAMPLES
 

@@ -18,8 +18,7 @@ import pytest
 from mlspec.registry import FileRegistry, RegistryError
 from mlspec.registry.base import Candidate
 from mlspec.registry.integrity import KEY_VAR
-from mlspec.runtime.hashing import file_digest
-from mlspec.runtime.staleness import manifest, outputs_fingerprint
+from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
 from mlspec.serve import load_service
 from tests.runtime import crafted
 from tests.serve.models import BY, register, train_diabetes

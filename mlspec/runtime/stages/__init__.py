@@ -1,6 +1,87 @@
-"""One module per stage kind, each with ``run(ctx: StageContext) -> StageResult``.
+"""The stage kinds, one module each, and the registry that lists them in graph order.
 
-The runner imports ``mlspec.runtime.stages.<kind>`` only when a stage of that kind actually runs, so the
-heavy libraries these modules use are never imported by a fully cached run. The contract is in
-:mod:`mlspec.runtime.context`.
+Each module ``mlspec.runtime.stages.<kind>`` declares its :class:`~mlspec.runtime.stages.kind.Kind` as ``KIND``
+next to its ``run(ctx: StageContext) -> StageResult`` (the contract is in :mod:`mlspec.runtime.context`;
+``deploy``, which ``mlspec run`` does not run, has none).
+The graph, the fingerprints, ``mlspec plan`` and the CI compilers iterate :data:`KINDS`; adding a kind is one
+module, one line below and its spec section. The modules import only the spec layer and light helpers at
+import time, so ``mlspec validate`` and ``mlspec compile`` (which build the graph) and a fully cached run
+never pay for pandas, scikit-learn or Great Expectations.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlspec.graph import Stage, toposort
+from mlspec.runtime.context import StageContext
+from mlspec.runtime.specview import view
+from mlspec.runtime.stages import data, deploy, evaluate, gate, monitor, train, validate
+from mlspec.runtime.stages.kind import Kind, Read, section_values, versions
+from mlspec.spec import Spec
+
+if TYPE_CHECKING:
+    from mlspec.load import Loaded
+
+KINDS: tuple[Kind, ...] = (data.KIND, validate.KIND, train.KIND, evaluate.KIND, gate.KIND, deploy.KIND, monitor.KIND)
+"""Every stage kind, in the order the graph lists their stages."""
+BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
+RUNNABLE: tuple[str, ...] = tuple(k.name for k in KINDS if k.runnable)
+"""Kinds `mlspec run` can execute."""
+
+
+def kind_of(stage: Stage) -> Kind:
+    return BY_NAME[stage.kind]
+
+
+def build(spec: Spec) -> list[Stage]:
+    """All stages of ``spec`` in a deterministic topological order."""
+    return toposort([s for kind in KINDS for s in kind.stages(spec)])
+
+
+def reads(spec: Spec, stage: Stage) -> Sequence[Read]:
+    return kind_of(stage).reads(spec, stage)
+
+
+def spec_sections(spec: Spec, stage: Stage) -> dict[str, Any]:
+    """Dotted spec path → the JSON value of that section, for every section ``stage``'s fingerprint covers."""
+    return section_values(spec, reads(spec, stage))
+
+
+def input_files(spec: Spec, stage: Stage) -> list[str]:
+    """Files ``stage`` reads, relative to the spec's directory."""
+    return kind_of(stage).files(spec, stage)
+
+
+def stage_versions(spec: Spec, stage: Stage) -> dict[str, str]:
+    return versions(kind_of(stage), spec, stage)
+
+
+def external_inputs(loaded: Loaded, stage: Stage) -> dict[str, str]:
+    """Inputs that are neither spec sections nor files of the project, by name → identity."""
+    hook = kind_of(stage).external
+    return hook(loaded, stage) if hook is not None else {}
+
+
+def spec_key(stage: Stage) -> tuple[str, ...]:
+    """The spec key that defines ``stage``: where its errors point when they name no key of their own."""
+    return kind_of(stage).spec_key(stage)
+
+
+def context(
+    loaded: Loaded, stage: Stage, out_dir: Path, upstream_dirs: dict[str, Path], log: Callable[[str], None]
+) -> StageContext:
+    """The context ``stage`` runs in: through it (``ctx.spec``, ``ctx.loaded.spec``) the stage sees only the
+    spec sections its kind declares (:mod:`mlspec.runtime.specview`)."""
+    restricted = replace(loaded, spec=view(loaded.spec, reads(loaded.spec, stage), stage.id))
+    return StageContext(restricted, stage, out_dir, upstream_dirs, log)
+
+
+def describe_runnable() -> str:
+    """`mlspec run can run data, validate, ... and monitor stages; deploy with ...`, for messages."""
+    names = list(RUNNABLE)
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    return "; ".join([f"mlspec run can run {listed} stages", *(k.run_with for k in KINDS if not k.runnable)])

@@ -11,11 +11,34 @@ from __future__ import annotations
 import json
 
 from mlspec.fsutil import atomic_write_text
+from mlspec.graph import Stage, stage_id
 from mlspec.runtime.context import StageContext, StageResult
 from mlspec.runtime.hashing import file_digest
 from mlspec.runtime.io import read_source, source_path
+from mlspec.runtime.stages.kind import Kind, Read, source_file, source_read
+from mlspec.spec import Spec
 
 PROFILE = "profile.json"
+
+
+def _stages(spec: Spec) -> list[Stage]:
+    return [Stage(stage_id("data", source), "data", source, ()) for source in spec.data.sources]
+
+
+def _reads(spec: Spec, stage: Stage) -> list[Read]:
+    return [source_read(str(stage.name))]
+
+
+def _files(spec: Spec, stage: Stage) -> list[str]:
+    return [source_file(spec, str(stage.name))]
+
+
+KIND = Kind(
+    "data", _stages, _reads, _files,
+    # pyarrow: pandas 3 stores strings in pyarrow arrays when it is installed.
+    libraries=("pandas", "pyarrow"),
+    spec_key=lambda stage: ("data", "sources", str(stage.name)),
+)
 
 
 def run(ctx: StageContext) -> StageResult:

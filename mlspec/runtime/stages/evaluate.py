@@ -15,18 +15,20 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mlspec.graph import Stage, stage_id, unique
 from mlspec.metrics import METRICS, Metric
 from mlspec.numbers import fmt
 from mlspec.runtime import bundle
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.features import require_columns, require_target
 from mlspec.runtime.io import read_source
+from mlspec.runtime.stages.kind import Ci, Kind, Read, checked_data, estimator_versions, source_file, source_read
+from mlspec.runtime.stages.train import LEARNING_READS
+from mlspec.spec import Spec
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
-
-    from mlspec.spec import Spec
 
 # Metrics of probabilities: a decision_function's margins would give a number, but a meaningless one.
 PROBABILITY_FUNCTIONS = frozenset({"log_loss", "brier_score_loss"})
@@ -46,6 +48,32 @@ class Scored:
     predictions: np.ndarray
     proba: np.ndarray | None  # predict_proba, columns in the order of ``classes``
     decision: np.ndarray | None  # decision_function, when there is no predict_proba
+
+
+def _stages(spec: Spec) -> list[Stage]:
+    needs = (*checked_data(spec, spec.evaluation.data), *(stage_id("train", m) for m in spec.training.models))
+    return [Stage("evaluate", "evaluate", None, unique(needs))]
+
+
+def _reads(spec: Spec, stage: Stage) -> list[Read]:
+    return [
+        *LEARNING_READS,
+        # The gates are the gate stage's business: editing a threshold must not rescore every model.
+        Read("evaluation", exclude=frozenset({"gates"})),
+        # The model names in declared order: a tie for champion goes to the model declared first.
+        Read("training.models", keys=True),
+        source_read(spec.evaluation.data),
+    ]
+
+
+KIND = Kind(
+    "evaluate", _stages, _reads,
+    files=lambda spec, stage: [source_file(spec, spec.evaluation.data)],
+    libraries=("matplotlib", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops"),
+    more_versions=lambda spec, stage: estimator_versions(spec, list(spec.training.models)),
+    spec_key=lambda stage: ("evaluation",),
+    ci=Ci("mlspec run {spec} evaluate", stage_cache=True, uploads_lock=True),
+)
 
 
 def run(ctx: StageContext) -> StageResult:

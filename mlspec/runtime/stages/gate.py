@@ -13,20 +13,72 @@ evaluate outputs read here), so deployment can check that it deploys exactly tha
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlspec import baseline, gates, jsonio
+from mlspec import jsonio
+from mlspec.graph import Stage
 from mlspec.runtime.context import StageContext, StageError, StageResult
-from mlspec.runtime.hashing import file_digest
-from mlspec.runtime.staleness import manifest, outputs_fingerprint
-from mlspec.runtime.verdict import Verdict, failure_message, recorded, spec_fingerprint, write
-from mlspec.runtime.workspace import Workspace
+from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
+from mlspec.runtime.stages.kind import Ci, Kind, Read, version_of
+from mlspec.spec import Spec
+
+if TYPE_CHECKING:
+    from mlspec import baseline, gates
+    from mlspec.load import Loaded
 
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.parquet"
+BASELINE_INPUT = "<baseline>"
+"""The gate's input that stands for its baseline (not a file; see :func:`_baseline_input`)."""
+# The significance test recomputes metrics on resampled rows; only then do these shape the gate's result.
+SIGNIFICANCE_LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "scipy")
+STAGE = Stage("gate", "gate", None, ("evaluate",))
+
+
+def _reads(spec: Spec, stage: Stage) -> list[Read]:
+    return [
+        # The champion and its metrics come from evaluate's outputs; `task` matters to the significance test.
+        Read("task"),
+        Read("evaluation.gates"),
+        Read("evaluation.champion"),
+        # Which branch is the baseline: its identity is the stage's input (see _baseline_input).
+        Read("ci.default_branch", fingerprinted=False),
+    ]
+
+
+def wants_significance(spec: Spec) -> bool:
+    return any(g.significance is not None for g in spec.evaluation.gates.values())
+
+
+def _more_versions(spec: Spec, stage: Stage) -> dict[str, str]:
+    return {dist: version_of(dist) for dist in SIGNIFICANCE_LIBRARIES} if wants_significance(spec) else {}
+
+
+def _baseline_input(loaded: Loaded, stage: Stage) -> dict[str, str]:
+    """The baseline (see :mod:`mlspec.baseline`): another branch's mlspec.lock, chosen by the environment
+    (``MLSPEC_BASELINE``, the pull request's target branch). Its identity is part of the gate's fingerprint,
+    so a new baseline reruns the gate and an unchanged one does not."""
+    from mlspec import baseline
+
+    found = baseline.resolve(loaded, baseline.requested(), predictions=wants_significance(loaded.spec))
+    return {BASELINE_INPUT: found.identity}
+
+
+KIND = Kind(
+    "gate", lambda spec: [STAGE], _reads,
+    files=lambda spec, stage: [],
+    more_versions=_more_versions,
+    spec_key=lambda stage: ("evaluation", "gates"),
+    external=_baseline_input,
+    # The command of its own reads the baseline from the pull request's target branch, in the git history.
+    ci=Ci("mlspec gate {spec}", full_history=True, uploads_lock=True),
+)
 
 
 def run(ctx: StageContext) -> StageResult:
+    from mlspec import baseline, gates
+    from mlspec.runtime.verdict import Verdict, failure_message, spec_fingerprint, write
+
     spec = ctx.spec
     evaluated = ctx.upstream("evaluate")
     report = _read_metrics(evaluated / METRICS_FILE)
@@ -67,14 +119,20 @@ def _read_metrics(path: Path) -> dict[str, Any]:
 
 
 def _metrics_of(base: baseline.Baseline | baseline.NoBaseline) -> dict[str, float | None] | None:
+    from mlspec import baseline
+
     return dict(base.metrics) if isinstance(base, baseline.Baseline) else None
 
 
 def _why_none(base: baseline.Baseline | baseline.NoBaseline) -> str:
+    from mlspec import baseline
+
     return f"no baseline ({base.reason})" if isinstance(base, baseline.NoBaseline) else "no baseline"
 
 
 def _describe(base: baseline.Baseline | baseline.NoBaseline) -> dict[str, Any]:
+    from mlspec import baseline
+
     if isinstance(base, baseline.Baseline):
         return base.describe()
     return {"source": None, "reason": base.reason}
@@ -84,6 +142,8 @@ def _significance(
     ctx: StageContext, wanted: list[str], base: baseline.Baseline | baseline.NoBaseline,
     current: tuple[Path, str, dict[str, Any]],
 ) -> dict[str, gates.Interval | str]:
+    from mlspec import baseline
+
     if not wanted or not isinstance(base, baseline.Baseline):
         return {}
     if base.predictions is None:
@@ -97,6 +157,9 @@ def _significance(
 
 def _model_digest(ctx: StageContext, champion: str, outputs: dict[str, str]) -> str | None:
     """The digest of ``train:<champion>``'s outputs that the evaluate outputs were computed from, if known."""
+    from mlspec.runtime.verdict import recorded
+    from mlspec.runtime.workspace import Workspace
+
     entry = recorded(Workspace.for_spec(ctx.loaded.path), ctx.loaded, "evaluate", outputs)
     if entry is not None:
         return entry.upstream.get(f"train:{champion}")
@@ -105,6 +168,8 @@ def _model_digest(ctx: StageContext, champion: str, outputs: dict[str, str]) -> 
 
 
 def _summary(result: gates.Result, base: baseline.Baseline | baseline.NoBaseline) -> str:
+    from mlspec import baseline
+
     counts = {v: [g.metric for g in result.gates if g.verdict == v] for v in ("pass", "fail", "warn", "skipped")}
     parts = [f"{len(ids)} {word}" + (f" ({', '.join(ids)})" if word != "passed" else "")
              for word, ids in (("passed", counts["pass"]), ("failed", counts["fail"]),

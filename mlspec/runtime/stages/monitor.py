@@ -20,23 +20,84 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlspec.errors import MlspecError
-from mlspec.monitor import deployed, drift, performance, plots, report, stats
-from mlspec.monitor import profile as prof
+from mlspec.graph import Stage, stage_id, unique
 from mlspec.runtime import bundle
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.features import require_columns
 from mlspec.runtime.io import read_source
+from mlspec.runtime.stages.kind import Ci, Kind, Read, source_file, source_read
+from mlspec.spec import Spec
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlspec.spec import Monitoring, Spec
+    from mlspec.load import Loaded
+    from mlspec.monitor import deployed, drift, performance
+    from mlspec.spec import Monitoring
 
 MAX_PLOTS = 20
 REPORT_FORMAT = 1
+MODEL_INPUT = "<monitored model>"
+"""The stage's input that stands for the model it watches (see :mod:`mlspec.monitor.deployed`)."""
+
+
+def _sources(spec: Spec) -> list[str]:
+    mon = spec.monitoring
+    assert mon is not None  # the graph has a monitor stage only when the spec has a monitoring section
+    return [mon.current] + ([mon.reference] if mon.reference else [])
+
+
+def _stages(spec: Spec) -> list[Stage]:
+    if spec.monitoring is None:
+        return []
+    return [Stage("monitor", "monitor", None, unique(stage_id("data", s) for s in _sources(spec)), scheduled=True)]
+
+
+def _reads(spec: Spec, stage: Stage) -> list[Read]:
+    return [
+        # The schedule decides when monitoring runs, not what it finds.
+        Read("monitoring", exclude=frozenset({"schedule"})),
+        *(Read(p) for p in ("project", "task", "data.target", "evaluation.metrics", "registry")),
+        # Which alias is watched follows from the deploy targets; only that conclusion matters here...
+        Read("deploy.<monitored alias>", derived=_monitored_alias),
+        # ...and the model it names is the stage's input (see _model_input).
+        Read("deploy", fingerprinted=False),
+        *(source_read(s) for s in _sources(spec)),
+    ]
+
+
+def _monitored_alias(spec: Spec) -> str | None:
+    from mlspec.monitor.deployed import monitored_alias
+
+    return monitored_alias(spec)
+
+
+def _model_input(loaded: Loaded, stage: Stage) -> dict[str, str]:
+    """The monitored model: the registry version an alias names, or the workspace's champion bundle, by
+    digest; a newly deployed model reruns monitoring and an unchanged one does not."""
+    from mlspec.monitor.deployed import find
+
+    try:
+        return {MODEL_INPUT: find(loaded).identity}
+    except StageError:  # no model: the stage itself reports it, at its spec key
+        return {MODEL_INPUT: "none"}
+
+
+KIND = Kind(
+    "monitor", _stages, _reads,
+    files=lambda spec, stage: [source_file(spec, s) for s in _sources(spec)],
+    libraries=("matplotlib", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops"),
+    spec_key=lambda stage: ("monitoring",),
+    external=_model_input,
+    scheduled=True,
+    # Its job is the scheduled workflow's (mlspec.targets.pipeline.monitor_job), not the training pipeline's.
+    ci=Ci(stage_cache=True),
+)
 
 
 def run(ctx: StageContext) -> StageResult:
+    from mlspec.monitor import deployed, drift, performance, report
+
     spec: Spec = ctx.spec
     mon = spec.monitoring
     assert mon is not None  # the graph has a monitor stage only when the spec has a monitoring section
@@ -122,6 +183,8 @@ def _load(found: deployed.Deployed, scratch: Path) -> bundle.Bundle:
 
 
 def _saved_profile(model: bundle.Bundle) -> dict[str, Any]:
+    from mlspec.monitor import profile as prof
+
     try:
         return prof.read(model.path / prof.FILE)
     except MlspecError as exc:  # a bundle from before profiles, or a damaged one
@@ -130,6 +193,8 @@ def _saved_profile(model: bundle.Bundle) -> dict[str, Any]:
 
 def _reference(ctx: StageContext, model: bundle.Bundle, found: deployed.Deployed) -> tuple[dict[str, Any], str]:
     """The profile of ``monitoring.reference``, with the model's predictions on it, and what it is, for people."""
+    from mlspec.monitor import profile as prof
+
     spec: Spec = ctx.spec
     mon = spec.monitoring
     assert mon is not None and mon.reference is not None
@@ -151,6 +216,8 @@ def _reference(ctx: StageContext, model: bundle.Bundle, found: deployed.Deployed
 def _prediction(reference: dict[str, Any], scoring: performance.Scoring, spec: Spec,
                 mon: Monitoring) -> drift.Verdict | None:
     import pandas as pd
+
+    from mlspec.monitor import drift
 
     ref = reference.get("prediction")
     if ref is None:
@@ -174,6 +241,8 @@ def _message(verdicts: list[drift.Verdict], prediction: drift.Verdict | None) ->
 
 
 def _notes(verdicts: list[drift.Verdict], mon: Monitoring, reference: dict[str, Any]) -> list[str]:
+    from mlspec.monitor import stats
+
     tests = [v for v in verdicts if v.method != "psi"]
     notes = ["PSI floors each bin's share at 1e-4; the KS reference is a 1000-point quantile sketch of the "
              "training data, its p-value conservative (see mlspec.monitor.stats)."]
@@ -202,6 +271,8 @@ def _notes(verdicts: list[drift.Verdict], mon: Monitoring, reference: dict[str, 
 def _plots(drifted: list[drift.Verdict], prediction: drift.Verdict | None, reference: dict[str, Any],
            current: pd.DataFrame, scoring: performance.Scoring | None) -> dict[str, bytes]:
     import pandas as pd
+
+    from mlspec.monitor import plots
 
     out: dict[str, bytes] = {}
     for v in drifted[:MAX_PLOTS]:

@@ -21,18 +21,50 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from mlspec.checks import estimator_packages, not_allowed
+from mlspec.graph import Stage, stage_id
 from mlspec.runtime import bundle
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.features import FeatureSet, resolve
 from mlspec.runtime.io import read_source
+from mlspec.runtime.stages.kind import Ci, Kind, Read, checked_data, estimator_versions, source_file, source_read
+from mlspec.spec import Spec
 from mlspec.suggest import did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mlspec.spec import Preprocessing, Spec, TrainedModel
+    from mlspec.spec import Preprocessing, TrainedModel
 
 Where = tuple[str | int, ...]
+
+LEARNING_READS = tuple(Read(p) for p in ("task", "data.target", "data.features", "data.exclude", "training.seed"))
+"""What training and evaluation both read: they turn a table into features and a target in the same way."""
+
+
+def _stages(spec: Spec) -> list[Stage]:
+    return [Stage(stage_id("train", name), "train", name, checked_data(spec, model.data))
+            for name, model in spec.training.models.items()]
+
+
+def _reads(spec: Spec, stage: Stage) -> list[Read]:
+    model = spec.training.models[str(stage.name)]
+    return [
+        *LEARNING_READS,
+        Read(f"training.models.{stage.name}"),
+        source_read(model.data),
+        # Which packages estimators may come from: it decides whether the stage may run, not what it makes.
+        Read("training.packages", fingerprinted=False),
+    ]
+
+
+KIND = Kind(
+    "train", _stages, _reads,
+    files=lambda spec, stage: [source_file(spec, spec.training.models[str(stage.name)].data)],
+    libraries=("numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops"),
+    more_versions=lambda spec, stage: estimator_versions(spec, [str(stage.name)]),
+    spec_key=lambda stage: ("training", "models", str(stage.name)),
+    ci=Ci('mlspec run {spec} "train:$MODEL"', matrix_var="MODEL", stage_cache=True),
+)
 
 
 def run(ctx: StageContext) -> StageResult:

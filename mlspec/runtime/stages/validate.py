@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlspec import expectations, rowcondition, suitefile
+from mlspec.graph import Stage, stage_id
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.io import read_source
+from mlspec.runtime.stages.kind import Ci, Kind, Read, source_file, source_read
+from mlspec.spec import Spec
 from mlspec.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -49,6 +52,35 @@ class Outcome:
     kwargs: dict[str, Any]
     success: bool
     detail: str
+
+
+def _stages(spec: Spec) -> list[Stage]:
+    return [Stage(stage_id("validate", name), "validate", name, (stage_id("data", suite.data),))
+            for name, suite in spec.validation.items()]
+
+
+def _reads(spec: Spec, stage: Stage) -> list[Read]:
+    suite = spec.validation[str(stage.name)]
+    return [
+        Read(f"validation.{stage.name}"),
+        source_read(suite.data),
+        # Which columns' values a report may show (see `undeclared`). Not fingerprinted, as before the
+        # stage's reads were enforced; editing these leaves the redaction of cached results stale.
+        *(Read(f"data.{key}", fingerprinted=False) for key in ("target", "features", "exclude")),
+    ]
+
+
+def _files(spec: Spec, stage: Stage) -> list[str]:
+    suite = spec.validation[str(stage.name)]
+    return [source_file(spec, suite.data), *([suite.suite_file] if suite.suite_file else [])]
+
+
+KIND = Kind(
+    "validate", _stages, _reads, _files,
+    libraries=("great-expectations", "pandas", "pyarrow"),
+    spec_key=lambda stage: ("validation", str(stage.name)),
+    ci=Ci('mlspec run {spec} "validate:$SUITE"', matrix_var="SUITE", stage_cache=True),
+)
 
 
 def run(ctx: StageContext) -> StageResult:

@@ -1,4 +1,8 @@
-"""What each stage kind's fingerprint covers: spec sections, files, library versions."""
+"""What the kinds' declarations give the fingerprint: the values of sections, files, library versions, spec keys.
+
+Which sections each stage reads is checked from the declarations themselves (tests/runtime/stages/
+test_registry.py); these pin the values recorded in mlspec.lock, which must not change under a refactor.
+"""
 
 from __future__ import annotations
 
@@ -9,38 +13,24 @@ from pathlib import Path
 import pytest
 
 import mlspec
-from mlspec.graph import Stage, build
+from mlspec.graph import Stage
 from mlspec.load import Loaded, load, load_text
-from mlspec.runtime import deps
+from mlspec.runtime import stages
+from mlspec.runtime.stages import build
 from tests.support import EXAMPLES
 
 BREAST = load(EXAMPLES / "breast-cancer" / "mlspec.yaml")
 WINE = load(EXAMPLES / "wine" / "mlspec.yaml")
-COMMON = ["data.exclude", "data.features", "data.target", "task", "training.seed"]
 
 
 def _stage(loaded: Loaded, stage_id: str) -> Stage:
     return next(s for s in build(loaded.spec) if s.id == stage_id)
 
 
-@pytest.mark.parametrize(
-    ("stage_id", "sections"),
-    [
-        ("data:train", ["data.sources.train"]),
-        ("validate:holdout_quality", ["data.sources.holdout", "validation.holdout_quality"]),
-        ("train:forest", sorted([*COMMON, "data.sources.train", "training.models.forest"])),
-        ("evaluate", sorted([*COMMON, "data.sources.holdout", "evaluation", "training.models"])),
-        ("gate", ["evaluation.champion", "evaluation.gates", "task"]),
-    ],
-)
-def test_spec_sections(stage_id: str, sections: list[str]) -> None:
-    assert sorted(deps.spec_sections(BREAST.spec, _stage(BREAST, stage_id))) == sections
-
-
 def test_gates_are_read_by_the_gate_not_by_evaluate() -> None:
-    evaluation = deps.spec_sections(BREAST.spec, _stage(BREAST, "evaluate"))["evaluation"]
+    evaluation = stages.spec_sections(BREAST.spec, _stage(BREAST, "evaluate"))["evaluation"]
     assert "gates" not in evaluation and evaluation["metrics"] == ["roc_auc", "accuracy", "f1", "log_loss"]
-    gates = deps.spec_sections(BREAST.spec, _stage(BREAST, "gate"))["evaluation.gates"]
+    gates = stages.spec_sections(BREAST.spec, _stage(BREAST, "gate"))["evaluation.gates"]
     assert gates["roc_auc"] == {"min": 0.95, "max": None, "max_drop": 0.01, "warn_only": False, "significance": None}
 
 
@@ -52,13 +42,13 @@ def test_the_gate_reads_its_baseline(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     spec = tmp_path / "mlspec.yaml"  # outside any git repository
     spec.write_text((EXAMPLES / "breast-cancer" / "mlspec.yaml").read_text())
     loaded = load(spec)
-    assert deps.external_inputs(loaded, _stage(loaded, "gate")) == {
+    assert stages.external_inputs(loaded, _stage(loaded, "gate")) == {
         "<baseline>": NoBaseline("not a git repository").identity}
-    assert deps.external_inputs(loaded, _stage(loaded, "evaluate")) == {}
+    assert stages.external_inputs(loaded, _stage(loaded, "evaluate")) == {}
 
 
 def test_source_descriptions_are_not_covered() -> None:
-    assert deps.spec_sections(BREAST.spec, _stage(BREAST, "data:train")) == {
+    assert stages.spec_sections(BREAST.spec, _stage(BREAST, "data:train")) == {
         "data.sources.train": {"path": "data/train.csv", "format": "csv"}}
 
 
@@ -74,24 +64,24 @@ def test_source_descriptions_are_not_covered() -> None:
     ],
 )
 def test_input_files(loaded: Loaded, stage_id: str, files: list[str]) -> None:
-    assert deps.input_files(loaded.spec, _stage(loaded, stage_id)) == files
+    assert stages.input_files(loaded.spec, _stage(loaded, stage_id)) == files
 
 
 def test_versions_come_from_installed_metadata() -> None:
-    found = deps.versions(BREAST.spec, _stage(BREAST, "train:forest"))
+    found = stages.stage_versions(BREAST.spec, _stage(BREAST, "train:forest"))
     assert found == {
         "mlspec": mlspec.__version__,
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
         **{d: metadata.version(d) for d in ("numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops")},
     }
-    assert set(deps.versions(BREAST.spec, _stage(BREAST, "validate:train_quality"))) == {
+    assert set(stages.stage_versions(BREAST.spec, _stage(BREAST, "validate:train_quality"))) == {
         "mlspec", "python", "great-expectations", "pandas", "pyarrow"}
     # The gate's result depends on the libraries only when it recomputes metrics for the significance test.
-    assert set(deps.versions(BREAST.spec, _stage(BREAST, "gate"))) == {"mlspec", "python"}
+    assert set(stages.stage_versions(BREAST.spec, _stage(BREAST, "gate"))) == {"mlspec", "python"}
     text = (EXAMPLES / "breast-cancer" / "mlspec.yaml").read_text().replace(
         "roc_auc: {min: 0.95, max_drop: 0.01}", "roc_auc: {min: 0.95, max_drop: 0.01, significance: {}}")
     spec = load_text(text, base=EXAMPLES / "breast-cancer" / "mlspec.yaml").spec
-    assert set(deps.versions(spec, next(s for s in build(spec) if s.id == "gate"))) == {
+    assert set(stages.stage_versions(spec, next(s for s in build(spec) if s.id == "gate"))) == {
         "mlspec", "python", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy"}
 
 
@@ -102,8 +92,8 @@ def test_estimators_from_other_packages_add_their_version() -> None:
     text = text.replace("\n  models:", "\n  packages: [pydantic, notinstalled]\n  models:", 1)
     spec = load_text(text, base=EXAMPLES / "breast-cancer" / "mlspec.yaml").spec
     forest = next(s for s in build(spec) if s.id == "train:forest")
-    assert deps.versions(spec, forest)["pydantic"] == metadata.version("pydantic")
-    evaluate = deps.versions(spec, next(s for s in build(spec) if s.id == "evaluate"))
+    assert stages.stage_versions(spec, forest)["pydantic"] == metadata.version("pydantic")
+    evaluate = stages.stage_versions(spec, next(s for s in build(spec) if s.id == "evaluate"))
     assert "pydantic" in evaluate and "notinstalled" not in evaluate
 
 
@@ -112,4 +102,4 @@ def test_estimators_from_other_packages_add_their_version() -> None:
     [("data:holdout", 13), ("validate:train_quality", 21), ("train:forest", 45), ("evaluate", 50), ("gate", 54)],
 )
 def test_errors_without_a_key_point_at_the_stage_definition(stage_id: str, line: int) -> None:
-    assert BREAST.line_of(*deps.spec_key(_stage(BREAST, stage_id))).line == line
+    assert BREAST.line_of(*stages.spec_key(_stage(BREAST, stage_id))).line == line
