@@ -13,7 +13,7 @@ from functools import cache
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-from mlspec import __version__
+from mlspec import __version__, sources
 from mlspec.graph import Stage
 from mlspec.spec import Source, Spec
 
@@ -139,24 +139,20 @@ def external_inputs(loaded: Loaded, stage: Stage) -> dict[str, str]:
 
 
 def input_files(spec: Spec, stage: Stage) -> list[str]:
-    """Files ``stage`` reads, relative to the spec's directory."""
+    """Files ``stage`` reads, relative to the spec's directory.
+
+    A data source's files are read by its ``data:<source>`` stage only: the stages after it read the snapshot
+    in that stage's outputs, whose digest their fingerprint already covers.
+    """
     name = stage.name or ""
     if stage.kind == "data":
-        return [spec.data.sources[name].path]
+        source = spec.data.sources[name]
+        return sources.adapter(source).files(source)
     if stage.kind == "validate":
         suite = spec.validation[name]
-        files = [spec.data.sources[suite.data].path]
-        return files + ([suite.suite_file] if suite.suite_file else [])
-    if stage.kind == "train":
-        return [spec.data.sources[spec.training.models[name].data].path]
-    if stage.kind == "evaluate":
-        return [spec.data.sources[spec.evaluation.data].path]
-    if stage.kind == "gate":
+        return [suite.suite_file] if suite.suite_file else []
+    if stage.kind in ("train", "evaluate", "gate", "monitor"):
         return []
-    if stage.kind == "monitor":
-        mon = spec.monitoring
-        assert mon is not None
-        return [spec.data.sources[s].path for s in [mon.current] + ([mon.reference] if mon.reference else [])]
     raise ValueError(f"stage kind {stage.kind!r} cannot run yet")
 
 
@@ -214,5 +210,4 @@ def _version(distribution: str) -> str | None:
 
 
 def _source(source: Source) -> dict[str, Any]:
-    # The description is documentation; editing it must not rerun anything.
-    return {"path": source.path, "format": source.inferred_format()}
+    return sources.adapter(source).section(source)

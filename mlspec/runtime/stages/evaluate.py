@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlspec.metrics import METRICS, Metric
-from mlspec.runtime import bundle
+from mlspec.runtime import bundle, snapshot
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.features import require_columns, require_target
-from mlspec.runtime.io import read_source
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,7 +49,7 @@ class Scored:
 def run(ctx: StageContext) -> StageResult:
     spec: Spec = ctx.spec
     source = spec.evaluation.data
-    frame = read_source(ctx.root, source, spec.data.sources[source])
+    frame = snapshot.read(ctx, source)
     require_target(spec.data.target, [str(c) for c in frame.columns], source)
     y_true = frame[spec.data.target].to_numpy()
     ctx.log(f"scoring {len(spec.training.models)} models on {len(frame)} rows of {source!r}")

@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING, Any
 from mlspec.errors import MlspecError
 from mlspec.monitor import deployed, drift, performance, plots, report, stats
 from mlspec.monitor import profile as prof
-from mlspec.runtime import bundle
+from mlspec.runtime import bundle, snapshot
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.features import require_columns
-from mlspec.runtime.io import read_source
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +43,7 @@ def run(ctx: StageContext) -> StageResult:
     ctx.log(f"model: {found.trained_model}, {found.where}")
     if found.notice:
         ctx.log(f"notice: {found.notice}")
-    current = read_source(ctx.root, mon.current, spec.data.sources[mon.current])
+    current = snapshot.read(ctx, mon.current)
     if len(current) == 0:
         raise StageError(f"data source {mon.current!r} has no rows: there is nothing to monitor (an empty export "
                          "is a broken data pipeline, not an absence of drift)", ("monitoring", "current"))
@@ -133,7 +132,7 @@ def _reference(ctx: StageContext, model: bundle.Bundle, found: deployed.Deployed
     spec: Spec = ctx.spec
     mon = spec.monitoring
     assert mon is not None and mon.reference is not None
-    frame = read_source(ctx.root, mon.reference, spec.data.sources[mon.reference])
+    frame = snapshot.read(ctx, mon.reference)
     require_columns(model.features, [str(c) for c in frame.columns], mon.reference, ("monitoring", "reference"),
                     f"model {found.trained_model!r}")
     if len(frame) == 0:

@@ -21,10 +21,9 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from mlspec.checks import estimator_packages, not_allowed
-from mlspec.runtime import bundle
+from mlspec.runtime import bundle, snapshot
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.features import FeatureSet, resolve
-from mlspec.runtime.io import read_source
 from mlspec.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -44,7 +43,7 @@ def run(ctx: StageContext) -> StageResult:
     estimator, params = build_estimator(cls, model, spec.training.seed, where)
     check_task(estimator, model.estimator, spec.task, (*where, "estimator"))
 
-    frame = read_source(ctx.root, model.data, spec.data.sources[model.data])
+    frame = snapshot.read(ctx, model.data)
     features = resolve(spec.data, frame, model.data)
     y = target(frame, features.target, model.data, spec.task)
     pipeline = make_pipeline(features, model.preprocessing, estimator)

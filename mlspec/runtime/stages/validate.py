@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlspec import expectations, rowcondition, suitefile
+from mlspec.runtime import snapshot
 from mlspec.runtime.context import StageContext, StageError, StageResult
-from mlspec.runtime.io import read_source
 from mlspec.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def run(ctx: StageContext) -> StageResult:
     name = str(ctx.stage.name)
     suite = ctx.spec.validation[name]
     checks = build_checks(ctx.root, name, suite)
-    frame = read_source(ctx.root, suite.data, ctx.spec.data.sources[suite.data])
+    frame = snapshot.read(ctx, suite.data)
     ctx.log(f"validating {len(frame)} rows of {suite.data!r} against {len(checks)} expectations")
     result, order = validate(frame, name, checks)
     result = redact(result, undeclared(ctx.spec.data, [str(c) for c in frame.columns]))
