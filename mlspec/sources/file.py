@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from mlspec import confine
-from mlspec.runtime.hashing import stream_digest
 from mlspec.sources.base import Adapter, Concern, Snapshot, SourceError
 from mlspec.spec import FileSource
 
@@ -52,6 +51,9 @@ class FileAdapter(Adapter[FileSource]):
     def read(self, root: Path, name: str, source: FileSource) -> Snapshot:
         """Raise :class:`SourceError` pointing at ``data.sources.<name>.path``."""
         import pandas as pd
+
+        # Here, not at the top: `mlspec validate` asks this adapter about files and never pays for hashing.
+        from mlspec.runtime.hashing import stream_digest
 
         where = ("data", "sources", name, "path")
         try:

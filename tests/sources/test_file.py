@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlspec import sources
+from mlspec.runtime import hashing
 from mlspec.sources import file as file_kind
 from mlspec.sources.base import Concern, SourceError
 from mlspec.spec import SOURCE_KINDS, FileSource
@@ -79,7 +80,7 @@ def test_a_file_written_while_it_is_read_is_not_taken(tmp_path: Path, monkeypatc
     """The digest and the table must describe the same bytes: a write between hashing and parsing is caught."""
     path = tmp_path / "t.csv"
     path.write_text("x\n1\n")
-    real = file_kind.stream_digest
+    real = hashing.stream_digest
 
     def hash_then_write(handle: object) -> str:
         digest = real(handle)  # type: ignore[arg-type]
@@ -87,7 +88,7 @@ def test_a_file_written_while_it_is_read_is_not_taken(tmp_path: Path, monkeypatc
             more.write("2\n")
         return digest
 
-    monkeypatch.setattr(file_kind, "stream_digest", hash_then_write)
+    monkeypatch.setattr(hashing, "stream_digest", hash_then_write)
     with pytest.raises(SourceError) as caught:
         ADAPTER.read(tmp_path, "train", FileSource(path="t.csv"))
     assert str(caught.value) == "data source 'train': 't.csv' changed while it was being read; run again"
