@@ -34,10 +34,13 @@ _ROW_GROUP_ROWS = 1 << 20
 def write(frame: pd.DataFrame, directory: Path, name: str) -> Path:
     """Write ``frame`` (data source ``name``) as ``directory/snapshot.parquet``; raise :class:`StageError` at
     ``data.sources.<name>`` if the file would not give the same frame back."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     where = ("data", "sources", name)
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise StageError(f"data source {name!r}: the snapshot every later stage reads is Parquet, which needs "
+                         f"pyarrow (pip install 'mlspec[run]'): {exc}", where) from None
     frame = frame.reset_index(drop=True)
     problem = _column_names(frame)
     if problem:

@@ -64,7 +64,8 @@ def test_the_index_is_dropped(tmp_path: Path) -> None:
 def test_the_bytes_are_deterministic(tmp_path: Path) -> None:
     def frame() -> pd.DataFrame:
         rng = np.random.default_rng(0)
-        return pd.DataFrame({"x": rng.normal(size=5000), "s": pd.Series(rng.choice(["a", "b", None], 5000), dtype="str"),
+        return pd.DataFrame({"x": rng.normal(size=5000),
+                             "s": pd.Series(rng.choice(["a", "b", None], 5000), dtype="str"),
                              "c": pd.Categorical(rng.choice(["p", "q"], 5000))})
 
     first, second = tmp_path / "1", tmp_path / "2"
