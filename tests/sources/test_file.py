@@ -101,3 +101,23 @@ def test_importing_the_adapters_imports_no_pandas() -> None:
     code = "import sys, mlspec.sources; print(sorted(m for m in ('pandas', 'numpy', 'pyarrow') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_kind_file_written_out_is_the_same_source() -> None:
+    """`kind: file` is the default spelled out: same model, same fingerprinted section, accepted by the schema."""
+    import jsonschema
+    import yaml
+
+    from mlspec.graph import build
+    from mlspec.load import load_text
+    from mlspec.runtime import deps
+    from mlspec.schema import json_schema
+    from tests.test_load_errors import BASE
+
+    explicit = BASE.replace("train: {path: train.csv}", "train: {kind: file, path: train.csv}", 1)
+    plain, spelled = load_text(BASE).spec, load_text(explicit).spec
+    assert plain == spelled
+    stage = next(s for s in build(plain) if s.id == "data:train")
+    assert deps.spec_sections(plain, stage) == deps.spec_sections(spelled, stage) == {
+        "data.sources.train": {"path": "train.csv", "format": "csv"}}
+    jsonschema.validate(yaml.safe_load(explicit), json_schema())
