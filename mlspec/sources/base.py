@@ -16,6 +16,11 @@ never looks inside a source's spec entry:
 
 Only the ``data:<source>`` stage calls :meth:`Adapter.read`; it keeps the table as a snapshot that every
 later stage of the run reads (:mod:`mlspec.runtime.snapshot`), so one run sees one version of the data.
+
+For a file, the data stage's fingerprint learns of a change through :meth:`Adapter.files` (hashed by the
+runner's stat cache, without reading the table). A kind whose data lives elsewhere has no such files; it will
+add one method here that gives the fingerprint its identity without a full read (an ETag, a version id),
+alongside the identity :meth:`Adapter.read` returns for what it actually read.
 """
 
 from __future__ import annotations
