@@ -81,7 +81,9 @@ class Model(BaseModel):
 class FileSource(Model):
     """A table read from a file, relative to the spec's directory."""
 
-    kind: Literal["file"] = "file"
+    # Left out of dumps: a missing kind means a file, and the spec's dump (its fingerprint in registry
+    # provenance) stays what it was before sources had kinds.
+    kind: Literal["file"] = Field("file", exclude=True)
     """The kind of source; `file` (the default) is a CSV or Parquet file of the project."""
     path: CIPath
     """Path of the file, relative to the directory holding mlspec.yaml; it must resolve (symlinks followed)

@@ -121,3 +121,10 @@ def test_kind_file_written_out_is_the_same_source() -> None:
     assert deps.spec_sections(plain, stage) == deps.spec_sections(spelled, stage) == {
         "data.sources.train": {"path": "train.csv", "format": "csv"}}
     jsonschema.validate(yaml.safe_load(explicit), json_schema())
+
+
+def test_the_spec_dump_is_what_it_was_before_kinds() -> None:
+    """Registry provenance records a fingerprint of the spec's dump: a default kind must not change it."""
+    dumped = FileSource(path="t.csv").model_dump(mode="json")
+    assert dumped == {"path": "t.csv", "outside_project": False, "format": None, "description": None}
+    assert FileSource.model_validate(dumped).kind == "file"
