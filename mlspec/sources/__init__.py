@@ -16,7 +16,7 @@ from mlspec.spec import Source
 __all__ = ["ADAPTERS", "Adapter", "Concern", "Snapshot", "SourceError", "adapter"]
 
 ADAPTERS: dict[str, Adapter[Any]] = {a.kind: a for a in (FileAdapter(),)}
-"""Source kind → its adapter; the keys are :data:`mlspec.spec.SOURCE_KINDS`."""
+"""Source kind → its adapter: one for each member of :data:`mlspec.spec.Source`."""
 
 
 def adapter(source: Source) -> Adapter[Any]:

@@ -12,13 +12,15 @@ from mlspec import sources
 from mlspec.runtime import hashing
 from mlspec.sources import file as file_kind
 from mlspec.sources.base import Concern, SourceError
-from mlspec.spec import SOURCE_KINDS, FileSource
+from mlspec.spec import FileSource, Source
 
 ADAPTER = file_kind.FileAdapter()
 
 
 def test_every_kind_of_the_spec_has_an_adapter() -> None:
-    assert list(sources.ADAPTERS) == list(SOURCE_KINDS) == ["file"]
+    from mlspec.load import _tagged_members
+
+    assert list(sources.ADAPTERS) == list(_tagged_members(Source) or {}) == ["file"]
     assert all(adapter.kind == kind for kind, adapter in sources.ADAPTERS.items())
     assert isinstance(sources.adapter(FileSource(path="t.csv")), file_kind.FileAdapter)
 
