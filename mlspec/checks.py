@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlspec import confine, expectations, suitefile
+from mlspec import confine, expectations, sources, suitefile
 from mlspec.graph import find_cycle
 from mlspec.metrics import METRICS, metrics_for
 from mlspec.spec import Spec
@@ -212,19 +212,21 @@ def not_allowed(estimator: str) -> str:
 
 def _files(spec: Spec, root: Path) -> list[Finding]:
     """Files outside the project or not regular are errors (see :mod:`mlspec.confine`). Missing data files
-    are warnings: CI may fetch them (dvc pull, a download step) before `mlspec run`."""
+    are warnings: CI may fetch them (dvc pull, a download step) before `mlspec run`. What a data source needs
+    is its adapter's to say."""
     out: list[Finding] = []
     for name, source in spec.data.sources.items():
-        out += _file(root, ("data", "sources", name, "path"), source.path, source.outside_project, True)
+        out += [Finding(c.path, c.message, warning=c.warning)
+                for c in sources.adapter(source).concerns(root, name, source)]
     for name, suite in spec.validation.items():
         if suite.suite_file is not None:
-            out += _file(root, ("validation", name, "suite_file"), suite.suite_file, False, False)
+            out += _suite_path(root, ("validation", name, "suite_file"), suite.suite_file)
     return out
 
 
-def _file(root: Path, path: tuple[str | int, ...], rel: str, outside_ok: bool, opt_in: bool) -> list[Finding]:
+def _suite_path(root: Path, path: tuple[str | int, ...], rel: str) -> list[Finding]:
     try:
-        found = confine.resolve(root, rel, outside_ok=outside_ok, opt_in=opt_in)
+        found = confine.resolve(root, rel, outside_ok=False, opt_in=False)  # suites have no outside opt-in
     except confine.Refused as exc:
         return [Finding(path, exc.message)]
     if not found.exists():

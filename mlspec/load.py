@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Discriminator, Tag, ValidationError
 
 from mlspec import spec as S
 from mlspec.checks import Finding, check
@@ -302,8 +302,17 @@ def _message(err: Any, loc: tuple[Any, ...], path: PathT, at_key: bool) -> str:
 
 def _type_at(loc: tuple[Any, ...]) -> Any:
     """The annotation that pydantic validated at ``loc`` (walking models, dicts, lists and unions)."""
+    return _unwrap(_annotation_at(loc))
+
+
+def _annotation_at(loc: tuple[Any, ...]) -> Any:
     current: Any = S.Spec
     for item in loc:
+        tagged = _tagged_members(current)
+        if tagged is not None:
+            # A union with a callable discriminator (data sources) adds its tag to the loc, as `kind` does.
+            current = tagged.get(str(item))
+            continue
         current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
             fld = current.model_fields.get(str(item))
@@ -322,7 +331,36 @@ def _type_at(loc: tuple[Any, ...]) -> Any:
             current = next((a for a in args if _tag(a) == item), None)
         else:
             return None
-    return _unwrap(current)
+    return current
+
+
+def _tagged_members(tp: Any) -> dict[str, Any] | None:
+    """Tag → member of a union chosen by a callable ``Discriminator`` (members marked with ``Tag``), else None.
+
+    Python flattens nested ``Annotated``, so a one-member union arrives as ``Annotated[Member, Tag, Discriminator]``.
+    """
+    if typing.get_origin(tp) is not typing.Annotated:
+        return None
+    inner, *meta = typing.get_args(tp)
+    if not any(isinstance(m, Discriminator) for m in meta):
+        return None
+    members = typing.get_args(inner) if typing.get_origin(inner) in (typing.Union, types.UnionType) else (tp,)
+    out: dict[str, Any] = {}
+    for member in members:
+        marks = typing.get_args(member)[1:] if typing.get_origin(member) is typing.Annotated else ()
+        for mark in marks:
+            if isinstance(mark, Tag):
+                out[mark.tag] = _strip_tag(member)
+    return out
+
+
+def _strip_tag(tp: Any) -> Any:
+    """``tp`` without its ``Tag`` and ``Discriminator`` marks, so walking on does not meet the union again."""
+    if typing.get_origin(tp) is not typing.Annotated:
+        return tp
+    inner, *meta = typing.get_args(tp)
+    kept = [m for m in meta if not isinstance(m, Tag | Discriminator)]
+    return typing.Annotated[(inner, *kept)] if kept else inner
 
 
 def _unwrap(tp: Any) -> Any:
@@ -354,6 +392,9 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
 
 
 def _union_tags(loc: tuple[Any, ...]) -> list[str]:
+    tagged = _tagged_members(_annotation_at(loc))
+    if tagged is not None:
+        return list(tagged)
     tp = _type_at(loc)
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         return [t for t in (_tag(a) for a in typing.get_args(tp)) if t]

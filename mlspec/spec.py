@@ -15,8 +15,10 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     field_validator,
     model_validator,
 )
@@ -76,9 +78,13 @@ class Model(BaseModel):
 # --- data -------------------------------------------------------------------------------------------------
 
 
-class Source(Model):
+class FileSource(Model):
     """A table read from a file, relative to the spec's directory."""
 
+    # Left out of dumps: a missing kind means a file, and the spec's dump (its fingerprint in registry
+    # provenance) stays what it was before sources had kinds.
+    kind: Literal["file"] = Field("file", exclude=True)
+    """The kind of source; `file` (the default) is a CSV or Parquet file of the project."""
     path: CIPath
     """Path of the file, relative to the directory holding mlspec.yaml; it must resolve (symlinks followed)
     inside that directory unless `outside_project` is set."""
@@ -90,7 +96,7 @@ class Source(Model):
     description: str | None = None
 
     @model_validator(mode="after")
-    def _format_known(self) -> Source:
+    def _format_known(self) -> FileSource:
         if self.format is None and self.inferred_format() is None:
             raise ValueError(
                 f"cannot tell the format of {self.path!r} from its suffix; add `format: csv` or `format: parquet`"
@@ -106,6 +112,28 @@ class Source(Model):
         if lower.endswith((".parquet", ".pq")):
             return "parquet"
         return None
+
+
+DEFAULT_SOURCE_KIND = "file"
+
+
+def _source_kind(value: Any) -> str:
+    """The union member that validates a source: its ``kind``, and the file kind when it names none.
+
+    A source written before kinds existed (no ``kind`` key) and anything that is not a mapping at all go to the
+    file kind, so they keep today's messages ("missing required key 'path'", "expected a mapping").
+    """
+    default = DEFAULT_SOURCE_KIND
+    kind = value.get("kind", default) if isinstance(value, dict) else getattr(value, "kind", default)
+    return kind if isinstance(kind, str) else repr(kind)
+
+
+# A discriminated union: a new kind is one more `Annotated[XSource, Tag("x")]` member here and one adapter in
+# mlspec.sources (a test checks that the two agree).
+Source = Annotated[
+    Annotated[FileSource, Tag("file")],
+    Discriminator(_source_kind),
+]
 
 
 class Features(Model):

@@ -147,6 +147,17 @@ CASES: list[tuple[str, str, str]] = [
     ("unknown file format", edit("{path: train.csv}", "{path: train.xlsx}"),
      "mlspec.yaml:7:12: data.sources.train: cannot tell the format of 'train.xlsx' from its suffix; "
      "add `format: csv` or `format: parquet`"),
+    # A source's kind picks its adapter; without one it is a file, as before kinds existed.
+    ("unknown source kind", edit("{path: train.csv}", "{path: train.csv, kind: s3}"),
+     "mlspec.yaml:7:36: data.sources.train.kind: unknown kind 's3'; expected one of: file"),
+    ("misspelt source kind", edit("{path: train.csv}", "{path: train.csv, kind: fiel}"),
+     "mlspec.yaml:7:36: data.sources.train.kind: unknown kind 'fiel'; did you mean 'file'?"),
+    ("source kind not a string", edit("{path: train.csv}", "{path: train.csv, kind: [file]}"),
+     "mlspec.yaml:7:36: data.sources.train.kind: unknown kind \"['file']\"; did you mean 'file'?"),
+    ("misspelt source key", edit("{path: train.csv}", "{paht: train.csv}"),
+     "mlspec.yaml:7:13: data.sources.train: unknown key 'paht'; did you mean 'path'?"),
+    ("source not a mapping", edit("{path: train.csv}", "train.csv"),
+     "mlspec.yaml:7:12: data.sources.train: expected a mapping, got the string 'train.csv'"),
     # --- meaningless values: accepted by their type, but no CI platform or estimator can use them -------
     ("cron minute out of range", BASE + "monitoring:\n  current: holdout\n  schedule: \"99 99 99 99 99\"\n",
      "mlspec.yaml:28:13: monitoring.schedule: '99 99 99 99 99': minute 99 is out of range 0-59; write it "

@@ -52,7 +52,7 @@ STRUCTURAL = [
     "cron step on a value", "cron macro", "unsupported python", "python older than mlspec supports",
     "boolean timeout", "boolean stage timeout", "boolean seed", "negative seed", "huge seed", "fractional seed",
     "quoted number as a bound", "boolean gate bound", "huge gate bound", "boolean resamples",
-    "boolean confidence", "invalid package name",
+    "boolean confidence", "invalid package name", "unknown source kind", "misspelt source key", "source not a mapping",
 ]
 
 

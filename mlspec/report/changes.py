@@ -20,6 +20,7 @@ from mlspec.load import Loaded
 from mlspec.runtime import lockfile
 from mlspec.runtime.stages import build
 from mlspec.runtime.workspace import Workspace
+from mlspec.sources import adapter
 from mlspec.spec import Source
 
 LABELS = {"data": "data file", "param": "parameter", "metric": "data shape"}
@@ -71,7 +72,7 @@ def _not_read_here(row: diff.Row, sources: Mapping[str, Source]) -> bool:
     if row.new is not None:
         return False
     if row.kind == "data":
-        return row.name in {posixpath.normpath(s.path) for s in sources.values()}
+        return row.name in {posixpath.normpath(f) for s in sources.values() for f in adapter(s).files(s)}
     return row.kind == "metric" and row.name.split(".", 1)[0] in {f"data:{name}" for name in sources}
 
 

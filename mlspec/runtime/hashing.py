@@ -21,7 +21,7 @@ import stat
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from mlspec import jsonio
 from mlspec.errors import MlspecError
@@ -69,12 +69,18 @@ def to_json(value: Any) -> Any:
 
 def file_digest(path: str | os.PathLike[str]) -> str:
     """``sha256:<hex>`` of a file's bytes, read in 1 MiB chunks."""
+    with open(path, "rb", buffering=0) as fh:
+        return stream_digest(fh)
+
+
+def stream_digest(handle: BinaryIO) -> str:
+    """``sha256:<hex>`` of what is left to read from an open binary file, read in 1 MiB chunks: for a file that
+    was opened once, checked, and is then hashed and parsed from the same descriptor."""
     h = hashlib.sha256()
     buf = bytearray(CHUNK)
     view = memoryview(buf)
-    with open(path, "rb", buffering=0) as fh:
-        while n := fh.readinto(buf):
-            h.update(view[:n])
+    while n := handle.readinto(buf):  # type: ignore[attr-defined]
+        h.update(view[:n])
     return PREFIX + h.hexdigest()
 
 

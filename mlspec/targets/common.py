@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import TypeVar
 
-from mlspec import report
+from mlspec import report, sources
 from mlspec.cistrings import path_problem
 from mlspec.errors import MlspecError
 from mlspec.spec import Spec
@@ -69,7 +69,8 @@ def cache_inputs(ctx: Context) -> list[str]:
     """Files whose content decides whether cached stage outputs are current: spec, lock, data, suites."""
     spec = ctx.spec
     paths = [ctx.spec_path, ctx.lock_path]
-    paths += [posixpath.normpath(posixpath.join(ctx.spec_dir, s.path)) for s in spec.data.sources.values()]
+    paths += [posixpath.normpath(posixpath.join(ctx.spec_dir, f))
+              for s in spec.data.sources.values() for f in sources.adapter(s).files(s)]
     paths += [posixpath.normpath(posixpath.join(ctx.spec_dir, s.suite_file))
               for s in spec.validation.values() if s.suite_file]
     return [inert(p) for p in dict.fromkeys(paths)]

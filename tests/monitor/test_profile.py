@@ -74,7 +74,8 @@ def test_what_the_monitor_stage_fingerprint_covers() -> None:
                                 "deploy.<monitored alias>", "evaluation.metrics", "monitoring", "project",
                                 "registry", "task"]
     assert "schedule" not in sections["monitoring"] and sections["deploy.<monitored alias>"] == "production"
-    assert stages.input_files(loaded.spec, stage) == ["data/current.csv", "data/train.csv"]
+    assert stages.input_files(loaded.spec, stage) == []  # it reads the snapshots of data:current and data:train
+    assert stage.needs == ("data:current", "data:train")
     assert stages.spec_key(stage) == ("monitoring",)
     assert "scipy" in stages.stage_versions(loaded.spec, stage)
 

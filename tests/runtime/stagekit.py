@@ -1,14 +1,14 @@
 """Running single stages against copies of the examples (import as ``from tests.runtime.stagekit import ...``).
 
-Upstream outputs are made here, not by the runner: a ``data:<source>`` directory gets a ``profile.json``
-computed the way the data stage computes it, a ``train:<model>`` dependency is trained by the real train
-stage, and a ``validate:<suite>`` dependency gets an empty directory (no stage reads a suite's outputs).
+Upstream outputs are made here, not by the runner: a ``data:<source>`` or ``train:<model>`` dependency is
+made by the real data or train stage (the data stage's snapshot is what every later stage reads), and a
+``validate:<suite>`` dependency gets an empty directory (no stage reads a suite's outputs). :func:`profile`
+computes a profile independently of the data stage, for comparisons.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,11 +118,7 @@ class Kit:
             return self.done[stage_id]
         stage = self.stages[stage_id]
         out = self.out_dir(stage_id)
-        if stage.kind == "data":
-            out.mkdir(parents=True, exist_ok=True)
-            text = json.dumps(profile(self.loaded, str(stage.name)), indent=2)
-            (out / "profile.json").write_text(text, encoding="utf-8")
-        elif stage.kind == "train":
+        if stage.kind in ("data", "train"):
             result = self.run(stage_id)
             assert result.failed is None, result.failed
         else:

@@ -70,7 +70,7 @@ def test_status_before_and_after_runs(root: Path) -> None:
     assert after.stdout.splitlines() == [
         "workspace: .mlspec",
         "lock: mlspec.lock (2 stages recorded)",
-        "data:train: recorded; outputs match the lock (1 file)",
+        "data:train: recorded; outputs match the lock (2 files)",  # profile.json, snapshot.parquet
         "  columns = 2",
         "  rows = 5",
         "data:holdout: recorded; outputs differ from the lock: profile.json",

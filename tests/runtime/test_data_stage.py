@@ -56,7 +56,7 @@ def test_profile_of_a_csv(tmp_path: Path) -> None:
     }
     assert list(json.loads(text)) == ["source", "path", "format", "digest", "rows", "columns", "schema"]
     assert (result.metrics, result.summary, result.failed) == ({"rows": 3, "columns": 4}, "3 rows, 4 columns", None)
-    assert [p.name for p in ctx.out_dir.iterdir()] == ["profile.json"]
+    assert sorted(p.name for p in ctx.out_dir.iterdir()) == ["profile.json", "snapshot.parquet"]
 
 
 def test_profile_of_a_parquet_file(tmp_path: Path) -> None:
@@ -156,6 +156,8 @@ def test_profile_never_carries_values_of_an_excluded_column(tmp_path: Path) -> N
     (tmp_path / "mlspec.yaml").write_text(text)
     ctx = context(load(tmp_path / "mlspec.yaml"), ctx.stage, ctx.out_dir, {}, lambda _: None)
     data.run(ctx)
-    profile = json.loads((ctx.out_dir / "profile.json").read_text())
-    assert profile["schema"]["ssn"] == "str"  # its name and dtype only
-    assert "PLANTED-SECRET" not in _outputs(ctx)
+    text = (ctx.out_dir / "profile.json").read_text()
+    assert json.loads(text)["schema"]["ssn"] == "str"  # its name and dtype only
+    assert "PLANTED-SECRET" not in text
+    # The snapshot is the table itself, excluded columns too (a suite may check an id column): it is data.
+    assert sorted(p.name for p in ctx.out_dir.iterdir()) == ["profile.json", "snapshot.parquet"]

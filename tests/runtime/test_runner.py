@@ -83,7 +83,11 @@ def test_first_run_runs_everything_and_records_it(root: Path) -> None:
     lock = lockfile.read(root / "mlspec.lock")
     assert sorted(lock.stages) == sorted(ALL)
     train = lock.stages["train:m1"]
-    assert train.inputs == {"train.csv": "sha256:" + hashlib.sha256((root / "train.csv").read_bytes()).hexdigest()}
+    # The data stage reads the file; the stages after it read its snapshot, covered by their upstream digest.
+    assert lock.stages["data:train"].inputs == {
+        "train.csv": "sha256:" + hashlib.sha256((root / "train.csv").read_bytes()).hexdigest()}
+    assert sorted(lock.stages["data:train"].outputs) == ["profile.json", "snapshot.parquet"]
+    assert train.inputs == {}
     assert sorted(train.upstream) == ["data:train", "validate:train_check"]
     assert sorted(train.spec) == ["data.exclude", "data.features", "data.sources.train", "data.target",
                                   "task", "training.models.m1", "training.seed"]
@@ -113,23 +117,23 @@ def test_changed_holdout_reruns_only_what_reads_it(root: Path) -> None:
         "skip validate:train_check: up to date",
         "skip train:m1: up to date",
         "skip train:m2: up to date",
-        "run evaluate: input changed: holdout.csv; needs data:holdout, which runs first",
+        "run evaluate: needs data:holdout, which runs first",
         "run gate: needs evaluate, which runs first",
         "mlspec plan: 3 to run, 4 up to date",
     ]
     report, lines, _ = go()
     # The stand-in evaluate does not read the holdout rows, so its outputs, and the gate, stay the same.
     assert [sid for sid, s in statuses(report).items() if s == "ran"] == ["data:holdout", "evaluate"]
-    assert "run evaluate: input changed: holdout.csv; upstream changed: data:holdout" in lines
+    assert "run evaluate: upstream changed: data:holdout" in lines
 
 
 def test_changed_training_data_reruns_its_branch(root: Path) -> None:
     go()
     fakestages.write_csv(root / "train.csv", 6)
     assert planned()[2:5] == [
-        "run validate:train_check: input changed: train.csv; needs data:train, which runs first",
-        "run train:m1: input changed: train.csv; needs data:train, validate:train_check, which run first",
-        "run train:m2: input changed: train.csv; needs data:train, validate:train_check, which run first",
+        "run validate:train_check: needs data:train, which runs first",
+        "run train:m1: needs data:train, validate:train_check, which run first",
+        "run train:m2: needs data:train, validate:train_check, which run first",
     ]
     report, _, _ = go()
     assert [sid for sid, s in statuses(report).items() if s == "ran"] == [

@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING, Any
 from mlspec.graph import Stage, stage_id, unique
 from mlspec.metrics import METRICS, Metric
 from mlspec.numbers import fmt
-from mlspec.runtime import bundle
+from mlspec.runtime import bundle, snapshot
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.features import require_columns, require_target
-from mlspec.runtime.io import read_source
-from mlspec.runtime.stages.kind import Ci, Kind, Read, checked_data, estimator_versions, source_file, source_read
+from mlspec.runtime.stages.kind import Ci, Kind, Read, checked_data, estimator_versions, source_read
 from mlspec.runtime.stages.train import LEARNING_READS
 from mlspec.spec import Spec
 
@@ -68,7 +67,7 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
 
 KIND = Kind(
     "evaluate", _stages, _reads,
-    files=lambda spec, stage: [source_file(spec, spec.evaluation.data)],
+    files=lambda spec, stage: [],  # the snapshot of data:<evaluation.data>, an upstream output
     libraries=("matplotlib", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops"),
     more_versions=lambda spec, stage: estimator_versions(spec, list(spec.training.models)),
     spec_key=lambda stage: ("evaluation",),
@@ -79,7 +78,7 @@ KIND = Kind(
 def run(ctx: StageContext) -> StageResult:
     spec: Spec = ctx.spec
     source = spec.evaluation.data
-    frame = read_source(ctx.root, source, spec.data.sources[source])
+    frame = snapshot.read(ctx, source)
     require_target(spec.data.target, [str(c) for c in frame.columns], source)
     y_true = frame[spec.data.target].to_numpy()
     ctx.log(f"scoring {len(spec.training.models)} models on {len(frame)} rows of {source!r}")

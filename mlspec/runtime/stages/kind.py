@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from mlspec import __version__
+from mlspec import __version__, sources
 from mlspec.graph import Stage, stage_id
 from mlspec.spec import Source, Spec, StageKind
 
@@ -127,13 +127,16 @@ def source_read(name: str) -> Read:
 
 
 def _source(source: Source) -> dict[str, Any]:
-    # The description is documentation; editing it must not rerun anything.
-    return {"path": source.path, "format": source.inferred_format()}
+    # What of the source shapes the table, as its adapter says (a file: path and format; the description is
+    # documentation, and editing it must not rerun anything).
+    return sources.adapter(source).section(source)
 
 
-def source_file(spec: Spec, name: str) -> str:
-    """The file data source ``name`` names, relative to the spec's directory."""
-    return spec.data.sources[name].path
+def source_files(spec: Spec, name: str) -> list[str]:
+    """The project files data source ``name`` reads, relative to the spec's directory. Only its data stage
+    lists them: every later stage reads that stage's snapshot, whose digest their fingerprint covers."""
+    source = spec.data.sources[name]
+    return sources.adapter(source).files(source)
 
 
 def version_of(distribution: str) -> str:

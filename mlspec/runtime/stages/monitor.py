@@ -21,11 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from mlspec.errors import MlspecError
 from mlspec.graph import Stage, stage_id, unique
-from mlspec.runtime import bundle
+from mlspec.runtime import bundle, snapshot
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.features import require_columns
-from mlspec.runtime.io import read_source
-from mlspec.runtime.stages.kind import Ci, Kind, Read, source_file, source_read
+from mlspec.runtime.stages.kind import Ci, Kind, Read, source_read
 from mlspec.spec import Spec
 
 if TYPE_CHECKING:
@@ -85,7 +84,7 @@ def _model_input(loaded: Loaded, stage: Stage) -> dict[str, str]:
 
 KIND = Kind(
     "monitor", _stages, _reads,
-    files=lambda spec, stage: [source_file(spec, s) for s in _sources(spec)],
+    files=lambda spec, stage: [],  # the snapshots of its data stages, upstream outputs
     libraries=("matplotlib", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops"),
     spec_key=lambda stage: ("monitoring",),
     external=_model_input,
@@ -105,7 +104,7 @@ def run(ctx: StageContext) -> StageResult:
     ctx.log(f"model: {found.trained_model}, {found.where}")
     if found.notice:
         ctx.log(f"notice: {found.notice}")
-    current = read_source(ctx.root, mon.current, spec.data.sources[mon.current])
+    current = snapshot.read(ctx, mon.current)
     if len(current) == 0:
         raise StageError(f"data source {mon.current!r} has no rows: there is nothing to monitor (an empty export "
                          "is a broken data pipeline, not an absence of drift)", ("monitoring", "current"))
@@ -198,7 +197,7 @@ def _reference(ctx: StageContext, model: bundle.Bundle, found: deployed.Deployed
     spec: Spec = ctx.spec
     mon = spec.monitoring
     assert mon is not None and mon.reference is not None
-    frame = read_source(ctx.root, mon.reference, spec.data.sources[mon.reference])
+    frame = snapshot.read(ctx, mon.reference)
     require_columns(model.features, [str(c) for c in frame.columns], mon.reference, ("monitoring", "reference"),
                     f"model {found.trained_model!r}")
     if len(frame) == 0:

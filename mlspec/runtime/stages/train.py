@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from mlspec.checks import estimator_packages, not_allowed
 from mlspec.graph import Stage, stage_id
-from mlspec.runtime import bundle
+from mlspec.runtime import bundle, snapshot
 from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.features import FeatureSet, resolve
-from mlspec.runtime.io import read_source
-from mlspec.runtime.stages.kind import Ci, Kind, Read, checked_data, estimator_versions, source_file, source_read
+from mlspec.runtime.stages.kind import Ci, Kind, Read, checked_data, estimator_versions, source_read
 from mlspec.spec import Spec
 from mlspec.suggest import did_you_mean
 
@@ -59,7 +58,7 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
 
 KIND = Kind(
     "train", _stages, _reads,
-    files=lambda spec, stage: [source_file(spec, spec.training.models[str(stage.name)].data)],
+    files=lambda spec, stage: [],  # the snapshot of its data stage, an upstream output
     libraries=("numpy", "pandas", "pyarrow", "scikit-learn", "scipy", "skops"),
     more_versions=lambda spec, stage: estimator_versions(spec, [str(stage.name)]),
     spec_key=lambda stage: ("training", "models", str(stage.name)),
@@ -76,7 +75,7 @@ def run(ctx: StageContext) -> StageResult:
     estimator, params = build_estimator(cls, model, spec.training.seed, where)
     check_task(estimator, model.estimator, spec.task, (*where, "estimator"))
 
-    frame = read_source(ctx.root, model.data, spec.data.sources[model.data])
+    frame = snapshot.read(ctx, model.data)
     features = resolve(spec.data, frame, model.data)
     y = target(frame, features.target, model.data, spec.task)
     pipeline = make_pipeline(features, model.preprocessing, estimator)

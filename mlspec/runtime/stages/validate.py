@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from mlspec import expectations, rowcondition, suitefile
 from mlspec.graph import Stage, stage_id
+from mlspec.runtime import snapshot
 from mlspec.runtime.context import StageContext, StageError, StageResult
-from mlspec.runtime.io import read_source
-from mlspec.runtime.stages.kind import Ci, Kind, Read, source_file, source_read
+from mlspec.runtime.stages.kind import Ci, Kind, Read, source_read
 from mlspec.spec import Spec
 from mlspec.suggest import did_you_mean
 
@@ -72,7 +72,8 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
 
 def _files(spec: Spec, stage: Stage) -> list[str]:
     suite = spec.validation[str(stage.name)]
-    return [source_file(spec, suite.data), *([suite.suite_file] if suite.suite_file else [])]
+    # The table is the snapshot of data:<suite.data>, an upstream output; the suite file is read here.
+    return [suite.suite_file] if suite.suite_file else []
 
 
 KIND = Kind(
@@ -87,7 +88,7 @@ def run(ctx: StageContext) -> StageResult:
     name = str(ctx.stage.name)
     suite = ctx.spec.validation[name]
     checks = build_checks(ctx.root, name, suite)
-    frame = read_source(ctx.root, suite.data, ctx.spec.data.sources[suite.data])
+    frame = snapshot.read(ctx, suite.data)
     ctx.log(f"validating {len(frame)} rows of {suite.data!r} against {len(checks)} expectations")
     result, order = validate(frame, name, checks)
     result = redact(result, undeclared(ctx.spec.data, [str(c) for c in frame.columns]))
