@@ -68,10 +68,15 @@ def test_the_message_for_kinds_mlspec_run_does_not_run() -> None:
 # --- every declared section is fingerprinted -------------------------------------------------------------------
 
 
+TAGS = {"kind"}
+
+
 def _edited(value: Any) -> Any:
     """``value`` with every leaf changed (a mapping also gains a key), of the same shape."""
     if isinstance(value, BaseModel):
-        return value.model_copy(update={k: _edited(getattr(value, k)) for k in type(value).model_fields})
+        # A union's tag (a data source's `kind`) names the model itself: another value is another model.
+        return value.model_copy(update={k: _edited(getattr(value, k)) for k in type(value).model_fields
+                                        if k not in TAGS})
     if isinstance(value, Mapping):
         added = _edited(next(iter(value.values()))) if value else "x"
         return {**{k: _edited(v) for k, v in value.items()}, "edited": added}
