@@ -57,7 +57,7 @@ def score(model: Bundle, frame: pd.DataFrame, name: str, source: str) -> Scoring
 def compare(spec: Spec, model: Bundle, name: str, frame: pd.DataFrame, scoring: Scoring,
             recorded: dict[str, Any]) -> dict[str, Any]:
     """``{"available": bool, "rows": n, "reason": str, "metrics": [...]}`` for the report."""
-    from mlspec.runtime.stages.evaluate import Scored, compute_metrics
+    from mlspec.runtime.scoring import Scored, compute_metrics
 
     target = spec.data.target
     if target not in frame.columns:

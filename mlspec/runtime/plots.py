@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-    from mlspec.runtime.stages.evaluate import Scored
+    from mlspec.runtime.scoring import Scored
 
 
 def write_all(directory: Path, task: str, y_true: np.ndarray, scored: list[Scored],
               log: Callable[[str], None] = lambda _: None) -> list[Path]:
     """The plots that suit ``task``, as PNG files in ``directory``; returns their paths. A plot that cannot be
     drawn (a model's classes miss a label of the evaluation data) is skipped with a notice through ``log``."""
-    from mlspec.runtime.stages.evaluate import unseen_labels
+    from mlspec.runtime.scoring import unseen_labels
 
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from mlspec.runtime.stages.evaluate import Scored
+    from mlspec.runtime.scoring import Scored
     from mlspec.spec import Spec
 
 SEED = 0
@@ -156,7 +156,7 @@ def scored_from(frame: pd.DataFrame, model: str, task: str, y: np.ndarray) -> Sc
     """A model's outputs as the evaluate stage held them, rebuilt from its predictions.parquet columns."""
     import numpy as np
 
-    from mlspec.runtime.stages.evaluate import Scored
+    from mlspec.runtime.scoring import Scored
 
     if f"{model}:pred" not in frame.columns:
         raise KeyError(model)
@@ -187,7 +187,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def _take(s: Scored, idx: np.ndarray) -> Scored:
-    from mlspec.runtime.stages.evaluate import Scored
+    from mlspec.runtime.scoring import Scored
 
     return Scored(s.name, s.estimator, s.classes, s.predictions[idx],
                   None if s.proba is None else s.proba[idx], None if s.decision is None else s.decision[idx])
@@ -196,7 +196,7 @@ def _take(s: Scored, idx: np.ndarray) -> Scored:
 def _metric_function(spec: Spec, metric: str) -> Callable[[np.ndarray, Scored], float | None]:
     """The metric exactly as the evaluate stage computes it, on given rows; None where it is undefined."""
     from mlspec.runtime.context import StageError
-    from mlspec.runtime.stages.evaluate import compute_metrics
+    from mlspec.runtime.scoring import compute_metrics
 
     # What compute_metrics reads, with the one metric: the gate's view of the spec has no evaluation.metrics.
     narrowed: Any = SimpleNamespace(task=spec.task, evaluation=SimpleNamespace(metrics=[metric]))

@@ -310,7 +310,7 @@ def test_a_binary_label_the_model_never_saw_says_so(tmp_path: Path) -> None:
 
 def test_plots_skip_a_model_missing_a_label_with_a_notice(tmp_path: Path) -> None:
     from mlspec.runtime import plots
-    from mlspec.runtime.stages.evaluate import Scored
+    from mlspec.runtime.scoring import Scored
 
     y_true = np.array([0, 1, 1, 2, 0])
     predictions = np.array([0, 1, 0, 1, 0])

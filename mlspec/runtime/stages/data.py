@@ -41,6 +41,7 @@ KIND = Kind(
     "data", _stages, _reads, _files,
     # pyarrow: pandas 3 stores strings in pyarrow arrays when it is installed.
     libraries=("pandas", "pyarrow"),
+    outputs_version=2,  # 2: snapshot.parquet beside profile.json
     spec_key=lambda stage: ("data", "sources", str(stage.name)),
 )
 

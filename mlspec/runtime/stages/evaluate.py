@@ -10,13 +10,10 @@ for bootstrapped confidence intervals) and PNG plots.
 from __future__ import annotations
 
 import json
-import math
-import warnings
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlspec.graph import Stage, stage_id, unique
-from mlspec.metrics import METRICS, Metric
+from mlspec.metrics import METRICS
 from mlspec.numbers import fmt
 from mlspec.runtime import bundle, snapshot
 from mlspec.runtime.context import StageContext, StageError, StageResult
@@ -26,27 +23,10 @@ from mlspec.runtime.stages.train import LEARNING_READS
 from mlspec.spec import Spec
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
-# Metrics of probabilities: a decision_function's margins would give a number, but a meaningless one.
-PROBABILITY_FUNCTIONS = frozenset({"log_loss", "brier_score_loss"})
-# Binary label metrics whose positive class scikit-learn assumes to be 1 unless told.
-POS_LABEL_FUNCTIONS = frozenset(
-    {"f1_score", "precision_score", "recall_score", "jaccard_score", "average_precision_score", "brier_score_loss"}
-)
+    from mlspec.runtime.scoring import Scored
 
-
-@dataclass
-class Scored:
-    """One model's output on the evaluation data."""
-
-    name: str
-    estimator: str
-    classes: list[Any] | None
-    predictions: np.ndarray
-    proba: np.ndarray | None  # predict_proba, columns in the order of ``classes``
-    decision: np.ndarray | None  # decision_function, when there is no predict_proba
 
 
 def _stages(spec: Spec) -> list[Stage]:
@@ -76,6 +56,8 @@ KIND = Kind(
 
 
 def run(ctx: StageContext) -> StageResult:
+    from mlspec.runtime import plots, scoring
+
     spec: Spec = ctx.spec
     source = spec.evaluation.data
     frame = snapshot.read(ctx, source)
@@ -83,7 +65,7 @@ def run(ctx: StageContext) -> StageResult:
     y_true = frame[spec.data.target].to_numpy()
     ctx.log(f"scoring {len(spec.training.models)} models on {len(frame)} rows of {source!r}")
     scored = [_score(ctx, name, frame, source) for name in spec.training.models]
-    table = {s.name: compute_metrics(spec, s, y_true) for s in scored}
+    table = {s.name: scoring.compute_metrics(spec, s, y_true) for s in scored}
     champion = choose_champion(spec, table)
     profile = bundle.read_profile(ctx.upstream(f"data:{source}"))
     report = {
@@ -94,13 +76,11 @@ def run(ctx: StageContext) -> StageResult:
         "champion": champion,
         "champion_rule": champion_rule(spec),
         "champion_metrics": table[champion],
-        "scores": {s.name: _score_kind(s) for s in scored},
+        "scores": {s.name: scoring.score_kind(s) for s in scored},
         "data": {"source": source, "digest": profile.get("digest"), "rows": len(frame)},
     }
     (ctx.out_dir / "metrics.json").write_text(json.dumps(bundle.jsonable(report), indent=2) + "\n", "utf-8")
-    predictions_frame(frame.index, y_true, scored).to_parquet(ctx.out_dir / "predictions.parquet", index=False)
-    from mlspec.runtime import plots
-
+    scoring.predictions_frame(frame.index, y_true, scored).to_parquet(ctx.out_dir / "predictions.parquet", index=False)
     written = plots.write_all(ctx.out_dir / "plots", spec.task, y_true, scored, ctx.log)
     ctx.log(f"wrote {len(written)} plots")
     shown = ", ".join(f"{m}={fmt(v, missing='n/a')}" for m, v in table[champion].items())
@@ -112,6 +92,8 @@ def run(ctx: StageContext) -> StageResult:
 
 
 def _score(ctx: StageContext, name: str, frame: pd.DataFrame, source: str) -> Scored:
+    from mlspec.runtime.scoring import Scored
+
     where = ("training", "models", name)
     try:
         loaded = bundle.load(ctx.upstream(f"train:{name}"))
@@ -138,72 +120,7 @@ def _has(model: Any, method: str) -> bool:
     return hasattr(model, method)
 
 
-def _score_kind(s: Scored) -> str | None:
-    return "predict_proba" if s.proba is not None else "decision_function" if s.decision is not None else None
-
-
 # --- metrics ------------------------------------------------------------------------------------------------
-
-
-def compute_metrics(spec: Spec, s: Scored, y_true: np.ndarray) -> dict[str, float | None]:
-    import sklearn.metrics
-
-    out: dict[str, float | None] = {}
-    for i, name in enumerate(spec.evaluation.metrics):
-        metric = METRICS[name]
-        fn = getattr(sklearn.metrics, metric.function)
-        kwargs = dict(metric.kwargs)
-        if metric.needs == "scores":
-            y_input = _scores_for(metric, s, spec.task, ("evaluation", "metrics", i))
-            if spec.task == "multiclass":
-                kwargs["labels"] = s.classes
-        else:
-            y_input = s.predictions
-        if spec.task == "binary" and metric.function in POS_LABEL_FUNCTIONS and "average" not in kwargs:
-            assert s.classes is not None
-            kwargs["pos_label"] = s.classes[-1]
-        with warnings.catch_warnings():
-            # An undefined metric (e.g. precision with no positive predictions) is 0 by scikit-learn's rule;
-            # its warning would only repeat what the number says.
-            warnings.simplefilter("ignore")
-            try:
-                value = float(fn(y_true, y_input, **kwargs))
-            except ValueError as exc:  # e.g. a class in the evaluation data that the model never saw
-                raise StageError(f"metric {name!r} of model {s.name!r}: {exc}{unseen_note(y_true, s)}",
-                                 ("evaluation", "metrics", i)) from None
-        out[name] = value if math.isfinite(value) else None
-    return out
-
-
-def unseen_labels(y_true: np.ndarray, s: Scored) -> list[Any]:
-    """Labels of the evaluation data that the model never saw in training (none for a regressor)."""
-    if s.classes is None:
-        return []
-    known = set(s.classes)
-    return sorted({v for v in bundle.jsonable(list(y_true)) if v not in known}, key=str)
-
-
-def unseen_note(y_true: np.ndarray, s: Scored) -> str:
-    unseen = unseen_labels(y_true, s)
-    if not unseen:
-        return ""
-    shown = ", ".join(repr(v) for v in unseen[:5]) + (", ..." if len(unseen) > 5 else "")
-    return (f" (the evaluation data has label(s) {shown} that the model never saw in training, whose labels "
-            f"are {s.classes}; fix the data or train on data with every label)")
-
-
-def _scores_for(metric: Metric, s: Scored, task: str, where: tuple[str | int, ...]) -> np.ndarray:
-    if s.proba is not None:
-        return s.proba[:, -1] if task == "binary" else s.proba
-    probability_only = metric.function in PROBABILITY_FUNCTIONS or task == "multiclass"
-    if s.decision is not None and not probability_only:
-        return s.decision
-    needed = "predicted probabilities (predict_proba)" if probability_only else "scores"
-    raise StageError(
-        f"metric {metric.name!r} needs {needed}, but model {s.name!r} ({s.estimator}) has no "
-        + ("predict_proba" if probability_only else "predict_proba or decision_function"),
-        where,
-    )
 
 
 # --- champion -----------------------------------------------------------------------------------------------
@@ -235,28 +152,3 @@ def choose_champion(spec: Spec, table: dict[str, dict[str, float | None]]) -> st
 
 
 # --- outputs ------------------------------------------------------------------------------------------------
-
-
-def predictions_frame(index: pd.Index, y_true: np.ndarray, scored: list[Scored]) -> pd.DataFrame:
-    """One row per evaluation row: ``row``, ``y_true``, and per model ``<m>:pred`` plus its scores.
-
-    Scores are ``<m>:score`` (binary: positive class probability, or the decision function) or
-    ``<m>:proba:<class>`` / ``<m>:decision:<class>`` (multiclass).
-    """
-    import pandas as pd
-
-    columns: dict[str, Any] = {"row": index.to_numpy(), "y_true": y_true}
-    for s in scored:
-        columns[f"{s.name}:pred"] = s.predictions
-        matrix = s.proba if s.proba is not None else s.decision
-        if matrix is None:
-            continue
-        if matrix.ndim == 1:
-            columns[f"{s.name}:score"] = matrix
-        elif matrix.shape[1] == 2 and s.classes is not None and len(s.classes) == 2:
-            columns[f"{s.name}:score"] = matrix[:, 1]
-        else:
-            kind = "proba" if s.proba is not None else "decision"
-            for j, label in enumerate(s.classes or range(matrix.shape[1])):
-                columns[f"{s.name}:{kind}:{label}"] = matrix[:, j]
-    return pd.DataFrame(columns)

@@ -93,6 +93,9 @@ class Kind:
     """The files the stage reads, relative to the spec's directory."""
     libraries: tuple[str, ...] = ()
     """Distributions whose behaviour shapes the stage's outputs."""
+    outputs_version: int = 0
+    """Raised when the kind's outputs change shape within one mlspec version (a data stage gained its
+    snapshot): recorded among the versions, so outputs an older mlspec wrote are rerun, never adopted."""
     more_versions: Callable[[Spec, Stage], dict[str, str]] | None = None
     """Versions that shape the outputs only for some specs (an estimator's package, the significance test's)."""
     spec_key: Callable[[Stage], tuple[str, ...]] = lambda stage: (stage.kind,)
@@ -214,6 +217,10 @@ def _json(obj: Any, exclude: frozenset[str] = frozenset()) -> Any:
     return obj
 
 
+OUTPUTS_VERSION = "outputs"
+"""The versions key of :attr:`Kind.outputs_version` (no distribution has that name)."""
+
+
 def versions(kind: Kind, spec: Spec, stage: Stage) -> dict[str, str]:
     """mlspec, Python (major.minor) and the libraries ``stage`` uses → their installed versions."""
     found = {
@@ -221,6 +228,8 @@ def versions(kind: Kind, spec: Spec, stage: Stage) -> dict[str, str]:
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
         **{dist: version_of(dist) for dist in kind.libraries},
     }
+    if kind.outputs_version:
+        found[OUTPUTS_VERSION] = str(kind.outputs_version)
     if kind.more_versions is not None:
         found.update(kind.more_versions(spec, stage))
     return found

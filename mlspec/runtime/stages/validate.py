@@ -64,9 +64,9 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
     return [
         Read(f"validation.{stage.name}"),
         source_read(suite.data),
-        # Which columns' values a report may show (see `undeclared`). Not fingerprinted, as before the
-        # stage's reads were enforced; editing these leaves the redaction of cached results stale.
-        *(Read(f"data.{key}", fingerprinted=False) for key in ("target", "features", "exclude")),
+        # Which columns' values result.json may show (see `undeclared`): excluding a column must rerun the
+        # suites, or its values stay in their cached results.
+        *(Read(f"data.{key}") for key in ("target", "features", "exclude")),
     ]
 
 

@@ -34,6 +34,18 @@ def test_gates_are_read_by_the_gate_not_by_evaluate() -> None:
     assert gates["roc_auc"] == {"min": 0.95, "max": None, "max_drop": 0.01, "warn_only": False, "significance": None}
 
 
+def test_excluding_a_column_reruns_the_suites() -> None:
+    """A suite's result.json quotes values only of declared columns: a newly excluded column must rerun the
+    suites, or its values stay in their cached results."""
+    stage = _stage(BREAST, "validate:train_quality")
+    before = stages.spec_sections(BREAST.spec, stage)
+    edited = BREAST.spec.model_copy(update={"data": BREAST.spec.data.model_copy(
+        update={"exclude": [*BREAST.spec.data.exclude, "mean radius"]})})
+    after = stages.spec_sections(edited, stage)
+    assert before["data.exclude"] != after["data.exclude"]
+    assert {k for k in before if before[k] != after[k]} == {"data.exclude"}
+
+
 def test_the_gate_reads_its_baseline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from mlspec.baseline import NoBaseline
 
@@ -104,3 +116,21 @@ def test_estimators_from_other_packages_add_their_version() -> None:
 )
 def test_errors_without_a_key_point_at_the_stage_definition(stage_id: str, line: int) -> None:
     assert BREAST.line_of(*stages.spec_key(_stage(BREAST, stage_id))).line == line
+
+
+def test_data_outputs_of_an_older_shape_are_rerun_not_adopted() -> None:
+    """A data stage written before it kept its snapshot has the same spec, files and library versions: only
+    the kind's outputs version tells it apart, and the reason names it."""
+    from mlspec.runtime.hashing import StatCache
+    from mlspec.runtime.lockfile import Entry
+    from mlspec.runtime.staleness import facts_of, why
+
+    stage = _stage(BREAST, "data:train")
+    found = stages.stage_versions(BREAST.spec, stage)
+    assert found["outputs"] == "2"
+    assert "outputs" not in stages.stage_versions(BREAST.spec, _stage(BREAST, "train:forest"))
+    facts = facts_of(stage, BREAST, StatCache(None), {})
+    older = {k: v for k, v in facts.versions.items() if k != "outputs"}
+    old_facts = type(facts)(facts.stage_id, facts.kind, facts.spec, older, facts.inputs, facts.upstream)
+    entry = Entry(old_facts.fingerprint, facts.spec, older, facts.inputs, {}, {"profile.json": "sha256:x"}, {})
+    assert why(facts, entry, {"profile.json": "sha256:x"}, False) == ["versions changed: outputs absent -> 2"]
