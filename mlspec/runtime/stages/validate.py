@@ -250,7 +250,7 @@ REDACTED = "(values not shown: the column is not a feature or the target)"
 
 def undeclared(data: Data, columns: list[str]) -> set[str]:
     """Columns the spec does not use: excluded ones, and when features are declared, any column that is neither
-    a feature nor the target. Their values never reach result.json, the summary or CI logs (they may be ids,
+    a feature nor the label. Their values never reach result.json, the summary or CI logs (they may be ids,
     emails or secrets that CI would upload as artifacts)."""
     hidden = {c for c in columns if c in data.exclude}
     if data.features is not None:
