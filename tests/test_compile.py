@@ -267,7 +267,7 @@ def test_disabled_platform_and_single_target() -> None:
     text = (EXAMPLES / "wine" / "mlspec.yaml").read_text() + "ci:\n  gitlab: {enabled: false}\n"
     assert sorted(compile_spec(load_text(text).spec)) == [
         ".github/workflows/mlspec-monitor.yml", ".github/workflows/mlspec.yml"]
-    assert sorted(compile_spec(load(EXAMPLES / "wine" / "mlspec.yaml").spec, targets=["gitlab"])) == [
+    assert sorted(compile_spec(load(EXAMPLES / "wine" / "mlspec.yaml").spec, platforms=["gitlab"])) == [
         ".gitlab-ci.yml"]
 
 
