@@ -17,26 +17,29 @@ from mlspec.fsutil import atomic_write_text
 from mlspec.render import render
 from mlspec.spec import Spec
 from mlspec.targets import NAMES
-from mlspec.targets import TARGETS as REGISTRY
+from mlspec.targets import PLATFORMS as REGISTRY
 from mlspec.targets.common import Context
 
-TARGETS = NAMES
-"""The names of the targets (:data:`mlspec.targets.TARGETS`), all of which are compiled by default."""
+PLATFORMS = NAMES
+"""The names of the CI platforms (:data:`mlspec.targets.PLATFORMS`), all of which are compiled by default."""
+TARGETS = PLATFORMS
+"""Deprecated alias of :data:`PLATFORMS` (compile targets are called platforms in code now)."""
 
 
 def compile_spec(
-    spec: Spec, spec_path: str = "mlspec.yaml", targets: Iterable[str] = TARGETS, version: str = __version__
+    spec: Spec, spec_path: str = "mlspec.yaml", platforms: Iterable[str] = PLATFORMS, version: str = __version__
 ) -> dict[str, str]:
     """Generated files by path (relative to the repository root, ``/``-separated), in path order.
 
-    ``spec_path`` is where the spec sits in the repository; the jobs pass it to ``mlspec -f``.
+    ``spec_path`` is where the spec sits in the repository; the jobs pass it to ``mlspec -f``. ``platforms``
+    are the CI platforms to compile for (``mlspec compile --target``), of those the spec enables.
     """
     ctx = Context(spec, spec_path, version)
     views: dict[str, dict[str, object]] = {}
-    wanted = set(targets)
-    for target in REGISTRY:
-        if target.name in wanted and target.enabled(spec):
-            views.update(target.files(ctx))
+    wanted = set(platforms)
+    for platform in REGISTRY:
+        if platform.name in wanted and platform.enabled(spec):
+            views.update(platform.files(ctx))
     out: dict[str, str] = {}
     for path, view in sorted(views.items()):
         view = dict(view)

@@ -44,7 +44,9 @@ RECEIPT = "deploy.json"
 
 
 @dataclass
-class Deployed:
+class DeployResult:
+    """What one `mlspec deploy <target>` did."""
+
     target: str
     lines: list[str] = field(default_factory=list)
     """What was done, for the job log."""
@@ -52,7 +54,7 @@ class Deployed:
     receipt: dict[str, Any] = field(default_factory=dict)
 
 
-def deploy(loaded: Loaded, name: str, environ: Mapping[str, str] = os.environ) -> Deployed:
+def deploy(loaded: Loaded, name: str, environ: Mapping[str, str] = os.environ) -> DeployResult:
     """Deploy target ``name`` of ``loaded``'s spec; :class:`MlspecError` if it must not or cannot be."""
     spec = loaded.spec
     if name not in spec.deploy:
@@ -66,7 +68,7 @@ def deploy(loaded: Loaded, name: str, environ: Mapping[str, str] = os.environ) -
     workspace.claim()  # the receipt goes into it
     by = provenance.actor(loaded.root, environ)
     candidate = _candidate(loaded, workspace, model, by, verdict)
-    result = Deployed(name)
+    result = DeployResult(name)
     receipt: dict[str, Any] = {"target": name, "kind": target.kind, "model": spec.project, "trained_model": model,
                                "digest": candidate.digest, "verdict": verdict.verdict}
     if isinstance(target, RegistryTarget):
@@ -105,7 +107,7 @@ def _candidate(loaded: Loaded, workspace: Workspace, model: str, by: Actor, judg
 
 
 def _to_registry(loaded: Loaded, project: str, name: str, target: RegistryTarget, candidate: Candidate, by: Actor,
-                 environ: Mapping[str, str], result: Deployed) -> dict[str, Any]:
+                 environ: Mapping[str, str], result: DeployResult) -> dict[str, Any]:
     registry = open_registry(loaded, environ)
     if loaded.spec.registry.backend == "file":
         warning = ephemeral_warning(loaded, file_location(loaded, environ), "file registry", environ)
@@ -127,7 +129,7 @@ def _to_registry(loaded: Loaded, project: str, name: str, target: RegistryTarget
 
 
 def _to_directory(loaded: Loaded, target: ExportTarget, candidate: Candidate, by: Actor,
-                  environ: Mapping[str, str], result: Deployed) -> dict[str, Any]:
+                  environ: Mapping[str, str], result: DeployResult) -> dict[str, Any]:
     dest = Path(target.path)
     dest = dest if dest.is_absolute() else loaded.root / dest
     warning = ephemeral_warning(loaded, dest, "export directory", environ)

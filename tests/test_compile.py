@@ -83,7 +83,7 @@ def test_github_security_rules(name: str) -> None:
                 assert line.endswith(f"@{action.sha} # {action.version}")
         assert "pull_request_target" not in wf["on"]
         # The one secret: the comment step's token, in its env (never in a script), on the report job only; and
-        # in the monitoring workflow of on_drift: issue, the issue job's (see tests/monitor/test_compile_monitor.py).
+        # in the monitoring workflow of on_drift: issue, the issue job's (see tests/test_compile_monitor.py).
         issue_job = rel.endswith("/mlspec-monitor.yml") and "monitor-issue" in wf["jobs"]
         assert text.count("secrets.") == (1 if rel.endswith("/mlspec.yml") or issue_job else 0)
         if rel.endswith("/mlspec.yml"):
@@ -267,7 +267,7 @@ def test_disabled_platform_and_single_target() -> None:
     text = (EXAMPLES / "wine" / "mlspec.yaml").read_text() + "ci:\n  gitlab: {enabled: false}\n"
     assert sorted(compile_spec(load_text(text).spec)) == [
         ".github/workflows/mlspec-monitor.yml", ".github/workflows/mlspec.yml"]
-    assert sorted(compile_spec(load(EXAMPLES / "wine" / "mlspec.yaml").spec, targets=["gitlab"])) == [
+    assert sorted(compile_spec(load(EXAMPLES / "wine" / "mlspec.yaml").spec, platforms=["gitlab"])) == [
         ".gitlab-ci.yml"]
 
 

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from mlspec.cli.common import EXIT_OK, EXIT_USER, load
-from mlspec.targets import NAMES as TARGET_NAMES
+from mlspec.targets import NAMES as PLATFORM_NAMES
 
 if TYPE_CHECKING:
     from mlspec.cli.common import Subparsers
@@ -37,12 +37,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from mlspec.compile import TARGETS, compile_spec, repo_relative, stale, write
+    from mlspec.compile import PLATFORMS, compile_spec, repo_relative, stale, write
 
     loaded = load(args.file)
     out_dir = Path(args.out)
-    targets = TARGETS if args.target == "all" else (args.target,)
-    files = compile_spec(loaded.spec, repo_relative(Path(args.file), out_dir), targets)
+    platforms = PLATFORMS if args.target == "all" else (args.target,)
+    files = compile_spec(loaded.spec, repo_relative(Path(args.file), out_dir), platforms)
     if args.check:
         diffs = stale(files, out_dir)
         for diff in diffs:
@@ -91,7 +91,7 @@ def add_validate(sub: Subparsers) -> None:
 def add_compile(sub: Subparsers) -> None:
     p = sub.add_parser("compile", help="generate the GitHub Actions and GitLab CI pipelines from the spec")
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
-    p.add_argument("--target", choices=(*TARGET_NAMES, "all"), default="all",
+    p.add_argument("--target", choices=(*PLATFORM_NAMES, "all"), default="all",
                    help="which CI platform to generate for (default: all)")
     p.add_argument("--out", default=".", metavar="DIR",
                    help="repository root to write .github/ and .gitlab-ci.yml into (default: .)")

@@ -40,7 +40,9 @@ PRODUCTION = "production"
 
 
 @dataclass(frozen=True)
-class Deployed:
+class MonitoredModel:
+    """The model the monitor stage watches: the one deployed, or the workspace champion."""
+
     trained_model: str
     """The spec's name of the trained model (``training.models.<name>``)."""
     where: str
@@ -72,7 +74,7 @@ def monitored_alias(spec: Spec) -> str | None:
     return PRODUCTION if PRODUCTION in aliases else aliases[-1]
 
 
-def find(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> Deployed:
+def find(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> MonitoredModel:
     """The model to monitor; :class:`StageError` when there is none."""
     spec = loaded.spec
     alias = monitored_alias(spec)
@@ -85,7 +87,7 @@ def find(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> Deployed:
     return _from_workspace(loaded, reason, environ)
 
 
-def _from_registry(loaded: Loaded, alias: str, environ: Mapping[str, str]) -> tuple[Deployed | None, str]:
+def _from_registry(loaded: Loaded, alias: str, environ: Mapping[str, str]) -> tuple[MonitoredModel | None, str]:
     project = loaded.spec.project
     try:
         registry = open_registry(loaded, environ)
@@ -97,11 +99,11 @@ def _from_registry(loaded: Loaded, alias: str, environ: Mapping[str, str]) -> tu
         return None, f"the registry cannot be read ({exc})"
     where = f"registry alias {alias!r}: version {version.number} of {project!r} ({registry.location})"
     identity = f"registry:{registry.location}:{alias}:{version.number}:{version.digest}"
-    return Deployed(version.trained_model, where, identity, dict(version.metrics), registry=registry,
+    return MonitoredModel(version.trained_model, where, identity, dict(version.metrics), registry=registry,
                     registered=project, version=version.number), ""
 
 
-def _from_workspace(loaded: Loaded, reason: str, environ: Mapping[str, str]) -> Deployed:
+def _from_workspace(loaded: Loaded, reason: str, environ: Mapping[str, str]) -> MonitoredModel:
     workspace = Workspace.for_spec(loaded.path, environ)
     path = workspace.stage_dir("evaluate") / "metrics.json"
     try:
@@ -122,5 +124,5 @@ def _from_workspace(loaded: Loaded, reason: str, environ: Mapping[str, str]) -> 
                          f"{display_path(bundle_dir)}; run `mlspec run`", ("monitoring",))
     notice = f"monitoring the workspace's champion {champion!r}, which may not be the model in production: {reason}"
     metrics = dict((evaluation.get("models") or {}).get(champion) or {})
-    return Deployed(champion, f"workspace champion {champion!r} ({display_path(bundle_dir)})",
+    return MonitoredModel(champion, f"workspace champion {champion!r} ({display_path(bundle_dir)})",
                     f"workspace:{champion}:{outputs_fingerprint(outputs)}", metrics, notice, bundle_dir)

@@ -41,8 +41,8 @@ NULL = "<null>"
 
 
 @dataclass
-class Verdict:
-    """The drift verdict of one feature (or of the predictions)."""
+class FeatureDrift:
+    """The drift result of one feature (or of the predictions)."""
 
     name: str
     kind: str
@@ -117,19 +117,19 @@ def check_overrides(drift: Drift, features: list[str]) -> None:
 # --- comparing -------------------------------------------------------------------------------------------------
 
 
-def compare(name: str, reference: dict[str, Any], current: pd.Series, method: str, threshold: float) -> Verdict:
+def compare(name: str, reference: dict[str, Any], current: pd.Series, method: str, threshold: float) -> FeatureDrift:
     """The verdict of one feature: its reference profile against its current column."""
     if reference["kind"] == "numeric":
         return _numeric(name, reference, current, method, threshold)
     return _categorical(name, reference, current, method, threshold)
 
 
-def _numeric(name: str, ref: dict[str, Any], series: pd.Series, method: str, threshold: float) -> Verdict:
+def _numeric(name: str, ref: dict[str, Any], series: pd.Series, method: str, threshold: float) -> FeatureDrift:
     import numpy as np
 
     values, bad = prof.numeric_values(series)
     finite = np.sort(values[~np.isnan(values)])  # once: the bins and the KS statistic then only search in it
-    v = Verdict(name, "numeric", method, threshold)
+    v = FeatureDrift(name, "numeric", method, threshold)
     ref_values = ref["rows"] - ref["nulls"]
     v.reference = {"rows": ref["rows"], "nulls": ref["nulls"], "mean": ref.get("mean")}
     v.current = {"rows": len(values), "nulls": len(values) - len(finite),
@@ -157,9 +157,9 @@ def _numeric(name: str, ref: dict[str, Any], series: pd.Series, method: str, thr
     return v
 
 
-def _categorical(name: str, ref: dict[str, Any], series: pd.Series, method: str, threshold: float) -> Verdict:
+def _categorical(name: str, ref: dict[str, Any], series: pd.Series, method: str, threshold: float) -> FeatureDrift:
     counts, nulls = prof.category_counts(series)
-    v = Verdict(name, "categorical", method, threshold)
+    v = FeatureDrift(name, "categorical", method, threshold)
     ref_counts: dict[str, int] = dict(ref["counts"])
     v.reference = {"rows": ref["rows"], "nulls": ref["nulls"], "categories": len(ref_counts)}
     v.current = {"rows": len(series), "nulls": nulls, "categories": len(counts)}
@@ -192,7 +192,7 @@ def _categorical(name: str, ref: dict[str, Any], series: pd.Series, method: str,
     return v
 
 
-def _no_data(v: Verdict, reference_values: int, current_values: int) -> bool:
+def _no_data(v: FeatureDrift, reference_values: int, current_values: int) -> bool:
     """Settle ``v`` when one side has no values at all; True if it did."""
     if current_values and reference_values:
         return False
@@ -209,7 +209,7 @@ def _no_data(v: Verdict, reference_values: int, current_values: int) -> bool:
     return True
 
 
-def _decide(v: Verdict) -> None:
+def _decide(v: FeatureDrift) -> None:
     if v.method == "psi":
         assert v.psi is not None
         v.drift = v.psi > v.threshold

@@ -2,7 +2,7 @@
 
 Predictions are made on the current rows, or a fixed random sample of
 :data:`mlspec.monitor.profile.PREDICTION_ROWS` of them (the reference's predictions are sampled the same
-way). When the current data has the target column, the spec's ``evaluation.metrics`` are computed on the
+way). When the current data has the label column, the spec's ``evaluation.metrics`` are computed on the
 sampled rows that have a label, exactly as the evaluate stage computes them, and set beside the metrics
 recorded when the model was evaluated. They are reported, not gated: a metric on a few hundred recent rows is
 noisy, and labels often arrive late and biased towards some outcomes.
@@ -59,13 +59,13 @@ def compare(spec: Spec, model: Bundle, name: str, frame: pd.DataFrame, scoring: 
     """``{"available": bool, "rows": n, "reason": str, "metrics": [...]}`` for the report."""
     from mlspec.runtime.scoring import Scored, compute_metrics
 
-    target = spec.data.target
-    if target not in frame.columns:
-        return {"available": False, "rows": 0, "reason": f"the current data has no {target!r} column", "metrics": []}
-    labels = frame[target].iloc[scoring.rows]
+    label = spec.data.target
+    if label not in frame.columns:
+        return {"available": False, "rows": 0, "reason": f"the current data has no {label!r} column", "metrics": []}
+    labels = frame[label].iloc[scoring.rows]
     known = labels.notna().to_numpy()
     if not known.any():
-        return {"available": False, "rows": 0, "reason": f"every {target!r} value of the current data is null",
+        return {"available": False, "rows": 0, "reason": f"every {label!r} value of the current data is null",
                 "metrics": []}
     classes = model.classes
     scored = Scored(name, str(model.metadata.get("estimator")), classes, scoring.predictions[known],

@@ -51,9 +51,9 @@ def _inputs(schema: Mapping[str, Any]) -> list[str]:
     lines = ["## Inputs", "", f"{len(features)} columns, all required; requests with other columns are refused.", ""]
     lines += _table(["column", "kind", "dtype"], [[f"`{f.get('name')}`", str(f.get("kind")), str(f.get("dtype"))]
                                                    for f in features])
-    target = f"Predicts `{schema.get('target')}` ({schema.get('target_dtype')})"
+    predicts = f"Predicts `{schema.get('target')}` ({schema.get('target_dtype')})"
     classes = schema.get("classes")
-    lines += [target + (f", one of {', '.join(f'`{c}`' for c in classes)}." if classes else "."), ""]
+    lines += [predicts + (f", one of {', '.join(f'`{c}`' for c in classes)}." if classes else "."), ""]
     return lines
 
 

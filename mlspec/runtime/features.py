@@ -1,8 +1,8 @@
-"""Which columns of a table are the features and the target, from the spec or inferred from the dtypes.
+"""Which columns of a table are the features and the label (``data.target``), from the spec or inferred from the dtypes.
 
 Declared features (``data.features``) are checked against the table so that a typo fails with the column,
 the source and a suggestion instead of a KeyError deep inside scikit-learn. Without a declaration every
-column but the target and ``data.exclude`` is a feature: numeric dtypes are numeric, everything else
+column but the label and ``data.exclude`` is a feature: numeric dtypes are numeric, everything else
 (strings, booleans, categoricals, dates) is categorical.
 """
 
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class FeatureSet:
-    target: str
+    label: str
+    """The label column: what the models learn to predict (``data.target``)."""
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
     declared: bool
@@ -37,7 +38,7 @@ class FeatureSet:
 def resolve(data: Data, frame: pd.DataFrame, source: str) -> FeatureSet:
     """The feature columns of ``frame`` (read from data source ``source``); raise :class:`StageError`."""
     columns = [str(c) for c in frame.columns]
-    require_target(data.target, columns, source)
+    require_label(data.target, columns, source)
     if data.features is not None:
         for kind in ("numeric", "categorical"):
             for i, name in enumerate(getattr(data.features, kind)):
@@ -51,12 +52,12 @@ def resolve(data: Data, frame: pd.DataFrame, source: str) -> FeatureSet:
     return infer(frame, data.target, data.exclude)
 
 
-def infer(frame: pd.DataFrame, target: str, exclude: Sequence[str] = ()) -> FeatureSet:
+def infer(frame: pd.DataFrame, label: str, exclude: Sequence[str] = ()) -> FeatureSet:
     import pandas as pd
 
     numeric: list[str] = []
     categorical: list[str] = []
-    skip = {target, *exclude}
+    skip = {label, *exclude}
     for column, dtype in frame.dtypes.items():
         name = str(column)
         if name in skip:
@@ -66,13 +67,13 @@ def infer(frame: pd.DataFrame, target: str, exclude: Sequence[str] = ()) -> Feat
             numeric.append(name)
         else:
             categorical.append(name)
-    return FeatureSet(target, tuple(numeric), tuple(categorical), False)
+    return FeatureSet(label, tuple(numeric), tuple(categorical), False)
 
 
-def require_target(target: str, columns: Sequence[str], source: str) -> None:
-    if target not in columns:
+def require_label(label: str, columns: Sequence[str], source: str) -> None:
+    if label not in columns:
         raise StageError(
-            f"data source {source!r} has no target column {target!r}" + _suggest(target, columns),
+            f"data source {source!r} has no target column {label!r}" + _suggest(label, columns),
             ("data", "target"),
         )
 

@@ -94,7 +94,9 @@ def _resolve(name: str, stages: Sequence[Stage]) -> set[str]:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class StageOutcome:
+    """How one stage of a run ended (ran, up to date, failed, blocked)."""
+
     stage_id: str
     status: Status
     detail: str = ""
@@ -102,7 +104,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Report:
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[StageOutcome, ...]
     lock_path: Path
     workspace: Workspace
 
@@ -146,7 +148,7 @@ class _Run:
     lock: lockfile.Lock
     known: set[str]
     log: Log
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    outcomes: dict[str, StageOutcome] = field(default_factory=dict)
     output_digests: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -156,7 +158,7 @@ class _Run:
         blockers = [n for n in stage.needs if self.outcomes[n].status not in ("ran", "up to date")]
         if blockers:
             detail = f"needs {', '.join(blockers)}, which did not succeed"
-            self._record(Outcome(stage.id, "blocked", detail), f"blocked {stage.id}: {detail}")
+            self._record(StageOutcome(stage.id, "blocked", detail), f"blocked {stage.id}: {detail}")
             return
         facts = facts_of(stage, self.loaded, self.cache, {n: self.output_digests[n] for n in stage.needs})
         locked = self.lock.stages.get(stage.id)
@@ -166,7 +168,7 @@ class _Run:
             if entry != locked:  # adopted outputs: mlspec.lock catches up with them
                 self._write(self.lock.with_entry(stage.id, entry))
             self.output_digests[stage.id] = outputs_fingerprint(entry.outputs)
-            self._record(Outcome(stage.id, "up to date"), f"skip {stage.id}: up to date")
+            self._record(StageOutcome(stage.id, "up to date"), f"skip {stage.id}: up to date")
             return
         self._execute(stage, facts, reasons)
 
@@ -185,7 +187,7 @@ class _Run:
         if error is not None:
             shutil.rmtree(tmp, ignore_errors=True)
             self._report_error(stage, str(error), error.spec_path)
-            self._record(Outcome(stage.id, "failed", str(error)), f"failed {stage.id} after {took}")
+            self._record(StageOutcome(stage.id, "failed", str(error)), f"failed {stage.id} after {took}")
             return
         if result.failed is not None:
             # Out of the lock first: a crash after this leaves the stage stale, whatever its outputs say.
@@ -194,7 +196,7 @@ class _Run:
             self.workspace.swap_in(tmp, stage.id)
             for message, spec_path in result.failures or [(result.failed, ())]:
                 self._report_error(stage, message, spec_path)
-            self._record(Outcome(stage.id, "failed", result.failed),
+            self._record(StageOutcome(stage.id, "failed", result.failed),
                          f"failed {stage.id} in {took}" + (f": {result.summary}" if result.summary else ""))
             return
         outputs = manifest(tmp, file_digest) or {}
@@ -210,7 +212,7 @@ class _Run:
         atomic_write_text(record, lockfile.entry_to_json(entry))
         self._write(self.lock.with_entry(stage.id, entry))
         self.output_digests[stage.id] = outputs_fingerprint(outputs)
-        self._record(Outcome(stage.id, "ran", result.summary),
+        self._record(StageOutcome(stage.id, "ran", result.summary),
                      f"ok {stage.id} in {took}" + (f": {result.summary}" if result.summary else ""))
 
     def _report_error(self, stage: Stage, message: str, spec_path: tuple[str | int, ...]) -> None:
@@ -224,7 +226,7 @@ class _Run:
         self.lock = lock.only(self.known)
         lockfile.write(self.lock_path, self.lock)
 
-    def _record(self, outcome: Outcome, line: str) -> None:
+    def _record(self, outcome: StageOutcome, line: str) -> None:
         self.outcomes[outcome.stage_id] = outcome
         self.log.line(line)
 

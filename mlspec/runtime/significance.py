@@ -182,7 +182,7 @@ def scored_from(frame: pd.DataFrame, model: str, task: str, y: np.ndarray) -> Sc
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
-    # Model classes are numpy-sorted (numbers before strings never mix in one target column).
+    # Model classes are numpy-sorted (numbers before strings never mix in one label column).
     return (0, value) if isinstance(value, int | float) else (1, str(value))
 
 

@@ -1,11 +1,13 @@
-"""The CI targets `mlspec compile` generates files for: one module per CI platform, each turning a spec into
-plain view-model dicts for its templates, registered in :data:`TARGETS`.
+"""The CI platforms `mlspec compile` generates files for: one compiler module per platform, each turning a spec
+into plain view-model dicts for its templates, registered in :data:`PLATFORMS`.
 
-``mlspec compile --target`` takes its choices from here, and :func:`mlspec.compile.compile_spec` iterates
-the registry, so a new target is one module (with ``files(ctx)`` and ``OUTPUTS``) and one line below. What
-mlspec knows of a platform at run time (detection, its API) is :mod:`mlspec.platforms`.
+In code these are *platforms* (``--target`` on the command line, for compatibility); "target" is left to the
+spec's deploy targets. ``mlspec compile --target`` takes its choices from here, and
+:func:`mlspec.compile.compile_spec` iterates the registry, so a new platform is one module (with ``files(ctx)``
+and ``OUTPUTS``) and one line below. What mlspec knows of a platform at run time (detection, its API) is
+:mod:`mlspec.platforms`.
 
-This module imports no target (nor the spec models): the command line reads the names on every start.
+This module imports no compiler (nor the spec models): the command line reads the names on every start.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Target:
+class PlatformCompiler:
+    """How `mlspec compile` writes one CI platform's files."""
+
     name: str
     """What ``--target`` calls it."""
     module: str
     """The module whose ``files(ctx)`` returns the view-models by output path, and whose ``OUTPUTS`` names
     every path it may write."""
     enabled: Callable[[Spec], bool]
-    """Whether the spec asks for this target (its ``ci.<platform>.enabled``)."""
+    """Whether the spec asks for this platform (its ``ci.<platform>.enabled``)."""
 
     def compiler(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -43,8 +47,8 @@ class Target:
         return tuple(self.compiler().OUTPUTS)
 
 
-TARGETS: tuple[Target, ...] = (
-    Target("github", "mlspec.targets.github", lambda spec: spec.ci.github.enabled),
-    Target("gitlab", "mlspec.targets.gitlab", lambda spec: spec.ci.gitlab.enabled),
+PLATFORMS: tuple[PlatformCompiler, ...] = (
+    PlatformCompiler("github", "mlspec.targets.github", lambda spec: spec.ci.github.enabled),
+    PlatformCompiler("gitlab", "mlspec.targets.gitlab", lambda spec: spec.ci.gitlab.enabled),
 )
-NAMES = tuple(t.name for t in TARGETS)
+NAMES = tuple(p.name for p in PLATFORMS)

@@ -1,5 +1,5 @@
-"""What every CI target needs to know besides the spec: where the spec sits in the repository, the header; and
-the last check on every value a target writes."""
+"""What every CI platform's compiler needs to know besides the spec: where the spec sits in the repository,
+the header; and the last check on every value a compiler writes."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ class UnsafeValue(AssertionError):
 
 def inert(value: str) -> str:
     """``value``, checked to hold nothing that a CI file could read as structure, a GitHub expression, a GitLab
-    variable, the end of a quoted string, or an escape: for every spec value a target writes."""
+    variable, the end of a quoted string, or an escape: for every spec value a compiler writes."""
     found = _UNSAFE.search(value)
     if found:
         raise UnsafeValue(f"{value!r} holds {found.group()!r} and was about to be written into a CI file")

@@ -32,7 +32,7 @@ def table(rng: np.random.Generator, rows: int, shift: float = 0.0,
 
 
 def verdicts(reference: pd.DataFrame, current: pd.DataFrame, settings: Drift | None = None,
-             kinds: list[tuple[str, str]] | None = None) -> dict[str, drift.Verdict]:
+             kinds: list[tuple[str, str]] | None = None) -> dict[str, drift.FeatureDrift]:
     """The verdict of every feature, as the monitor stage reaches it (profile, then comparison)."""
     settings = settings or Drift(p_value=0.05)
     kinds = kinds or KINDS

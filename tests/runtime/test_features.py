@@ -21,7 +21,7 @@ def test_inferred_features_are_every_column_but_the_target() -> None:
     data = load(BREAST / "mlspec.yaml").spec.data
     frame = pd.read_csv(BREAST / "data" / "train.csv")
     features = resolve(data, frame, "train")
-    assert features.target == "malignant"
+    assert features.label == "malignant"
     assert features.numeric == tuple(c for c in frame.columns if c != "malignant")
     assert len(features.numeric) == 30
     assert features.categorical == ()

@@ -1,7 +1,7 @@
 """The runner in-process: what runs, what is skipped and why, failures, and the lock it leaves.
 
 The data stage is the real one; validate/train/evaluate are the stand-ins of ``fakestages`` (the real ones
-are exercised end to end in ``test_examples_run.py``).
+are exercised end to end in ``test_runner_examples.py``).
 """
 
 from __future__ import annotations

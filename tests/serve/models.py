@@ -60,7 +60,7 @@ def train_classifier(into: Path) -> Path:
 def _save(into: Path, frame: Any, features: FeatureSet, estimator: Any, task: str, path: str) -> Path:
     prep = Preprocessing()
     pipeline = make_pipeline(features, prep, estimator)
-    pipeline.fit(frame[features.columns], frame[features.target])
+    pipeline.fit(frame[features.columns], frame[features.label])
     metadata = {"format": bundle.BUNDLE_FORMAT, "model": "m", "estimator": path, "params": {},
                 "preprocessing": prep.model_dump(), "input": input_schema(frame, features, task, pipeline),
                 "versions": {}}

@@ -1,1 +1,1 @@
-"""Tests of the compile targets registry (the generated files themselves: tests/test_compile.py)."""
+"""Tests of the registry of CI platform compilers (the generated files themselves: tests/test_compile.py)."""

@@ -17,7 +17,7 @@ from mlspec.metrics import METRICS
 from mlspec.numbers import fmt
 from mlspec.runtime import bundle, snapshot
 from mlspec.runtime.context import StageContext, StageError, StageResult
-from mlspec.runtime.features import require_columns, require_target
+from mlspec.runtime.features import require_columns, require_label
 from mlspec.runtime.stages.kind import Ci, Kind, Read, checked_data, estimator_versions, source_read
 from mlspec.runtime.stages.train import LEARNING_READS
 from mlspec.spec import Spec
@@ -61,7 +61,7 @@ def run(ctx: StageContext) -> StageResult:
     spec: Spec = ctx.spec
     source = spec.evaluation.data
     frame = snapshot.read(ctx, source)
-    require_target(spec.data.target, [str(c) for c in frame.columns], source)
+    require_label(spec.data.target, [str(c) for c in frame.columns], source)
     y_true = frame[spec.data.target].to_numpy()
     ctx.log(f"scoring {len(spec.training.models)} models on {len(frame)} rows of {source!r}")
     scored = [_score(ctx, name, frame, source) for name in spec.training.models]

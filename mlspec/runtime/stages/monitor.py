@@ -174,7 +174,7 @@ def run(ctx: StageContext) -> StageResult:
     return StageResult(metrics, message, failed=message, failures=failures)
 
 
-def _load(found: deployed.Deployed, scratch: Path) -> bundle.Bundle:
+def _load(found: deployed.MonitoredModel, scratch: Path) -> bundle.Bundle:
     try:
         return bundle.load(found.bundle(scratch))
     except bundle.BundleError as exc:
@@ -190,7 +190,7 @@ def _saved_profile(model: bundle.Bundle) -> dict[str, Any]:
         raise StageError(str(exc), ("monitoring",)) from None
 
 
-def _reference(ctx: StageContext, model: bundle.Bundle, found: deployed.Deployed) -> tuple[dict[str, Any], str]:
+def _reference(ctx: StageContext, model: bundle.Bundle, found: deployed.MonitoredModel) -> tuple[dict[str, Any], str]:
     """The profile of ``monitoring.reference``, with the model's predictions on it, and what it is, for people."""
     from mlspec.monitor import profile as prof
 
@@ -213,7 +213,7 @@ def _reference(ctx: StageContext, model: bundle.Bundle, found: deployed.Deployed
 
 
 def _prediction(reference: dict[str, Any], scoring: performance.Scoring, spec: Spec,
-                mon: Monitoring) -> drift.Verdict | None:
+                mon: Monitoring) -> drift.FeatureDrift | None:
     import pandas as pd
 
     from mlspec.monitor import drift
@@ -227,7 +227,7 @@ def _prediction(reference: dict[str, Any], scoring: performance.Scoring, spec: S
     return verdict
 
 
-def _message(verdicts: list[drift.Verdict], prediction: drift.Verdict | None) -> str:
+def _message(verdicts: list[drift.FeatureDrift], prediction: drift.FeatureDrift | None) -> str:
     drifted = [v.name for v in verdicts if v.drift]
     pred = prediction is not None and prediction.drift
     if not drifted and not pred:
@@ -239,7 +239,7 @@ def _message(verdicts: list[drift.Verdict], prediction: drift.Verdict | None) ->
                                                                              else "")
 
 
-def _notes(verdicts: list[drift.Verdict], mon: Monitoring, reference: dict[str, Any]) -> list[str]:
+def _notes(verdicts: list[drift.FeatureDrift], mon: Monitoring, reference: dict[str, Any]) -> list[str]:
     from mlspec.monitor import stats
 
     tests = [v for v in verdicts if v.method != "psi"]
@@ -267,7 +267,7 @@ def _notes(verdicts: list[drift.Verdict], mon: Monitoring, reference: dict[str, 
     return notes
 
 
-def _plots(drifted: list[drift.Verdict], prediction: drift.Verdict | None, reference: dict[str, Any],
+def _plots(drifted: list[drift.FeatureDrift], prediction: drift.FeatureDrift | None, reference: dict[str, Any],
            current: pd.DataFrame, scoring: performance.Scoring | None) -> dict[str, bytes]:
     import pandas as pd
 

@@ -4,7 +4,7 @@ The Pipeline is ``ColumnTransformer`` (numeric: impute/scale; categorical: imput
 estimator, so the exact feature transformation travels with the model and evaluation, deployment and
 monitoring all feed it raw columns. ``training.seed`` becomes the estimator's ``random_state`` unless the
 params set one. Mistakes the user can fix (an import path that does not import, unknown or invalid params,
-a target that does not fit the task) are :class:`StageError`\\ s pointing at the spec key.
+a label column that does not fit the task) are :class:`StageError`\\ s pointing at the spec key.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 Where = tuple[str | int, ...]
 
 LEARNING_READS = tuple(Read(p) for p in ("task", "data.target", "data.features", "data.exclude", "training.seed"))
-"""What training and evaluation both read: they turn a table into features and a target in the same way."""
+"""What training and evaluation both read: they turn a table into features and a label in the same way."""
 
 
 def _stages(spec: Spec) -> list[Stage]:
@@ -77,7 +77,7 @@ def run(ctx: StageContext) -> StageResult:
 
     frame = snapshot.read(ctx, model.data)
     features = resolve(spec.data, frame, model.data)
-    y = target(frame, features.target, model.data, spec.task)
+    y = labels(frame, features.label, model.data, spec.task)
     pipeline = make_pipeline(features, model.preprocessing, estimator)
     ctx.log(f"fitting {model.estimator}: {len(frame)} rows of {model.data!r}, {len(features.columns)} cols")
     fit_seconds = fit(pipeline, frame[features.columns], y, name, model, where)
@@ -226,7 +226,8 @@ def check_task(estimator: Any, path: str, task: str, where: Where) -> None:
 # --- the data -----------------------------------------------------------------------------------------------
 
 
-def target(frame: pd.DataFrame, column: str, source: str, task: str) -> pd.Series:
+def labels(frame: pd.DataFrame, column: str, source: str, task: str) -> pd.Series:
+    """The label column ``column`` of ``frame``, checked to fit the task."""
     import pandas as pd
 
     y = frame[column]
@@ -313,8 +314,8 @@ def input_schema(frame: pd.DataFrame, features: FeatureSet, task: str, pipeline:
     kinds = dict.fromkeys(features.numeric, "numeric") | dict.fromkeys(features.categorical, "categorical")
     schema: dict[str, Any] = {
         "features": [{"name": c, "kind": kinds[c], "dtype": str(frame[c].dtype)} for c in features.columns],
-        "target": features.target,
-        "target_dtype": str(frame[features.target].dtype),
+        "target": features.label,
+        "target_dtype": str(frame[features.label].dtype),
         "task": task,
         "declared": features.declared,
     }

@@ -46,7 +46,9 @@ class Check:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ExpectationResult:
+    """The result of one expectation of a suite against the data."""
+
     index: int
     type: str
     kwargs: dict[str, Any]
@@ -248,7 +250,7 @@ REDACTED = "(values not shown: the column is not a feature or the target)"
 
 def undeclared(data: Data, columns: list[str]) -> set[str]:
     """Columns the spec does not use: excluded ones, and when features are declared, any column that is neither
-    a feature nor the target. Their values never reach result.json, the summary or CI logs (they may be ids,
+    a feature nor the label. Their values never reach result.json, the summary or CI logs (they may be ids,
     emails or secrets that CI would upload as artifacts)."""
     hidden = {c for c in columns if c in data.exclude}
     if data.features is not None:
@@ -295,7 +297,7 @@ def _quiet_gx() -> None:
 
 def outcomes_of(
     result: dict[str, Any], index_of: dict[str, int], conditions: Mapping[int, str] | None = None
-) -> list[Outcome]:
+) -> list[ExpectationResult]:
     """Outcomes in suite order; ``conditions`` gives the row condition text of an index, shown in labels."""
     outcomes = []
     for r in result["results"]:
@@ -305,7 +307,7 @@ def outcomes_of(
         if conditions and index in conditions:
             kwargs["row_condition"] = conditions[index]
         success = bool(r["success"])
-        outcomes.append(Outcome(index, config["type"], kwargs, success, _detail(r, success)))
+        outcomes.append(ExpectationResult(index, config["type"], kwargs, success, _detail(r, success)))
     return sorted(outcomes, key=lambda o: o.index)
 
 
@@ -340,16 +342,16 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def label(o: Outcome) -> str:
+def label(o: ExpectationResult) -> str:
     args = ", ".join(f"{k}={_short(v)}" for k, v in o.kwargs.items())
     return f"{o.type}({args})"
 
 
-def _line(o: Outcome) -> str:
+def _line(o: ExpectationResult) -> str:
     return f"[{o.index}] {label(o)}: {o.detail}"
 
 
-def render_summary(name: str, suite: Suite, rows: int, outcomes: list[Outcome]) -> str:
+def render_summary(name: str, suite: Suite, rows: int, outcomes: list[ExpectationResult]) -> str:
     failed = sum(not o.success for o in outcomes)
     if not failed:
         verdict = "passed"

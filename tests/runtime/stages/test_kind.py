@@ -1,7 +1,7 @@
 """What the kinds' declarations give the fingerprint: the values of sections, files, library versions, spec keys.
 
 Which sections each stage reads is checked from the declarations themselves (tests/runtime/stages/
-test_registry.py); these pin the values recorded in mlspec.lock, which must not change under a refactor.
+test_init.py); these pin the values recorded in mlspec.lock, which must not change under a refactor.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The MLflow backend against a real local MLflow tracking server (SQLite store): what a team sees in MLflow
 after `mlspec deploy`, serving a version from it, and the errors when MLflow is missing or unreachable.
 
-The state machine itself runs on this backend in test_state_machine.py.
+The state machine itself runs on this backend in test_base.py.
 """
 
 from __future__ import annotations

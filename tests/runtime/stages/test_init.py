@@ -68,15 +68,12 @@ def test_the_message_for_kinds_mlspec_run_does_not_run() -> None:
 # --- every declared section is fingerprinted -------------------------------------------------------------------
 
 
-TAGS = {"kind"}
-
-
 def _edited(value: Any) -> Any:
-    """``value`` with every leaf changed (a mapping also gains a key), of the same shape."""
+    """``value`` with every leaf changed (a mapping also gains a key), of the same shape. A discriminator (a
+    one-value ``Literal``, such as a source's ``kind``) stays: changing it would name a kind that does not exist."""
     if isinstance(value, BaseModel):
-        # A union's tag (a data source's `kind`) names the model itself: another value is another model.
-        return value.model_copy(update={k: _edited(getattr(value, k)) for k in type(value).model_fields
-                                        if k not in TAGS})
+        return value.model_copy(update={k: _edited(getattr(value, k)) for k, f in type(value).model_fields.items()
+                                        if not _discriminator(f.annotation)})
     if isinstance(value, Mapping):
         added = _edited(next(iter(value.values()))) if value else "x"
         return {**{k: _edited(v) for k, v in value.items()}, "edited": added}
@@ -89,6 +86,10 @@ def _edited(value: Any) -> Any:
     if isinstance(value, str):
         return value + ".edited"
     return "edited"  # None
+
+
+def _discriminator(annotation: Any) -> bool:
+    return typing.get_origin(annotation) is typing.Literal and len(typing.get_args(annotation)) == 1
 
 
 def _replaced(obj: Any, parts: Sequence[str], new: Any) -> Any:
