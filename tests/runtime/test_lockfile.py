@@ -9,6 +9,7 @@ import pytest
 from mlspec.errors import MlspecError
 from mlspec.runtime import lockfile
 from mlspec.runtime.lockfile import Entry, Lock
+from mlspec.runtime.workspace import Workspace
 
 ENTRY = Entry(
     fingerprint="sha256:f",
@@ -142,21 +143,43 @@ def test_unreadable_locks_are_located(text: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[" * 100_000 + "]" * 100_000, "rec.json: nested deeper than 64 levels; delete it to rerun the stage"),
+        ("[" * 100_000 + "]" * 100_000, "m.json: nested deeper than 64 levels; delete it to rerun the stage"),
         ('{"fingerprint": ' + "7" * 5000 + "}",
-         "rec.json:1:17: integer of 5,000 digits; at most 20 are expected here; delete it to rerun the stage"),
-        ('{"fingerprint": "f"', "rec.json:1:20: not valid JSON: Expecting ',' delimiter; delete it to rerun the stage"),
+         "m.json:1:17: integer of 5,000 digits; at most 20 are expected here; delete it to rerun the stage"),
+        ('{"fingerprint": "f"', "m.json:1:20: not valid JSON: Expecting ',' delimiter; delete it to rerun the stage"),
     ],
 )
 def test_records_that_are_not_json_name_the_file(tmp_path: Path, text: str, message: str) -> None:
-    record = tmp_path / "rec.json"
+    workspace = Workspace(tmp_path)
+    record = workspace.record_file("train:m")
+    record.parent.mkdir(parents=True)
     record.write_text(text, "utf-8")
     with pytest.raises(MlspecError) as caught:
-        lockfile.read_record(record)
-    assert str(caught.value) == f"{tmp_path}/{message}"
+        lockfile.read_record(workspace, "train:m")
+    assert str(caught.value) == f"{tmp_path}/records/train/{message}"
+
+
+def test_records_that_cannot_be_read_name_the_file(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    workspace.record_file("evaluate").mkdir(parents=True)  # a directory where the record should be
+    with pytest.raises(MlspecError) as caught:
+        lockfile.read_record(workspace, "evaluate")
+    assert str(caught.value) == (f"{tmp_path}/records/evaluate.json: cannot read (Is a directory); delete it to "
+                                 "rerun the stage")
 
 
 def test_records_of_another_shape_or_missing_are_none(tmp_path: Path) -> None:
-    (tmp_path / "rec.json").write_text('{"fingerprint": 1}', "utf-8")
-    assert lockfile.read_record(tmp_path / "rec.json") is None
-    assert lockfile.read_record(tmp_path / "missing.json") is None
+    workspace = Workspace(tmp_path)
+    workspace.record_file("evaluate").parent.mkdir(parents=True)
+    workspace.record_file("evaluate").write_text('{"fingerprint": 1}', "utf-8")
+    assert lockfile.read_record(workspace, "evaluate") is None
+    assert lockfile.read_record(workspace, "train:m") is None
+
+
+def test_a_record_is_read_back_as_written(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    entry = lockfile.Entry("sha256:f", {"task": "sha256:t"}, {"mlspec": "0.1.0"}, {"data.csv": "sha256:d"},
+                           {"data:main": "sha256:u"}, {"metrics.json": "sha256:o"}, {"champion": "m", "auc": 0.9})
+    workspace.record_file("evaluate").parent.mkdir(parents=True)
+    workspace.record_file("evaluate").write_text(lockfile.entry_to_json(entry), "utf-8")
+    assert lockfile.read_record(workspace, "evaluate") == entry
