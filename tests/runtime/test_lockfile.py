@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from mlspec import gitio
 from mlspec.errors import MlspecError
 from mlspec.runtime import lockfile
 from mlspec.runtime.lockfile import Entry, Lock
 from mlspec.runtime.workspace import Workspace
+from tests.gitkit import commit_all, init_repo, write_lock
 
 ENTRY = Entry(
     fingerprint="sha256:f",
@@ -183,3 +185,53 @@ def test_a_record_is_read_back_as_written(tmp_path: Path) -> None:
     workspace.record_file("evaluate").parent.mkdir(parents=True)
     workspace.record_file("evaluate").write_text(lockfile.entry_to_json(entry), "utf-8")
     assert lockfile.read_record(workspace, "evaluate") == entry
+
+
+# --- the lock at a git revision ------------------------------------------------------------------------------
+
+
+def test_the_lock_and_spec_at_a_revision(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    init_repo(root)
+    project = root / "sub"
+    project.mkdir()
+    (project / "mlspec.yaml").write_text("project: p\n")
+    committed = write_lock(project, {"champion": "m", "auc": 0.9})
+    commit_all(root, "run")
+    lock = lockfile.read(committed)
+    committed.unlink()  # the work tree's state does not matter: the commit's does
+
+    found = lockfile.at_revision(project / "mlspec.yaml", "main", spec=True)
+    assert found == lockfile.Committed("main", "sub/mlspec.lock", lock, "sub/mlspec.yaml", "project: p\n")
+    assert found.source == "main:sub/mlspec.lock"
+    without_spec = lockfile.at_revision(project / "mlspec.yaml", "HEAD")
+    assert without_spec is not None and (without_spec.lock, without_spec.spec_text) == (lock, None)
+
+
+def test_a_revision_without_a_lock_or_a_spec(tmp_path: Path) -> None:
+    init_repo(tmp_path)
+    commit_all(tmp_path, "nothing yet")
+    found = lockfile.at_revision(tmp_path / "mlspec.yaml", "main", spec=True)
+    assert found == lockfile.Committed("main", "mlspec.lock", None, "mlspec.yaml", None)
+
+
+def test_a_revision_that_names_no_commit_is_none(tmp_path: Path) -> None:
+    init_repo(tmp_path)
+    commit_all(tmp_path, "first")
+    for rev in ("mian", "--all", ""):
+        assert lockfile.at_revision(tmp_path / "mlspec.yaml", rev) is None
+
+
+def test_outside_a_repository_git_says_why(tmp_path: Path) -> None:
+    with pytest.raises(gitio.GitError) as caught:
+        lockfile.at_revision(tmp_path / "mlspec.yaml", "main")
+    assert str(caught.value) == "not a git repository"
+
+
+def test_a_broken_lock_at_a_revision_is_located_there(tmp_path: Path) -> None:
+    init_repo(tmp_path)
+    (tmp_path / "mlspec.lock").write_text('{\n  "schema": 1,\n  "stages": []\n}\n')
+    commit_all(tmp_path, "bad lock")
+    with pytest.raises(MlspecError) as caught:
+        lockfile.at_revision(tmp_path / "mlspec.yaml", "main")
+    assert str(caught.value) == 'main:mlspec.lock:3:1: "stages" must be a mapping; delete it to rerun every stage'
