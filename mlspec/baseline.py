@@ -3,10 +3,12 @@
 Where it comes from, first match wins:
 
 1. An explicit request: ``mlspec gate --baseline X``, or the environment variable ``MLSPEC_BASELINE=X`` (how
-   ``mlspec run`` in CI gets one). If X is an existing path it is read as an ``mlspec.lock`` (its ``evaluate``
-   entry), an evaluate stage's ``metrics.json``, or a directory holding one of them. Otherwise X is a git
-   revision and its committed ``<spec dir>/mlspec.lock`` is read (``git show``). An X that is neither is an
-   error: a typo must not quietly skip the relative gates.
+   ``mlspec run`` in CI gets one), which reach the gate as the run's options
+   (:class:`mlspec.runtime.context.RunOptions`). If X is an existing path it is read as an ``mlspec.lock``
+   (its ``evaluate`` entry), an evaluate stage's ``metrics.json``, or a directory holding one of them.
+   Otherwise X is a git revision and its committed ``<spec dir>/mlspec.lock`` is read
+   (:func:`mlspec.runtime.lockfile.at_revision`). An X that is neither is an error: a typo must not quietly
+   skip the relative gates.
 2. The target branch of the pull/merge request being built, as the CI platform names it
    (:func:`mlspec.platforms.merge_target`: ``GITHUB_BASE_REF``, ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``).
 3. The spec's ``ci.default_branch``, unless HEAD is on it (on the default branch there is nothing to compare
@@ -40,11 +42,11 @@ from mlspec.gates import as_number, finite
 from mlspec.load import Loaded
 from mlspec.runtime import lockfile
 from mlspec.runtime.hashing import file_digest, fingerprint
+from mlspec.runtime.stages import evaluate
 from mlspec.runtime.workspace import Workspace, display_path
 
-ENV_VAR = "MLSPEC_BASELINE"
-METRICS_FILE = "metrics.json"
-PREDICTIONS_FILE = "predictions.parquet"
+METRICS_FILE = evaluate.METRICS_FILE
+PREDICTIONS_FILE = evaluate.PREDICTIONS_FILE
 OUTPUTS_DIR = ("baseline", "evaluate")
 """Under the workspace: where CI restores the base branch's evaluate outputs for the significance test."""
 
@@ -79,10 +81,6 @@ class NoBaseline:
     @property
     def identity(self) -> str:
         return fingerprint({"no baseline": self.reason})
-
-
-def requested(environ: Mapping[str, str] = os.environ) -> str | None:
-    return environ.get(ENV_VAR) or None
 
 
 def resolve(
@@ -120,39 +118,33 @@ class _Looker:
         path = Path(request)
         if path.exists():
             return self.from_path(path)
-        root = self.loaded.root
         try:
-            prefix = gitio.prefix(root)
+            committed = lockfile.at_revision(self.loaded.path, request)
         except gitio.GitError as exc:
             raise MlspecError(f"baseline {request!r} is not a file, and not a git revision ({exc})") from None
-        commit = gitio.commit_of(root, request)
-        if commit is None:
+        except MlspecError as exc:
+            return NoBaseline(str(exc))
+        if committed is None:
             raise MlspecError(f"baseline {request!r} is neither a file nor a git revision; name an mlspec.lock, a "
                               "metrics.json, or a branch, tag or commit")
-        return self.from_git(request, commit, prefix)
+        return self.from_git(committed)
 
     def branch(self, branch: str) -> Baseline | NoBaseline:
-        root = self.loaded.root
-        try:
-            prefix = gitio.prefix(root)
-            found = [(ref, c) for ref in (f"origin/{branch}", branch) if (c := gitio.commit_of(root, ref))]
-        except gitio.GitError as exc:
-            return NoBaseline(str(exc))
-        if not found:
-            return NoBaseline(f"neither origin/{branch} nor {branch} is in this clone; fetch the base branch "
-                              f"(`git fetch origin {branch}`, or fetch-depth: 0 in actions/checkout)")
-        ref, commit = found[0]
-        return self.from_git(ref, commit, prefix)
+        for ref in (f"origin/{branch}", branch):  # the first that names a commit
+            try:
+                committed = lockfile.at_revision(self.loaded.path, ref)
+            except (gitio.GitError, MlspecError) as exc:  # no baseline, for the reason git or the lock gives
+                return NoBaseline(str(exc))
+            if committed is not None:
+                return self.from_git(committed)
+        return NoBaseline(f"neither origin/{branch} nor {branch} is in this clone; fetch the base branch "
+                          f"(`git fetch origin {branch}`, or fetch-depth: 0 in actions/checkout)")
 
-    def from_git(self, ref: str, commit: str, prefix: str) -> Baseline | NoBaseline:
-        path = f"{prefix}{self.lock_name}"
-        try:
-            raw = gitio.show(self.loaded.root, commit, path)
-        except gitio.GitError as exc:
-            return NoBaseline(f"cannot read {ref}:{path}: {exc}")
-        if raw is None:
-            return NoBaseline(f"{ref} has no {path}; run the pipeline there and commit {self.lock_name}")
-        return self.from_lock_text(raw.decode("utf-8", "replace"), f"{ref}:{path}", None)
+    def from_git(self, committed: lockfile.Committed) -> Baseline | NoBaseline:
+        if committed.lock is None:
+            return NoBaseline(f"{committed.rev} has no {committed.lock_path}; run the pipeline there and commit "
+                              f"{self.lock_name}")
+        return self.from_lock(committed.lock, committed.source, None)
 
     def from_path(self, path: Path) -> Baseline | NoBaseline:
         if path.is_dir():
@@ -168,16 +160,16 @@ class _Looker:
         except (OSError, UnicodeDecodeError) as exc:
             raise MlspecError(f"baseline {path}: not a JSON file ({exc})") from None
         if isinstance(data, dict) and "stages" in data:
-            return self.from_lock_text(text, str(path), path.parent)
+            try:
+                lock = lockfile.loads(text, str(path))
+            except MlspecError as exc:
+                return NoBaseline(str(exc))
+            return self.from_lock(lock, str(path), path.parent)
         if isinstance(data, dict) and isinstance(data.get("champion_metrics"), dict):
-            return self.from_metrics_json(data, path)
+            return self.from_evaluation(evaluate.parse_metrics(data, path))
         raise MlspecError(f"baseline {path}: neither an {self.lock_name} nor an evaluate stage's {METRICS_FILE}")
 
-    def from_lock_text(self, text: str, source: str, checkout: Path | None) -> Baseline | NoBaseline:
-        try:
-            lock = lockfile.loads(text, source)
-        except MlspecError as exc:
-            return NoBaseline(str(exc))
+    def from_lock(self, lock: lockfile.Lock, source: str, checkout: Path | None) -> Baseline | NoBaseline:
         entry = lock.stages.get("evaluate")
         if entry is None:
             return NoBaseline(f"{source} records no evaluate stage (its last run did not get that far)")
@@ -201,10 +193,9 @@ class _Looker:
                         f"the baseline's {PREDICTIONS_FILE} ({digest[:15]}...) is not in {where}; restore the base "
                         "branch's evaluate outputs there")
 
-    def from_metrics_json(self, data: dict[str, Any], path: Path) -> Baseline:
-        champion = data.get("champion")
-        metrics = {str(k): as_number(v) for k, v in data["champion_metrics"].items()}
-        model = champion if isinstance(champion, str) else None
+    def from_evaluation(self, evaluation: evaluate.Evaluation) -> Baseline:
+        path, model = evaluation.path, evaluation.champion
+        metrics = {k: as_number(v) for k, v in evaluation.champion_metrics.items()}
         if not self.predictions:
             return Baseline(str(path), model, metrics)
         beside = path.parent / PREDICTIONS_FILE

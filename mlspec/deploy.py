@@ -34,6 +34,7 @@ from mlspec.load import Loaded
 from mlspec.registry import card, ephemeral_warning, file_location, open_registry, provenance
 from mlspec.registry.base import Actor, Candidate
 from mlspec.registry.filestore import now
+from mlspec.runtime.stages.evaluate import find_metrics, read_metrics
 from mlspec.runtime.verdict import Verdict, require_passed
 from mlspec.runtime.workspace import Workspace, display_path
 from mlspec.spec import ExportTarget, RegistryTarget
@@ -83,26 +84,22 @@ def deploy(loaded: Loaded, name: str, environ: Mapping[str, str] = os.environ) -
 
 def champion(workspace: Workspace) -> str:
     """The champion the evaluate stage chose (what a target without ``model`` deploys)."""
-    path = workspace.stage_dir("evaluate") / "metrics.json"
-    try:
-        data = jsonio.read_object(path, what=display_path(path))
-    except FileNotFoundError:
-        raise MlspecError(f"no evaluation in {display_path(path.parent)}: run `mlspec run` and `mlspec gate` "
-                          "before deploying (in CI: the deploy job needs the artifacts of the jobs before it)"
-                          ) from None
-    if not isinstance(data.get("champion"), str):
-        raise MlspecError(f"{display_path(path)}: champion: missing or not a string; run `mlspec run evaluate "
-                          "--force`")
-    return str(data["champion"])
+    folder = workspace.stage_dir("evaluate")
+    found = find_metrics(folder)
+    if found is None:
+        raise MlspecError(f"no evaluation in {display_path(folder)}: run `mlspec run` and `mlspec gate` before "
+                          "deploying (in CI: the deploy job needs the artifacts of the jobs before it)")
+    return found.champion
 
 
 def _candidate(loaded: Loaded, workspace: Workspace, model: str, by: Actor, judged: Verdict) -> Candidate:
     """What to deploy, with the verdict :func:`require_passed` reached again (never the file's own claims)."""
     bundle_dir = workspace.stage_dir(f"train:{model}")
     verdict = judged.as_json()
-    evaluation = _read_json(workspace.stage_dir("evaluate") / "metrics.json")
+    # require_passed has read this evaluation and proved it the recorded one.
+    evaluation = read_metrics(workspace.stage_dir("evaluate"))
     metadata = _read_json(bundle_dir / "metadata.json")
-    record = provenance.record(loaded, model, bundle_dir, metadata, evaluation, verdict, by)
+    record = provenance.record(loaded, model, bundle_dir, metadata, evaluation.document, verdict, by)
     return Candidate(bundle_dir, str(verdict["model_digest"]), model, verdict, record["metrics"], record)
 
 

@@ -63,34 +63,24 @@ def diff(loaded: Loaded, rev: str = "HEAD", new_lock: lockfile.Lock | None = Non
 
     ``new_lock`` replaces the lock on disk, e.g. the stage records a CI job downloaded with the outputs.
     """
-    root = loaded.root
     try:
-        prefix = gitio.prefix(root)
+        committed = lockfile.at_revision(loaded.path, rev, spec=True)
     except gitio.GitError as exc:
         raise MlspecError(f"mlspec diff compares with a git revision, but {loaded.path}: {exc}") from None
-    commit = gitio.commit_of(root, rev)
-    if commit is None:
+    if committed is None:
         raise MlspecError(f"unknown git revision {rev!r}; name a branch, tag or commit")
     notes: list[str] = []
-    lock_name, spec_name = lockfile.path_for(loaded.path).name, loaded.path.name
-    try:
-        old_lock_raw = gitio.show(root, commit, prefix + lock_name)
-        old_spec_raw = gitio.show(root, commit, prefix + spec_name)
-    except gitio.GitError as exc:
-        raise MlspecError(f"cannot read revision {rev!r}: {exc}") from None
-    old_lock = lockfile.Lock()
-    if old_lock_raw is None:
-        notes.append(f"{rev} has no {prefix}{lock_name}")
-    else:
-        old_lock = lockfile.loads(old_lock_raw.decode("utf-8", "replace"), f"{rev}:{prefix}{lock_name}")
+    old_lock = committed.lock if committed.lock is not None else lockfile.Lock()
+    if committed.lock is None:
+        notes.append(f"{rev} has no {committed.lock_path}")
     old_spec: Any = {}
-    if old_spec_raw is None:
-        notes.append(f"{rev} has no {prefix}{spec_name}")
+    if committed.spec_text is None:
+        notes.append(f"{rev} has no {committed.spec_path}")
     else:
         try:
-            old_spec = parse(old_spec_raw.decode("utf-8", "replace")).data
+            old_spec = parse(committed.spec_text).data
         except YamlError as exc:
-            notes.append(f"{rev}:{prefix}{spec_name} is not readable YAML ({exc.message}); params not compared")
+            notes.append(f"{rev}:{committed.spec_path} is not readable YAML ({exc.message}); params not compared")
     if new_lock is None:
         new_lock = lockfile.read(lockfile.path_for(loaded.path))
     return Diff(rev, tuple(compare(old_lock, new_lock, old_spec, loaded.doc.data)), tuple(notes))

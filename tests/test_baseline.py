@@ -199,6 +199,11 @@ def test_explicit_metrics_json(repo: Path) -> None:
         ('{"champion_metrics": {"auc": ' + "9" * 5000 + "}}",
          "baseline notes.txt:1:30: integer of 5,000 digits; at most 20 are expected here"),
         ('{"a": 1}', "baseline notes.txt: neither an mlspec.lock nor an evaluate stage's metrics.json"),
+        # An evaluate stage's metrics.json, read as every other reader does (mlspec.runtime.stages.evaluate).
+        ('{"champion_metrics": {"auc": 0.9}}',
+         "notes.txt: champion: missing or not a string; run `mlspec run evaluate --force`"),
+        ('{"champion": "m", "champion_metrics": {"auc": "high"}}',
+         "notes.txt: champion_metrics.auc: 'high' is not a number or null; run `mlspec run evaluate --force`"),
     ],
 )
 def test_explicit_file_that_is_neither(repo: Path, content: str, message: str) -> None:

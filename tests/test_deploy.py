@@ -265,3 +265,25 @@ def test_a_deploy_killed_between_the_renames_is_repaired_by_the_next(project: Pa
     assert bundle.load(Path("dist/model")).features[:2] == ["age", "bmi"]
     assert not (Path("dist/model") / "stale-marker").exists()
     assert sorted(p.name for p in Path("dist").iterdir()) == [".model.mlspec-lock", "model"]
+
+
+def test_the_champion_to_deploy_comes_from_the_evaluation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlspec.deploy import champion
+    from mlspec.errors import MlspecError
+    from mlspec.runtime.workspace import Workspace
+
+    monkeypatch.chdir(tmp_path)
+    workspace = Workspace(Path(".mlspec"))
+    with pytest.raises(MlspecError) as caught:
+        champion(workspace)
+    assert str(caught.value) == ("no evaluation in .mlspec/stages/evaluate: run `mlspec run` and `mlspec gate` "
+                                 "before deploying (in CI: the deploy job needs the artifacts of the jobs before it)")
+    metrics = workspace.stage_dir("evaluate") / "metrics.json"
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text(json.dumps({"champion": ["ridge"], "champion_metrics": {}}))
+    with pytest.raises(MlspecError) as caught:
+        champion(workspace)
+    assert str(caught.value) == (".mlspec/stages/evaluate/metrics.json: champion: missing or not a string; run "
+                                 "`mlspec run evaluate --force`")
+    metrics.write_text(json.dumps({"champion": "ridge", "champion_metrics": {}}))
+    assert champion(workspace) == "ridge"

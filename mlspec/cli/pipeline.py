@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -32,15 +31,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
-    from mlspec.baseline import ENV_VAR, resolve
+    from mlspec.baseline import resolve
+    from mlspec.runtime.context import RunOptions
     from mlspec.runtime.runner import run
     from mlspec.runtime.verdict import shown_verdict
 
     loaded = load(args.file)
     if args.baseline:
         resolve(loaded, args.baseline)  # a bad --baseline fails here, before any stage runs
-        os.environ[ENV_VAR] = args.baseline  # the stage and its fingerprint read the request from there
-    report = run(loaded, ["gate"], wait=args.wait)
+    # --baseline, else MLSPEC_BASELINE: the gate stage and its fingerprint both get it from the run's options.
+    report = run(loaded, ["gate"], wait=args.wait, options=RunOptions.from_environ(baseline=args.baseline))
     lines = shown_verdict(report)
     if lines:
         print()

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlspec import jsonio
 from mlspec.errors import MlspecError
 from mlspec.registry import open_registry
 from mlspec.registry.filestore import BUNDLE
 from mlspec.runtime.context import StageError
 from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
+from mlspec.runtime.stages.evaluate import find_metrics
 from mlspec.runtime.workspace import Workspace, display_path
 from mlspec.spec import RegistryTarget, Spec
 
@@ -105,24 +105,19 @@ def _from_registry(loaded: Loaded, alias: str, environ: Mapping[str, str]) -> tu
 
 def _from_workspace(loaded: Loaded, reason: str, environ: Mapping[str, str]) -> MonitoredModel:
     workspace = Workspace.for_spec(loaded.path, environ)
-    path = workspace.stage_dir("evaluate") / "metrics.json"
-    try:
-        evaluation = jsonio.read(path)
-        champion = str(evaluation["champion"])
-    except FileNotFoundError:
+    evaluation = find_metrics(workspace.stage_dir("evaluate"))
+    if evaluation is None:
         raise StageError(
             f"no model to monitor: {reason}, and the workspace has no evaluation to take the champion from; "
             "deploy a model or run `mlspec run` first (in CI: point MLSPEC_REGISTRY at the registry the deploy "
-            "jobs write to)", ("monitoring",)) from None
-    except (OSError, jsonio.JsonError, KeyError, TypeError) as exc:
-        raise StageError(f"{display_path(path)}: unreadable ({type(exc).__name__}: {exc}); run `mlspec run "
-                         "evaluate --force`", ("monitoring",)) from None
+            "jobs write to)", ("monitoring",))
+    champion = evaluation.champion
     bundle_dir = workspace.stage_dir(f"train:{champion}")
     outputs = manifest(bundle_dir, file_digest)
     if not outputs:
         raise StageError(f"no model to monitor: {reason}, and the champion {champion!r} has no bundle in "
                          f"{display_path(bundle_dir)}; run `mlspec run`", ("monitoring",))
     notice = f"monitoring the workspace's champion {champion!r}, which may not be the model in production: {reason}"
-    metrics = dict((evaluation.get("models") or {}).get(champion) or {})
+    metrics = dict(evaluation.models.get(champion) or {})
     return MonitoredModel(champion, f"workspace champion {champion!r} ({display_path(bundle_dir)})",
                     f"workspace:{champion}:{outputs_fingerprint(outputs)}", metrics, notice, bundle_dir)

@@ -18,6 +18,7 @@ from mlspec import baseline, diff
 from mlspec.errors import MlspecError
 from mlspec.load import Loaded
 from mlspec.runtime import lockfile
+from mlspec.runtime.context import RunOptions
 from mlspec.runtime.stages import build
 from mlspec.runtime.workspace import Workspace
 from mlspec.sources import adapter
@@ -46,7 +47,7 @@ class Changes:
 
 def collect(loaded: Loaded, workspace: Workspace, environ: Mapping[str, str]) -> Changes:
     try:
-        base = baseline.resolve(loaded, baseline.requested(environ), environ)
+        base = baseline.resolve(loaded, RunOptions.from_environ(environ).baseline, environ)
     except MlspecError as exc:
         return Changes("", (), f"not compared: {exc}")
     if isinstance(base, baseline.NoBaseline):
@@ -80,7 +81,7 @@ def records(loaded: Loaded, workspace: Workspace) -> lockfile.Lock:
     """The lock entries kept beside the outputs in the workspace: what this run computed or adopted."""
     entries: dict[str, lockfile.Entry] = {}
     for stage in build(loaded.spec):
-        entry = lockfile.read_record(workspace.record_file(stage.id))
+        entry = lockfile.read_record(workspace, stage.id)
         if entry is not None:
             entries[stage.id] = entry
     return lockfile.Lock(entries)

@@ -21,7 +21,7 @@ from mlspec.load import Loaded
 from mlspec.numbers import fmt
 from mlspec.report import FILES, changes, links, marker
 from mlspec.runtime import verdict as verdicts
-from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
+from mlspec.runtime.stages.evaluate import Evaluation, find_metrics
 from mlspec.runtime.workspace import Workspace
 
 Status = Literal["pass", "fail", "warn", "skipped", "missing"]
@@ -158,7 +158,7 @@ def collect(loaded: Loaded, out_dir: Path, environ: Mapping[str, str] = os.envir
         marker=marker(spec.project),
         status=status,
         headline=_headline(status, len([g for g in gate_rows if g.status == "fail"])),
-        model=verdict.model if verdict is not None else str((evaluation or {}).get("champion") or ""),
+        model=verdict.model if verdict is not None else evaluation.champion if evaluation is not None else "",
         baseline=_baseline(verdict) if verdict is not None else missing,
         notices=verdict.result.notices if verdict is not None else (),
         gates=gate_rows,
@@ -192,8 +192,9 @@ def _current(stage_id: str, stale: Mapping[str, str]) -> bool:
     return stale.get(stage_id, "no lock entry") == "no lock entry"
 
 
-def _evaluation(workspace: Workspace, stale: Mapping[str, str]) -> tuple[dict[str, Any] | None, str]:
-    evaluation = _json(workspace.stage_dir("evaluate") / "metrics.json")
+def _evaluation(workspace: Workspace, stale: Mapping[str, str]) -> tuple[Evaluation | None, str]:
+    # Optional: a run that stopped before evaluate has none. One that is there but broken is an error.
+    evaluation = find_metrics(workspace.stage_dir("evaluate"))
     if evaluation is None:
         return None, "no evaluation: the evaluate stage did not finish (an earlier stage failed or did not run)"
     if "evaluate" in stale:
@@ -210,9 +211,7 @@ def _verdict(loaded: Loaded, workspace: Workspace, evaluated: bool) -> tuple[ver
         verdict = verdicts.read(path)
     except MlspecError as exc:
         return None, f"no gate verdict: {exc}"
-    outputs = manifest(workspace.stage_dir("evaluate"), file_digest) or {}
-    if verdict.evaluation_digest != outputs_fingerprint(outputs) or (
-            verdict.spec_fingerprint != verdicts.spec_fingerprint(loaded.spec)):
+    if verdicts.out_of_date(verdict, loaded.spec, verdicts.evaluated_outputs(workspace)):
         return None, ("no current gate verdict: the one in the workspace judged another evaluation or other gate "
                       "settings; run `mlspec gate`")
     return verdict, ""
@@ -229,13 +228,13 @@ def _gate_row(loaded: Loaded, g: gates.GateResult) -> GateRow:
     )
 
 
-def _unjudged(loaded: Loaded, metric: str, evaluation: dict[str, Any] | None, why: str) -> GateRow:
+def _unjudged(loaded: Loaded, metric: str, evaluation: Evaluation | None, why: str) -> GateRow:
     """A declared gate without a verdict: its bounds from the spec, the champion's value if evaluated."""
     gate = loaded.spec.evaluation.gates[metric]
     bounds = [f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
               for name, value in (("min", gate.min), ("max", gate.max), ("max_drop", gate.max_drop))
               if value is not None]
-    current = gates.as_number(((evaluation or {}).get("champion_metrics") or {}).get(metric))
+    current = gates.as_number(evaluation.champion_metrics.get(metric)) if evaluation is not None else None
     return GateRow(
         metric=metric, better=f"{gates.direction_of(metric)} is better", current=fmt(current), baseline="-",
         change="-", bounds=", ".join(bounds) + (" (warn only)" if gate.warn_only else ""), status="missing",
@@ -291,13 +290,12 @@ def _suite(loaded: Loaded, workspace: Workspace, name: str, stale: Mapping[str, 
 # --- evaluation and data ------------------------------------------------------------------------------------
 
 
-def _models(metric_names: list[str], evaluation: dict[str, Any] | None) -> tuple[ModelRow, ...]:
-    if not evaluation or not isinstance(evaluation.get("models"), dict):
+def _models(metric_names: list[str], evaluation: Evaluation | None) -> tuple[ModelRow, ...]:
+    if evaluation is None:
         return ()
-    champion = evaluation.get("champion")
     return tuple(
-        ModelRow(str(name), name == champion, tuple(fmt(gates.as_number(values.get(m))) for m in metric_names))
-        for name, values in evaluation["models"].items() if isinstance(values, dict)
+        ModelRow(name, name == evaluation.champion, tuple(fmt(gates.as_number(values.get(m))) for m in metric_names))
+        for name, values in evaluation.models.items()
     )
 
 
@@ -328,11 +326,10 @@ def _is_png(data: bytes) -> bool:
     return data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR" and len(data) >= 24
 
 
-def _numbers(verdict: verdicts.Verdict | None, evaluation: dict[str, Any] | None, workspace: Workspace,
+def _numbers(verdict: verdicts.Verdict | None, evaluation: Evaluation | None, workspace: Workspace,
              sources: Mapping[str, Any]) -> tuple[tuple[str, float], ...]:
     out: list[tuple[str, float]] = []
-    champion = (evaluation or {}).get("champion_metrics")
-    for name, value in (champion.items() if isinstance(champion, dict) else ()):
+    for name, value in (evaluation.champion_metrics.items() if evaluation is not None else ()):
         number = gates.as_number(value)
         if number is not None and gates.finite(number) is not None:
             out.append((str(name), number))

@@ -16,11 +16,15 @@ downstream stage reruns. Facts that differ from run to run (wall-clock times, ti
 
 A user-fixable error (bad data, an estimator that does not import, a failed expectation suite) is raised
 as :class:`StageError`: the runner prints it with the stage and the spec line, without a traceback.
+
+What one run is asked beyond the spec (``mlspec gate --baseline X``) reaches the stages as :class:`RunOptions`,
+in ``ctx.options`` and in the kinds' external-input hooks, never through the process environment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,29 @@ class StageError(MlspecError):
         self.spec_path = spec_path
 
 
+BASELINE_VAR = "MLSPEC_BASELINE"
+"""The environment variable that requests a baseline when no ``--baseline`` is given (how CI passes one)."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Per-run requests that are not in the spec, given to every stage (``ctx.options``) and to the kinds'
+    external-input hooks, so a fingerprint and the stage it describes see the same request."""
+
+    baseline: str | None = None
+    """The gate's explicit baseline (a git revision or a path, see :mod:`mlspec.baseline`); None: the default."""
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ, baseline: str | None = None) -> RunOptions:
+        """The options of a run started from the command line or the API: an explicit ``baseline`` wins over
+        ``MLSPEC_BASELINE``. The environment is read here, once per run, and nowhere below."""
+        return cls(baseline=baseline or environ.get(BASELINE_VAR) or None)
+
+
+NO_OPTIONS = RunOptions()
+"""A run asked nothing beyond the spec: the default where a caller passes no options."""
+
+
 @dataclass(frozen=True)
 class StageContext:
     loaded: Loaded
@@ -54,6 +81,8 @@ class StageContext:
     """Output directory of every stage listed in ``stage.needs``, by stage id."""
     log: Callable[[str], None]
     """Progress lines; shown live and grouped per stage in CI logs."""
+    options: RunOptions = NO_OPTIONS
+    """What this run was asked beyond the spec (the gate's baseline)."""
 
     @property
     def spec(self) -> Any:

@@ -13,6 +13,10 @@ The format is JSON with sorted keys and two-space indentation, not YAML, because
 * one key per line still gives readable, line-based git diffs and merge conflicts.
 
 The file is always replaced atomically (:mod:`mlspec.fsutil`): a crash leaves the old lock or the new one.
+
+Readers: :func:`read` (the lock beside a spec), :func:`read_record` (the entry kept beside a stage's outputs in
+the workspace) and :func:`at_revision` (the lock, and the spec's text, committed at a git revision: the gate's
+baseline and ``mlspec diff``).
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mlspec import jsonio
+from mlspec import gitio, jsonio
 from mlspec.errors import MlspecError
 from mlspec.fsutil import atomic_write_text
 from mlspec.runtime.hashing import to_json
+from mlspec.runtime.workspace import Workspace
 
 SCHEMA = 1
 NAME = "mlspec.lock"
@@ -137,12 +142,15 @@ def loads(text: str, filename: str = NAME) -> Lock:
     return Lock(entries)
 
 
-def read_record(path: Path) -> Entry | None:
-    """The stage record at ``path``; None if there is none or it is not an entry (the stage reruns).
+def read_record(workspace: Workspace, stage_id: str) -> Entry | None:
+    """The record kept beside ``stage_id``'s outputs in ``workspace``; None if there is none or it is not an
+    entry (then the outputs are not adopted: the stage reruns, or the lock must describe them).
 
-    A record that is not JSON at all (too deep, an integer no 64-bit number holds, truncated, not UTF-8) was
-    not written by mlspec, which replaces records atomically: that is an error naming the file, like the lock.
+    A record that is not JSON at all (too deep, an integer no 64-bit number holds, truncated, not UTF-8) or
+    cannot be read was not written by mlspec, which replaces records atomically: that is an error naming the
+    file, like the lock.
     """
+    path = workspace.record_file(stage_id)
     try:
         raw = jsonio.read_bytes(path)
     except FileNotFoundError:
@@ -188,3 +196,52 @@ def _entry_problem(raw: Any) -> str | None:
 
 def _line(text: str, needle: str) -> int:
     return text[: max(text.find(needle), 0)].count("\n") + 1
+
+
+# --- the lock at a git revision ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Committed:
+    """What a git revision holds beside the spec: its lock and, when asked for, the spec's text."""
+
+    rev: str
+    """The revision as it was named (``origin/main``, ``HEAD~1``)."""
+    lock_path: str
+    """The lock's path from the top of the work tree (``sub/mlspec.lock``)."""
+    lock: Lock | None
+    """None when the revision has no lock there."""
+    spec_path: str
+    spec_text: str | None
+    """None when the revision has no spec there, or it was not asked for."""
+
+    @property
+    def source(self) -> str:
+        """Where the lock's numbers come from, for messages: ``origin/main:mlspec.lock``."""
+        return f"{self.rev}:{self.lock_path}"
+
+
+def at_revision(spec_path: Path, rev: str, *, spec: bool = False) -> Committed | None:
+    """The lock committed at git revision ``rev`` beside ``spec_path`` (and with ``spec``, the spec's text);
+    None when ``rev`` names no commit.
+
+    :class:`mlspec.gitio.GitError` when git cannot answer here (not a repository, no git); a located
+    :class:`MlspecError` when the revision has a lock that cannot be read or is not one.
+    """
+    root = spec_path.parent
+    prefix = gitio.prefix(root)
+    commit = gitio.commit_of(root, rev)
+    if commit is None:
+        return None
+    lock_path, spec_at = prefix + path_for(spec_path).name, prefix + spec_path.name
+    lock_raw = _show(root, rev, commit, lock_path)
+    lock = None if lock_raw is None else loads(lock_raw.decode("utf-8", "replace"), f"{rev}:{lock_path}")
+    spec_raw = _show(root, rev, commit, spec_at) if spec else None
+    return Committed(rev, lock_path, lock, spec_at, None if spec_raw is None else spec_raw.decode("utf-8", "replace"))
+
+
+def _show(root: Path, rev: str, commit: str, path: str) -> bytes | None:
+    try:
+        return gitio.show(root, commit, path)
+    except gitio.GitError as exc:  # git answered that it has the file, then failed to give it
+        raise MlspecError(f"cannot read {rev}:{path}: {exc}") from None

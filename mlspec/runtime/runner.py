@@ -15,6 +15,10 @@ exception is a bug in mlspec or a stage: it propagates (exit 3); the lock and ou
 
 ``--force`` reruns the stages named on the command line (all of them when none are named); the stages they
 need run only if stale.
+
+What a run is asked beyond the spec (the gate's baseline) is one :class:`~mlspec.runtime.context.RunOptions`,
+given to every fingerprint and every stage of the run; without one, :func:`run` and :func:`plan` take it from
+the environment (``MLSPEC_BASELINE``), once.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from mlspec.graph import Stage
 from mlspec.load import Loaded
 from mlspec.runtime import lockfile
 from mlspec.runtime.cilog import Log
-from mlspec.runtime.context import StageContext, StageError, StageResult
+from mlspec.runtime.context import RunOptions, StageContext, StageError, StageResult
 from mlspec.runtime.hashing import StatCache, file_digest, manifest, outputs_fingerprint, to_json
 from mlspec.runtime.stages import RUNNABLE, build, describe_runnable, spec_key
 from mlspec.runtime.stages import context as stage_context
@@ -114,10 +118,12 @@ class Report:
 
 
 def run(
-    loaded: Loaded, names: Sequence[str] = (), force: bool = False, wait: float = 0.0, log: Log | None = None
+    loaded: Loaded, names: Sequence[str] = (), force: bool = False, wait: float = 0.0, log: Log | None = None,
+    options: RunOptions | None = None,
 ) -> Report:
     """Bring the selected stages up to date; see the module docstring for the failure policy."""
     log = log or Log()
+    options = options if options is not None else RunOptions.from_environ()
     stages = build(loaded.spec)
     selected, named = select(stages, names)
     workspace = Workspace.for_spec(loaded.path)
@@ -126,7 +132,7 @@ def run(
         workspace.clear_tmp()
         # A run killed while writing the lock leaves fsutil's temp file beside it; the lock itself is intact.
         remove_stale_writes(lock_path)
-        state = _Run(loaded, workspace, lock_path, lockfile.read(lock_path), {s.id for s in stages}, log)
+        state = _Run(loaded, workspace, lock_path, lockfile.read(lock_path), {s.id for s in stages}, log, options)
         try:
             for stage in selected:
                 state.step(stage, forced=force and stage.id in named)
@@ -148,6 +154,7 @@ class _Run:
     lock: lockfile.Lock
     known: set[str]
     log: Log
+    options: RunOptions
     outcomes: dict[str, StageOutcome] = field(default_factory=dict)
     output_digests: dict[str, str] = field(default_factory=dict)
 
@@ -160,10 +167,11 @@ class _Run:
             detail = f"needs {', '.join(blockers)}, which did not succeed"
             self._record(StageOutcome(stage.id, "blocked", detail), f"blocked {stage.id}: {detail}")
             return
-        facts = facts_of(stage, self.loaded, self.cache, {n: self.output_digests[n] for n in stage.needs})
+        facts = facts_of(stage, self.loaded, self.cache, {n: self.output_digests[n] for n in stage.needs},
+                         self.options)
         locked = self.lock.stages.get(stage.id)
         outputs = manifest(self.workspace.stage_dir(stage.id), self.cache.digest)
-        entry, reasons = settle(facts, locked, read_record(self.workspace, stage.id), outputs, forced)
+        entry, reasons = settle(facts, locked, lockfile.read_record(self.workspace, stage.id), outputs, forced)
         if entry is not None and not reasons:
             if entry != locked:  # adopted outputs: mlspec.lock catches up with them
                 self._write(self.lock.with_entry(stage.id, entry))
@@ -175,7 +183,8 @@ class _Run:
     def _execute(self, stage: Stage, facts: Facts, reasons: list[str]) -> None:
         tmp = self.workspace.new_tmp(stage.id)
         upstream_dirs = {n: self.workspace.stage_dir(n) for n in stage.needs}
-        ctx = stage_context(self.loaded, stage, tmp, upstream_dirs, log=lambda text: self.log.line(f"  {text}"))
+        ctx = stage_context(self.loaded, stage, tmp, upstream_dirs, lambda text: self.log.line(f"  {text}"),
+                            self.options)
         started = time.monotonic()
         error: StageError | None = None
         with self.log.group(stage.id, f"run {stage.id}: {'; '.join(reasons)}"):
@@ -231,10 +240,6 @@ class _Run:
         self.log.line(line)
 
 
-def read_record(workspace: Workspace, stage_id: str) -> lockfile.Entry | None:
-    return lockfile.read_record(workspace.record_file(stage_id))
-
-
 def _call(stage: Stage, ctx: StageContext) -> StageResult:
     try:
         result = stage_module(stage.kind).run(ctx)
@@ -287,12 +292,13 @@ class Plan:
     """Stages of the spec that this mlspec cannot run yet."""
 
 
-def plan(loaded: Loaded, names: Sequence[str] = (), force: bool = False) -> Plan:
+def plan(loaded: Loaded, names: Sequence[str] = (), force: bool = False, options: RunOptions | None = None) -> Plan:
     """What `mlspec run` with the same arguments would run, and why; reads the workspace, writes nothing.
 
     A stage whose upstream would rerun is listed as running, although the run may skip it when that
     upstream's outputs come out unchanged.
     """
+    options = options if options is not None else RunOptions.from_environ()
     stages = build(loaded.spec)
     selected, named = select(stages, names)
     workspace = Workspace.for_spec(loaded.path)
@@ -301,9 +307,9 @@ def plan(loaded: Loaded, names: Sequence[str] = (), force: bool = False) -> Plan
     digests: dict[str, str | None] = {}
     items: list[PlanItem] = []
     for stage in selected:
-        facts = facts_of(stage, loaded, cache, {n: digests[n] for n in stage.needs})
+        facts = facts_of(stage, loaded, cache, {n: digests[n] for n in stage.needs}, options)
         outputs = manifest(workspace.stage_dir(stage.id), cache.digest)
-        entry, reasons = settle(facts, lock.stages.get(stage.id), read_record(workspace, stage.id), outputs,
+        entry, reasons = settle(facts, lock.stages.get(stage.id), lockfile.read_record(workspace, stage.id), outputs,
                                 force and stage.id in named)
         digests[stage.id] = outputs_fingerprint(entry.outputs) if entry and not reasons else None
         items.append(PlanItem(stage.id, tuple(reasons)))

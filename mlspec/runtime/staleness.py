@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from mlspec.graph import Stage
 from mlspec.load import Loaded
 from mlspec.runtime import stages
+from mlspec.runtime.context import NO_OPTIONS, RunOptions
 from mlspec.runtime.hashing import StatCache, fingerprint
 from mlspec.runtime.lockfile import Entry
 
@@ -42,11 +43,12 @@ class Facts:
         })
 
 
-def facts_of(stage: Stage, loaded: Loaded, cache: StatCache, upstream: Mapping[str, str | None]) -> Facts:
+def facts_of(stage: Stage, loaded: Loaded, cache: StatCache, upstream: Mapping[str, str | None],
+             options: RunOptions = NO_OPTIONS) -> Facts:
     spec = loaded.spec
     sections = {path: fingerprint(value) for path, value in stages.spec_sections(spec, stage).items()}
     inputs = {rel: cache.digest(loaded.root / rel) or MISSING for rel in stages.input_files(spec, stage)}
-    inputs.update(stages.external_inputs(loaded, stage))
+    inputs.update(stages.external_inputs(loaded, stage, options))
     return Facts(stage.id, stage.kind, sections, stages.stage_versions(spec, stage), inputs, dict(upstream))
 
 

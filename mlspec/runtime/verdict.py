@@ -26,9 +26,9 @@ the verdict, even if a CI file was edited by hand to skip the gate job or the ve
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +39,7 @@ from mlspec.fsutil import atomic_write_text
 from mlspec.load import Loaded
 from mlspec.runtime import lockfile
 from mlspec.runtime.hashing import file_digest, fingerprint, manifest, outputs_fingerprint
-from mlspec.runtime.stages import gate
+from mlspec.runtime.stages import evaluate, gate
 from mlspec.runtime.stages.kind import section_values
 from mlspec.runtime.workspace import Workspace, display_path
 from mlspec.spec import Spec
@@ -51,7 +51,8 @@ FORMAT = 1
 FILE = "verdict.json"
 SUMMARY_FILE = "summary.txt"
 GATE_STAGE = gate.STAGE
-METRICS_FILE = "metrics.json"
+EVALUATE = "evaluate"
+"""The stage whose outputs the gate judges."""
 AGAIN = "run `mlspec gate` again"
 
 
@@ -144,11 +145,30 @@ def read(path: Path) -> Verdict:
 
 def recorded(workspace: Workspace, loaded: Loaded, stage_id: str, outputs: dict[str, str]) -> lockfile.Entry | None:
     """The entry (the stage's record beside its outputs, else its mlspec.lock entry) that describes ``outputs``."""
-    candidates: list[lockfile.Entry | None] = []
-    with contextlib.suppress(OSError):  # no record: the lock may still describe them
-        candidates.append(lockfile.read_record(workspace.record_file(stage_id)))
-    candidates.append(lockfile.read(lockfile.path_for(loaded.path)).stages.get(stage_id))
+    # No record (the job downloaded no artifact of it): the lock may still describe them.
+    candidates = (lockfile.read_record(workspace, stage_id),
+                  lockfile.read(lockfile.path_for(loaded.path)).stages.get(stage_id))
     return next((e for e in candidates if e is not None and dict(e.outputs) == outputs), None)
+
+
+def out_of_date(verdict: Verdict, spec: Spec, evaluated: Mapping[str, str]) -> tuple[str, ...]:
+    """The fields of ``verdict`` that no longer hold: ``spec_fingerprint`` when the spec's gate settings are
+    not those it applied, ``evaluation_digest`` when the evaluate outputs ``evaluated`` (file → digest, see
+    :func:`evaluated_outputs`) are not the ones it judged. Empty: the verdict is current.
+
+    The one test of a verdict's currency: deploy refuses a verdict that is not current, the report leaves it out.
+    """
+    stale = []
+    if verdict.spec_fingerprint != spec_fingerprint(spec):
+        stale.append("spec_fingerprint")
+    if verdict.evaluation_digest != outputs_fingerprint(evaluated):
+        stale.append("evaluation_digest")
+    return tuple(stale)
+
+
+def evaluated_outputs(workspace: Workspace) -> dict[str, str]:
+    """The evaluate outputs in ``workspace``, file → digest (empty when there are none)."""
+    return manifest(workspace.stage_dir(EVALUATE), file_digest) or {}
 
 
 def require_passed(workspace: Workspace, loaded: Loaded, model: str) -> Verdict:
@@ -163,9 +183,11 @@ def require_passed(workspace: Workspace, loaded: Loaded, model: str) -> Verdict:
     if not path.is_file():
         raise MlspecError(f"no gate verdict in {display_path(gate_dir)}: run `mlspec gate` before deploying")
     claimed = read(path)
-    if claimed.spec_fingerprint != spec_fingerprint(loaded.spec):
+    evaluated = evaluated_outputs(workspace)
+    stale = out_of_date(claimed, loaded.spec, evaluated)
+    if "spec_fingerprint" in stale:
         raise MlspecError(f"the gate verdict was reached with other gate settings than {loaded.path} has now; {AGAIN}")
-    champion, current, upstream = _evaluation(workspace, loaded, path, claimed)
+    champion, current, upstream = _evaluation(workspace, loaded, path, claimed, evaluated, stale)
     if claimed.model_digest is None:
         raise MlspecError("the gate verdict does not identify the model bundle it judged (the gate ran outside "
                           f"`mlspec run`); {AGAIN}")
@@ -192,28 +214,24 @@ def require_passed(workspace: Workspace, loaded: Loaded, model: str) -> Verdict:
     return verdict
 
 
-def _evaluation(workspace: Workspace, loaded: Loaded, path: Path,
-                claimed: Verdict) -> tuple[str, dict[str, Any], dict[str, str]]:
+def _evaluation(workspace: Workspace, loaded: Loaded, path: Path, claimed: Verdict, outputs: dict[str, str],
+                stale: tuple[str, ...]) -> tuple[str, dict[str, Any], dict[str, str]]:
     """The champion and its metrics from the evaluate outputs, once they prove to be the recorded ones."""
-    folder = workspace.stage_dir("evaluate")
-    outputs = manifest(folder, file_digest)
-    if not outputs or METRICS_FILE not in outputs:
+    folder = workspace.stage_dir(EVALUATE)
+    metrics_path = folder / evaluate.METRICS_FILE
+    if evaluate.METRICS_FILE not in outputs:
         raise MlspecError(f"no evaluation in {display_path(folder)}: run `mlspec run` and `mlspec gate` before "
                           "deploying (in CI: the deploy job needs the artifacts of the jobs before it)")
-    entry = recorded(workspace, loaded, "evaluate", outputs)
+    entry = recorded(workspace, loaded, EVALUATE, outputs)
     if entry is None:
-        raise MlspecError(f"{display_path(folder / METRICS_FILE)}: the evaluate outputs are not the ones the evaluate "
-                          f"stage recorded (in {display_path(workspace.record_file('evaluate'))} or mlspec.lock): they "
+        raise MlspecError(f"{display_path(metrics_path)}: the evaluate outputs are not the ones the evaluate "
+                          f"stage recorded (in {display_path(workspace.record_file(EVALUATE))} or mlspec.lock): they "
                           "were changed after it ran; run `mlspec run evaluate --force` and `mlspec gate`")
-    _same(path, "evaluation_digest", claimed.evaluation_digest, outputs_fingerprint(outputs),
-          f"the evaluate outputs in {display_path(folder)} have")
-    metrics_path = folder / METRICS_FILE
-    data = jsonio.read_object(metrics_path, what=display_path(metrics_path))
-    champion, current = data.get("champion"), data.get("champion_metrics")
-    if not isinstance(champion, str) or not isinstance(current, dict):
-        raise MlspecError(f"{display_path(metrics_path)}: champion or champion_metrics is missing or has the wrong "
-                          "type; run `mlspec run evaluate --force`")
-    return champion, current, dict(entry.upstream)
+    if "evaluation_digest" in stale:
+        _same(path, "evaluation_digest", claimed.evaluation_digest, outputs_fingerprint(outputs),
+              f"the evaluate outputs in {display_path(folder)} have")
+    evaluation = evaluate.read_metrics(folder)
+    return evaluation.champion, dict(evaluation.champion_metrics), dict(entry.upstream)
 
 
 def _judge_again(path: Path, claimed: Verdict, spec: Spec, current: dict[str, Any]) -> Verdict:

@@ -8,10 +8,13 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from mlspec.load import load
 from mlspec.report import FILES, html, junit, markdown
 from mlspec.report.model import Expectation, collect
 from mlspec.report.outputs import write
+from mlspec.runtime.context import StageError
 from mlspec.runtime.verdict import read
 from tests.report.conftest import run_here
 from tests.support import run_mlspec
@@ -210,3 +213,16 @@ def test_what_changed_lists_data_digests_and_rows(pull_request: Path) -> None:
         ("data file", "data/holdout.csv", "a031d505efa4", changes.rows[2].new, "changed"),
     ]
     assert changes.rows[2].new != "a031d505efa4"
+
+
+def test_a_broken_evaluation_is_an_error_naming_it(pull_request: Path) -> None:
+    """An absent evaluation is a part of the report shown as missing; one that is there but is not an
+    evaluation was edited or damaged, and the report says so rather than leave the part out."""
+    metrics = Path(".mlspec/stages/evaluate/metrics.json")
+    metrics.write_text(json.dumps({**json.loads(metrics.read_text()), "champion": 3}))
+    with pytest.raises(StageError) as caught:
+        collect(load(SPEC), OUT, environ={})
+    assert str(caught.value) == (".mlspec/stages/evaluate/metrics.json: champion: missing or not a string; run "
+                                 "`mlspec run evaluate --force`")
+    metrics.unlink()
+    assert collect(load(SPEC), OUT, environ={}).evaluation_note.startswith("no evaluation: the evaluate stage did not")

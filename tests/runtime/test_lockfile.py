@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from mlspec import gitio
 from mlspec.errors import MlspecError
 from mlspec.runtime import lockfile
 from mlspec.runtime.lockfile import Entry, Lock
+from mlspec.runtime.workspace import Workspace
+from tests.gitkit import commit_all, init_repo, write_lock
 
 ENTRY = Entry(
     fingerprint="sha256:f",
@@ -142,21 +145,93 @@ def test_unreadable_locks_are_located(text: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[" * 100_000 + "]" * 100_000, "rec.json: nested deeper than 64 levels; delete it to rerun the stage"),
+        ("[" * 100_000 + "]" * 100_000, "m.json: nested deeper than 64 levels; delete it to rerun the stage"),
         ('{"fingerprint": ' + "7" * 5000 + "}",
-         "rec.json:1:17: integer of 5,000 digits; at most 20 are expected here; delete it to rerun the stage"),
-        ('{"fingerprint": "f"', "rec.json:1:20: not valid JSON: Expecting ',' delimiter; delete it to rerun the stage"),
+         "m.json:1:17: integer of 5,000 digits; at most 20 are expected here; delete it to rerun the stage"),
+        ('{"fingerprint": "f"', "m.json:1:20: not valid JSON: Expecting ',' delimiter; delete it to rerun the stage"),
     ],
 )
 def test_records_that_are_not_json_name_the_file(tmp_path: Path, text: str, message: str) -> None:
-    record = tmp_path / "rec.json"
+    workspace = Workspace(tmp_path)
+    record = workspace.record_file("train:m")
+    record.parent.mkdir(parents=True)
     record.write_text(text, "utf-8")
     with pytest.raises(MlspecError) as caught:
-        lockfile.read_record(record)
-    assert str(caught.value) == f"{tmp_path}/{message}"
+        lockfile.read_record(workspace, "train:m")
+    assert str(caught.value) == f"{tmp_path}/records/train/{message}"
+
+
+def test_records_that_cannot_be_read_name_the_file(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    workspace.record_file("evaluate").mkdir(parents=True)  # a directory where the record should be
+    with pytest.raises(MlspecError) as caught:
+        lockfile.read_record(workspace, "evaluate")
+    assert str(caught.value) == (f"{tmp_path}/records/evaluate.json: cannot read (Is a directory); delete it to "
+                                 "rerun the stage")
 
 
 def test_records_of_another_shape_or_missing_are_none(tmp_path: Path) -> None:
-    (tmp_path / "rec.json").write_text('{"fingerprint": 1}', "utf-8")
-    assert lockfile.read_record(tmp_path / "rec.json") is None
-    assert lockfile.read_record(tmp_path / "missing.json") is None
+    workspace = Workspace(tmp_path)
+    workspace.record_file("evaluate").parent.mkdir(parents=True)
+    workspace.record_file("evaluate").write_text('{"fingerprint": 1}', "utf-8")
+    assert lockfile.read_record(workspace, "evaluate") is None
+    assert lockfile.read_record(workspace, "train:m") is None
+
+
+def test_a_record_is_read_back_as_written(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    entry = lockfile.Entry("sha256:f", {"task": "sha256:t"}, {"mlspec": "0.1.0"}, {"data.csv": "sha256:d"},
+                           {"data:main": "sha256:u"}, {"metrics.json": "sha256:o"}, {"champion": "m", "auc": 0.9})
+    workspace.record_file("evaluate").parent.mkdir(parents=True)
+    workspace.record_file("evaluate").write_text(lockfile.entry_to_json(entry), "utf-8")
+    assert lockfile.read_record(workspace, "evaluate") == entry
+
+
+# --- the lock at a git revision ------------------------------------------------------------------------------
+
+
+def test_the_lock_and_spec_at_a_revision(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    init_repo(root)
+    project = root / "sub"
+    project.mkdir()
+    (project / "mlspec.yaml").write_text("project: p\n")
+    committed = write_lock(project, {"champion": "m", "auc": 0.9})
+    commit_all(root, "run")
+    lock = lockfile.read(committed)
+    committed.unlink()  # the work tree's state does not matter: the commit's does
+
+    found = lockfile.at_revision(project / "mlspec.yaml", "main", spec=True)
+    assert found == lockfile.Committed("main", "sub/mlspec.lock", lock, "sub/mlspec.yaml", "project: p\n")
+    assert found.source == "main:sub/mlspec.lock"
+    without_spec = lockfile.at_revision(project / "mlspec.yaml", "HEAD")
+    assert without_spec is not None and (without_spec.lock, without_spec.spec_text) == (lock, None)
+
+
+def test_a_revision_without_a_lock_or_a_spec(tmp_path: Path) -> None:
+    init_repo(tmp_path)
+    commit_all(tmp_path, "nothing yet")
+    found = lockfile.at_revision(tmp_path / "mlspec.yaml", "main", spec=True)
+    assert found == lockfile.Committed("main", "mlspec.lock", None, "mlspec.yaml", None)
+
+
+def test_a_revision_that_names_no_commit_is_none(tmp_path: Path) -> None:
+    init_repo(tmp_path)
+    commit_all(tmp_path, "first")
+    for rev in ("mian", "--all", ""):
+        assert lockfile.at_revision(tmp_path / "mlspec.yaml", rev) is None
+
+
+def test_outside_a_repository_git_says_why(tmp_path: Path) -> None:
+    with pytest.raises(gitio.GitError) as caught:
+        lockfile.at_revision(tmp_path / "mlspec.yaml", "main")
+    assert str(caught.value) == "not a git repository"
+
+
+def test_a_broken_lock_at_a_revision_is_located_there(tmp_path: Path) -> None:
+    init_repo(tmp_path)
+    (tmp_path / "mlspec.lock").write_text('{\n  "schema": 1,\n  "stages": []\n}\n')
+    commit_all(tmp_path, "bad lock")
+    with pytest.raises(MlspecError) as caught:
+        lockfile.at_revision(tmp_path / "mlspec.yaml", "main")
+    assert str(caught.value) == 'main:mlspec.lock:3:1: "stages" must be a mapping; delete it to rerun every stage'

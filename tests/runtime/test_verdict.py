@@ -10,7 +10,7 @@ import pytest
 
 from mlspec.errors import MlspecError
 from mlspec.load import load
-from mlspec.runtime.verdict import require_passed
+from mlspec.runtime.verdict import evaluated_outputs, out_of_date, read, require_passed
 from mlspec.runtime.workspace import Workspace
 from tests.runtime.gatekit import edit, go
 
@@ -123,3 +123,33 @@ def test_edited_metrics_are_refused(diabetes: Path) -> None:
 def test_a_verdict_not_recorded_by_the_gate_is_refused(diabetes: Path) -> None:
     _forge(notices=["edited"])
     assert _refusal().startswith(".mlspec/stages/gate/verdict.json: not the verdict the gate stage recorded")
+
+
+# --- out_of_date: the one test of a verdict's currency (deploy and the report) ----------------------------------
+
+
+def _current() -> tuple[str, ...]:
+    workspace = Workspace(Path(".mlspec"))
+    return out_of_date(read(VERDICT), load(Path("mlspec.yaml")).spec, evaluated_outputs(workspace))
+
+
+def test_a_fresh_verdict_is_current(diabetes: Path) -> None:
+    assert _current() == ()
+
+
+def test_a_verdict_is_out_of_date_when_the_gates_change(diabetes: Path) -> None:
+    edit("{max: 65,", "{max: 60,")
+    assert _current() == ("spec_fingerprint",)
+    edit("{max: 60,", "{max: 65,")
+    assert _current() == ()
+
+
+def test_a_verdict_is_out_of_date_when_the_evaluation_changes(diabetes: Path) -> None:
+    plot = next(Path(".mlspec/stages/evaluate/plots").glob("*.png"))
+    plot.write_bytes(plot.read_bytes() + b"\0")
+    assert _current() == ("evaluation_digest",)
+    edit("{max: 65,", "{max: 60,")
+    assert _current() == ("spec_fingerprint", "evaluation_digest")
+    shutil.rmtree(".mlspec/stages/evaluate")
+    assert evaluated_outputs(Workspace(Path(".mlspec"))) == {}
+    assert "evaluation_digest" in _current()

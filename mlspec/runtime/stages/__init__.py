@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlspec.graph import Stage, toposort
-from mlspec.runtime.context import StageContext
+from mlspec.runtime.context import NO_OPTIONS, RunOptions, StageContext
 from mlspec.runtime.specview import view
 from mlspec.runtime.stages import data, deploy, evaluate, gate, monitor, train, validate
 from mlspec.runtime.stages.kind import Kind, Read, section_values, versions
@@ -60,10 +60,10 @@ def stage_versions(spec: Spec, stage: Stage) -> dict[str, str]:
     return versions(kind_of(stage), spec, stage)
 
 
-def external_inputs(loaded: Loaded, stage: Stage) -> dict[str, str]:
+def external_inputs(loaded: Loaded, stage: Stage, options: RunOptions = NO_OPTIONS) -> dict[str, str]:
     """Inputs that are neither spec sections nor files of the project, by name → identity."""
     hook = kind_of(stage).external
-    return hook(loaded, stage) if hook is not None else {}
+    return hook(loaded, stage, options) if hook is not None else {}
 
 
 def spec_key(stage: Stage) -> tuple[str, ...]:
@@ -72,12 +72,13 @@ def spec_key(stage: Stage) -> tuple[str, ...]:
 
 
 def context(
-    loaded: Loaded, stage: Stage, out_dir: Path, upstream_dirs: dict[str, Path], log: Callable[[str], None]
+    loaded: Loaded, stage: Stage, out_dir: Path, upstream_dirs: dict[str, Path], log: Callable[[str], None],
+    options: RunOptions = NO_OPTIONS,
 ) -> StageContext:
     """The context ``stage`` runs in: through it (``ctx.spec``, ``ctx.loaded.spec``) the stage sees only the
     spec sections its kind declares (:mod:`mlspec.runtime.specview`)."""
     restricted = replace(loaded, spec=view(loaded.spec, reads(loaded.spec, stage), stage.id))
-    return StageContext(restricted, stage, out_dir, upstream_dirs, log)
+    return StageContext(restricted, stage, out_dir, upstream_dirs, log, options)
 
 
 def describe_runnable() -> str:

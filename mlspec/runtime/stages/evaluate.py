@@ -5,13 +5,23 @@ the labels, or to the scores where the metric ``needs`` them (binary: the positi
 the model's sorted classes; multiclass: the full probability matrix with the model's classes). Outputs:
 ``metrics.json`` (what the gate stage reads), ``predictions.parquet`` (per-row truth, predictions and scores,
 for bootstrapped confidence intervals) and PNG plots.
+
+Everything else reads ``metrics.json`` back through :func:`read_metrics` (or :func:`find_metrics` where an
+evaluation may legitimately be absent), as an :class:`Evaluation`. One error policy: a file that is there
+but is not an evaluation (not JSON, a field missing or of the wrong type) is a :class:`StageError` naming the
+file and the field, and saying to run the evaluate stage again; a missing file is that error from
+:func:`read_metrics`, and None from :func:`find_metrics` for the caller to explain in its own terms.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlspec import jsonio
 from mlspec.graph import Stage, stage_id, unique
 from mlspec.metrics import METRICS
 from mlspec.numbers import fmt
@@ -20,6 +30,7 @@ from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.features import require_columns, require_label
 from mlspec.runtime.stages.kind import Ci, Kind, Read, checked_data, estimator_versions, source_read
 from mlspec.runtime.stages.train import LEARNING_READS
+from mlspec.runtime.workspace import display_path
 from mlspec.spec import Spec
 
 if TYPE_CHECKING:
@@ -27,6 +38,9 @@ if TYPE_CHECKING:
 
     from mlspec.runtime.scoring import Scored
 
+METRICS_FILE = "metrics.json"
+PREDICTIONS_FILE = "predictions.parquet"
+RERUN = "run `mlspec run evaluate --force`"
 
 
 def _stages(spec: Spec) -> list[Stage]:
@@ -79,8 +93,8 @@ def run(ctx: StageContext) -> StageResult:
         "scores": {s.name: scoring.score_kind(s) for s in scored},
         "data": {"source": source, "digest": profile.get("digest"), "rows": len(frame)},
     }
-    (ctx.out_dir / "metrics.json").write_text(json.dumps(bundle.jsonable(report), indent=2) + "\n", "utf-8")
-    scoring.predictions_frame(frame.index, y_true, scored).to_parquet(ctx.out_dir / "predictions.parquet", index=False)
+    (ctx.out_dir / METRICS_FILE).write_text(json.dumps(bundle.jsonable(report), indent=2) + "\n", "utf-8")
+    scoring.predictions_frame(frame.index, y_true, scored).to_parquet(ctx.out_dir / PREDICTIONS_FILE, index=False)
     written = plots.write_all(ctx.out_dir / "plots", spec.task, y_true, scored, ctx.log)
     ctx.log(f"wrote {len(written)} plots")
     shown = ", ".join(f"{m}={fmt(v, missing='n/a')}" for m, v in table[champion].items())
@@ -151,4 +165,78 @@ def choose_champion(spec: Spec, table: dict[str, dict[str, float | None]]) -> st
     return min(enumerate(table), key=key)[1]
 
 
-# --- outputs ------------------------------------------------------------------------------------------------
+# --- reading the outputs back -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """``metrics.json`` as the evaluate stage wrote it (see :func:`read_metrics`)."""
+
+    path: Path
+    """The file it was read from."""
+    champion: str
+    champion_metrics: Mapping[str, float | None]
+    """The champion's value of every metric; None where it is undefined."""
+    models: Mapping[str, Mapping[str, float | None]]
+    """Every model's metrics, in declared order; empty in a file that does not list them."""
+    metrics: tuple[str, ...]
+    """The metric names in the spec's order."""
+    directions: Mapping[str, str]
+    """Metric → ``higher`` or ``lower`` (which is better)."""
+    document: Mapping[str, Any]
+    """The whole document, for records that keep it as it is (a registered version's provenance)."""
+
+
+def read_metrics(stage_dir: Path) -> Evaluation:
+    """The evaluation in the evaluate outputs ``stage_dir``; :class:`StageError` if it is missing or is not one."""
+    found = find_metrics(stage_dir)
+    if found is None:
+        raise StageError(f"{display_path(stage_dir / METRICS_FILE)}: missing; {RERUN}", ("evaluation",))
+    return found
+
+
+def find_metrics(stage_dir: Path) -> Evaluation | None:
+    """The evaluation in ``stage_dir``; None if there is no ``metrics.json``, :class:`StageError` if it is not
+    an evaluation (which mlspec, writing outputs atomically, never leaves: the file was edited or damaged)."""
+    path = stage_dir / METRICS_FILE
+    try:
+        data = jsonio.read_object(path, what=display_path(path))
+    except FileNotFoundError:
+        return None
+    except jsonio.JsonError as exc:
+        raise StageError(f"{exc}; {RERUN}", ("evaluation",)) from None
+    return parse_metrics(data, path)
+
+
+def parse_metrics(data: Mapping[str, Any], path: Path) -> Evaluation:
+    """``data``, the parsed ``metrics.json`` at ``path``, as an :class:`Evaluation`; :class:`StageError` naming
+    the first field that is missing or has the wrong type."""
+    def wrong(field: str, problem: str) -> StageError:
+        return StageError(f"{display_path(path)}: {field}: {problem}; {RERUN}", ("evaluation",))
+
+    champion = data.get("champion")
+    if not isinstance(champion, str):
+        raise wrong("champion", "missing or not a string")
+    if "champion_metrics" not in data:
+        raise wrong("champion_metrics", "missing")
+    champion_metrics = _metric_values(data["champion_metrics"], "champion_metrics", wrong)
+    models = data.get("models", {})
+    if not isinstance(models, dict):
+        raise wrong("models", "not an object")
+    table = {str(name): _metric_values(values, f"models.{name}", wrong) for name, values in models.items()}
+    names = data.get("metrics", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise wrong("metrics", "not a list of metric names")
+    directions = data.get("directions", {})
+    if not isinstance(directions, dict) or not all(d in ("higher", "lower") for d in directions.values()):
+        raise wrong("directions", "not an object of \"higher\" or \"lower\"")
+    return Evaluation(path, champion, champion_metrics, table, tuple(names), dict(directions), data)
+
+
+def _metric_values(value: Any, field: str, wrong: Callable[[str, str], StageError]) -> dict[str, float | None]:
+    if not isinstance(value, dict):
+        raise wrong(field, "not an object of metric values")
+    for metric, number in value.items():
+        if number is not None and (isinstance(number, bool) or not isinstance(number, int | float)):
+            raise wrong(f"{field}.{metric}", f"{number!r} is not a number or null")
+    return dict(value)

@@ -1,6 +1,7 @@
 """The ``gate`` stage: judge the champion's metrics against ``evaluation.gates`` and write the verdict.
 
-Reads the evaluate stage's ``metrics.json`` (champion and its metrics) and, for gates with ``significance``,
+Reads the evaluate stage's ``metrics.json`` (champion and its metrics, through
+:func:`mlspec.runtime.stages.evaluate.read_metrics`) and, for gates with ``significance``,
 both ``predictions.parquet`` files; finds the baseline (:mod:`mlspec.baseline`); judges (:mod:`mlspec.gates`);
 writes ``verdict.json`` and ``summary.txt`` (:mod:`mlspec.runtime.verdict`). A failing gate makes the stage
 return a failed verdict, with one located error per failing gate; warn-only gates only report.
@@ -15,10 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlspec import jsonio
 from mlspec.graph import Stage
-from mlspec.runtime.context import StageContext, StageError, StageResult
+from mlspec.runtime.context import RunOptions, StageContext, StageResult
 from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
+from mlspec.runtime.stages.evaluate import PREDICTIONS_FILE, read_metrics
 from mlspec.runtime.stages.kind import Ci, Kind, Read, version_of
 from mlspec.spec import Spec
 
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
     from mlspec import baseline, gates
     from mlspec.load import Loaded
 
-METRICS_FILE = "metrics.json"
-PREDICTIONS_FILE = "predictions.parquet"
 BASELINE_INPUT = "<baseline>"
 """The gate's input that stands for its baseline (not a file; see :func:`_baseline_input`)."""
 # The significance test recomputes metrics on resampled rows; only then do these shape the gate's result.
@@ -54,13 +53,13 @@ def _more_versions(spec: Spec, stage: Stage) -> dict[str, str]:
     return {dist: version_of(dist) for dist in SIGNIFICANCE_LIBRARIES} if wants_significance(spec) else {}
 
 
-def _baseline_input(loaded: Loaded, stage: Stage) -> dict[str, str]:
-    """The baseline (see :mod:`mlspec.baseline`): another branch's mlspec.lock, chosen by the environment
-    (``MLSPEC_BASELINE``, the pull request's target branch). Its identity is part of the gate's fingerprint,
-    so a new baseline reruns the gate and an unchanged one does not."""
+def _baseline_input(loaded: Loaded, stage: Stage, options: RunOptions) -> dict[str, str]:
+    """The baseline (see :mod:`mlspec.baseline`): another branch's mlspec.lock, the one the run asks for
+    (``mlspec gate --baseline``, ``MLSPEC_BASELINE``) or the pull request's target branch. Its identity is part
+    of the gate's fingerprint, so a new baseline reruns the gate and an unchanged one does not."""
     from mlspec import baseline
 
-    found = baseline.resolve(loaded, baseline.requested(), predictions=wants_significance(loaded.spec))
+    found = baseline.resolve(loaded, options.baseline, predictions=wants_significance(loaded.spec))
     return {BASELINE_INPUT: found.identity}
 
 
@@ -81,10 +80,10 @@ def run(ctx: StageContext) -> StageResult:
 
     spec = ctx.spec
     evaluated = ctx.upstream("evaluate")
-    report = _read_metrics(evaluated / METRICS_FILE)
-    champion, current = str(report["champion"]), dict(report["champion_metrics"])
+    evaluation = read_metrics(evaluated)
+    champion, current = evaluation.champion, dict(evaluation.champion_metrics)
     wanted = [m for m, g in spec.evaluation.gates.items() if g.significance is not None]
-    base = baseline.resolve(ctx.loaded, baseline.requested(), predictions=bool(wanted))
+    base = baseline.resolve(ctx.loaded, ctx.options.baseline, predictions=bool(wanted))
     significance = _significance(ctx, wanted, base, (evaluated / PREDICTIONS_FILE, champion, current))
     result = gates.judge(spec.evaluation.gates, current, _metrics_of(base), significance=significance,
                          no_baseline=_why_none(base))
@@ -105,17 +104,6 @@ def run(ctx: StageContext) -> StageResult:
     failures: list[tuple[str, tuple[str | int, ...]]] = [
         (f"{g.metric}: {g.reason}", ("evaluation", "gates", g.metric)) for g in result.failed]
     return StageResult(metrics, summary, failed=failure_message(result), failures=failures)
-
-
-def _read_metrics(path: Path) -> dict[str, Any]:
-    try:
-        data = jsonio.read_object(path)
-        if not isinstance(data.get("champion"), str) or not isinstance(data.get("champion_metrics"), dict):
-            raise TypeError("champion or champion_metrics is missing or has the wrong type")
-    except (FileNotFoundError, jsonio.JsonError, TypeError) as exc:
-        raise StageError(f"the evaluate outputs have no readable {METRICS_FILE} ({type(exc).__name__}: {exc}); "
-                         "run `mlspec run evaluate --force`", ("evaluation",)) from None
-    return data
 
 
 def _metrics_of(base: baseline.Baseline | baseline.NoBaseline) -> dict[str, float | None] | None:

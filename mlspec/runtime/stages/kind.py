@@ -30,6 +30,7 @@ from mlspec.spec import Source, Spec, StageKind
 
 if TYPE_CHECKING:
     from mlspec.load import Loaded
+    from mlspec.runtime.context import RunOptions
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,9 @@ class Kind:
     """Versions that shape the outputs only for some specs (an estimator's package, the significance test's)."""
     spec_key: Callable[[Stage], tuple[str, ...]] = lambda stage: (stage.kind,)
     """The spec key that defines the stage: where its errors point when they name no key of their own."""
-    external: Callable[[Loaded, Stage], dict[str, str]] | None = None
-    """Inputs that are neither spec sections nor project files (the gate's baseline), by name → identity."""
+    external: Callable[[Loaded, Stage, RunOptions], dict[str, str]] | None = None
+    """Inputs that are neither spec sections nor project files (the gate's baseline), by name → identity; the
+    run's options are those the stage gets in ``ctx.options``."""
     runnable: bool = True
     """Whether ``mlspec run`` runs it (deployment has a command of its own)."""
     run_with: str = ""

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from mlspec.errors import MlspecError
 from mlspec.graph import Stage, stage_id, unique
 from mlspec.runtime import bundle, snapshot
-from mlspec.runtime.context import StageContext, StageError, StageResult
+from mlspec.runtime.context import RunOptions, StageContext, StageError, StageResult
 from mlspec.runtime.features import require_columns
 from mlspec.runtime.stages.kind import Ci, Kind, Read, source_read
 from mlspec.spec import Spec
@@ -71,7 +71,7 @@ def _monitored_alias(spec: Spec) -> str | None:
     return monitored_alias(spec)
 
 
-def _model_input(loaded: Loaded, stage: Stage) -> dict[str, str]:
+def _model_input(loaded: Loaded, stage: Stage, options: RunOptions) -> dict[str, str]:
     """The monitored model: the registry version an alias names, or the workspace's champion bundle, by
     digest; a newly deployed model reruns monitoring and an unchanged one does not."""
     from mlspec.monitor.deployed import find

@@ -14,7 +14,8 @@ from sklearn import metrics as skm
 from mlspec.load import load
 from mlspec.runtime import bundle
 from mlspec.runtime.context import StageError
-from mlspec.runtime.stages.evaluate import choose_champion
+from mlspec.runtime.stages.evaluate import choose_champion, find_metrics, read_metrics
+from mlspec.runtime.workspace import display_path
 from mlspec.spec import Champion, Evaluation
 from tests.runtime.stagekit import EXAMPLES as EXAMPLES_DIR
 from tests.runtime.stagekit import Kit, kit_for
@@ -81,6 +82,16 @@ def test_metrics_match_scikit_learn(example: str, expected_fn: Any, plots: list[
     assert report["data"]["digest"].startswith("sha256:")
     assert sorted(p.name for p in (out / "plots").iterdir()) == plots
     assert all((out / "plots" / p).read_bytes().startswith(PNG) for p in plots)
+
+    # What every other module reads: the same values, typed.
+    evaluation = read_metrics(out)
+    assert (evaluation.path, evaluation.champion) == (out / "metrics.json", champion)
+    assert evaluation.champion_metrics == report["champion_metrics"]
+    assert evaluation.models == report["models"] and list(evaluation.models) == models
+    assert evaluation.metrics == tuple(spec.evaluation.metrics)
+    assert evaluation.directions == report["directions"]
+    assert evaluation.document == report
+    assert find_metrics(out) == evaluation
 
 
 def test_binary_champion_and_predictions(tmp_path: Path) -> None:
@@ -322,3 +333,61 @@ def test_plots_skip_a_model_missing_a_label_with_a_notice(tmp_path: Path) -> Non
     assert [p.name for p in written] == ["confusion_matrix-seen.png"]
     assert notices == ["skipped the confusion matrix and ROC curve of model 'unseen': the evaluation data has "
                        "label(s) 2 that the model never saw in training"]
+
+
+# --- reading metrics.json back --------------------------------------------------------------------------------
+
+RERUN = "run `mlspec run evaluate --force`"
+GOOD: dict[str, Any] = {"champion": "m", "champion_metrics": {"auc": 0.9, "f1": None},
+                        "models": {"m": {"auc": 0.9, "f1": None}}, "metrics": ["auc", "f1"],
+                        "directions": {"auc": "higher", "f1": "higher"}}
+
+
+def test_a_missing_evaluation_is_an_error_or_none_as_the_caller_chooses(tmp_path: Path) -> None:
+    assert find_metrics(tmp_path) is None
+    with pytest.raises(StageError) as caught:
+        read_metrics(tmp_path)
+    assert str(caught.value) == f"{display_path(tmp_path / 'metrics.json')}: missing; {RERUN}"
+    assert caught.value.spec_path == ("evaluation",)
+
+
+def test_the_fields_others_do_not_read_may_be_absent(tmp_path: Path) -> None:
+    (tmp_path / "metrics.json").write_text(json.dumps({"champion": "m", "champion_metrics": {"auc": 1}}))
+    evaluation = read_metrics(tmp_path)
+    assert (evaluation.champion, evaluation.champion_metrics) == ("m", {"auc": 1})
+    assert (evaluation.models, evaluation.metrics, evaluation.directions) == ({}, (), {})
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{", "metrics.json:1:2: not valid JSON: Expecting property name enclosed in double quotes"),
+        ("[1]", "metrics.json: expected a JSON object, found list"),
+        ("[" * 100_000 + "]" * 100_000, "metrics.json: nested deeper than 64 levels"),
+        (json.dumps({**GOOD, "champion": None}), "metrics.json: champion: missing or not a string"),
+        (json.dumps({k: v for k, v in GOOD.items() if k != "champion"}),
+         "metrics.json: champion: missing or not a string"),
+        (json.dumps({k: v for k, v in GOOD.items() if k != "champion_metrics"}),
+         "metrics.json: champion_metrics: missing"),
+        (json.dumps({**GOOD, "champion_metrics": [0.9]}),
+         "metrics.json: champion_metrics: not an object of metric values"),
+        (json.dumps({**GOOD, "champion_metrics": {"auc": "high"}}),
+         "metrics.json: champion_metrics.auc: 'high' is not a number or null"),
+        (json.dumps({**GOOD, "champion_metrics": {"auc": True}}),
+         "metrics.json: champion_metrics.auc: True is not a number or null"),
+        (json.dumps({**GOOD, "models": []}), "metrics.json: models: not an object"),
+        (json.dumps({**GOOD, "models": {"m": 0.9}}), "metrics.json: models.m: not an object of metric values"),
+        (json.dumps({**GOOD, "metrics": "auc"}), "metrics.json: metrics: not a list of metric names"),
+        (json.dumps({**GOOD, "directions": {"auc": "up"}}),
+         'metrics.json: directions: not an object of "higher" or "lower"'),
+    ],
+)
+def test_a_file_that_is_not_an_evaluation_is_a_located_error(tmp_path: Path, content: str, problem: str,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "metrics.json").write_text(content)
+    for reader in (read_metrics, find_metrics):
+        with pytest.raises(StageError) as caught:
+            reader(Path("."))
+        assert str(caught.value) == f"{problem}; {RERUN}"
+        assert caught.value.spec_path == ("evaluation",)

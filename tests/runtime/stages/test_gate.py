@@ -4,6 +4,7 @@ inputs, failing and warn-only gates with located errors, and the baseline as an 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,24 @@ def test_significance_with_the_baseline_predictions(diabetes: Path, tmp_path: Pa
     gate = next(g for g in _verdict()["gates"] if g["metric"] == "root_mean_squared_error")  # type: ignore[attr-defined]
     assert gate["interval"] == {"low": 0.0, "high": 0.0, "confidence": 0.95, "resamples": 200}
     assert gate["reason"] == "55.71 <= max 65; equal to the baseline 55.71"
+
+
+def test_gate_baseline_is_a_run_option_and_leaves_the_environment_alone(
+    diabetes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlspec.cli import main
+
+    base = tmp_path / "base"
+    base.mkdir()
+    write_lock(base, {"champion": "forest", "root_mean_squared_error": 54.0, "r2": 0.45})
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "__all__")  # which main() sets by default
+    before = dict(os.environ)
+    assert main(["gate", "--baseline", str(base / "mlspec.lock")]) == 0
+    assert dict(os.environ) == before
+    assert "run gate: input changed: <baseline>" in capsys.readouterr().out
+    assert _verdict()["baseline"]["source"] == str(base / "mlspec.lock")  # type: ignore[index]
+
+    # Nothing of the request stayed behind: the next gate goes back to the default baseline.
+    assert main(["gate"]) == 0
+    assert "run gate: input changed: <baseline>" in capsys.readouterr().out
+    assert _verdict()["baseline"] == {"source": None, "reason": "not a git repository"}

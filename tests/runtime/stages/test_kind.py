@@ -17,6 +17,7 @@ from mlspec.graph import Stage
 from mlspec.load import Loaded, load, load_text
 from mlspec.runtime import stages
 from mlspec.runtime.stages import build
+from tests.gitkit import write_lock
 from tests.support import EXAMPLES
 
 BREAST = load(EXAMPLES / "breast-cancer" / "mlspec.yaml")
@@ -57,6 +58,20 @@ def test_the_gate_reads_its_baseline(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert stages.external_inputs(loaded, _stage(loaded, "gate")) == {
         "<baseline>": NoBaseline("not a git repository").identity}
     assert stages.external_inputs(loaded, _stage(loaded, "evaluate")) == {}
+
+
+def test_the_gate_reads_the_baseline_the_run_asks_for(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from mlspec.baseline import Baseline
+    from mlspec.runtime.context import RunOptions
+
+    monkeypatch.setenv("MLSPEC_BASELINE", "ignored: the hook takes the run's options, not the environment")
+    spec = tmp_path / "mlspec.yaml"
+    spec.write_text((EXAMPLES / "breast-cancer" / "mlspec.yaml").read_text())
+    (tmp_path / "base").mkdir()
+    lock = write_lock(tmp_path / "base", {"champion": "m", "roc_auc": 0.97})
+    loaded = load(spec)
+    asked = stages.external_inputs(loaded, _stage(loaded, "gate"), RunOptions(baseline=str(lock)))
+    assert asked == {"<baseline>": Baseline(str(lock), "m", {"roc_auc": 0.97}).identity}
 
 
 def test_source_descriptions_are_not_covered() -> None:
