@@ -25,10 +25,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from mlspec.describe import render_summary
-
     loaded = load(args.file)
     if not args.quiet:
+        # Only the summary needs the stage graph (and so the stage kinds): `-q`, as the pre-commit hook runs
+        # it, does not pay for importing them.
+        from mlspec.describe import render_summary
+
         print(f"{args.file}: valid")
         print(render_summary(loaded.spec))
     return EXIT_OK

@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlspec.graph import Stage, toposort
-from mlspec.runtime.context import NO_OPTIONS, RunOptions, StageContext
-from mlspec.runtime.specview import view
 from mlspec.runtime.stages import data, deploy, evaluate, gate, monitor, train, validate
 from mlspec.runtime.stages.kind import Kind, Read, section_values, versions
 from mlspec.spec import Spec
 
 if TYPE_CHECKING:
     from mlspec.load import Loaded
+    from mlspec.runtime.context import RunOptions, StageContext
 
 KINDS: tuple[Kind, ...] = (data.KIND, validate.KIND, train.KIND, evaluate.KIND, gate.KIND, deploy.KIND, monitor.KIND)
 """Every stage kind, in the order the graph lists their stages."""
@@ -60,10 +59,12 @@ def stage_versions(spec: Spec, stage: Stage) -> dict[str, str]:
     return versions(kind_of(stage), spec, stage)
 
 
-def external_inputs(loaded: Loaded, stage: Stage, options: RunOptions = NO_OPTIONS) -> dict[str, str]:
+def external_inputs(loaded: Loaded, stage: Stage, options: RunOptions | None = None) -> dict[str, str]:
     """Inputs that are neither spec sections nor files of the project, by name → identity."""
+    from mlspec.runtime.context import NO_OPTIONS
+
     hook = kind_of(stage).external
-    return hook(loaded, stage, options) if hook is not None else {}
+    return hook(loaded, stage, options or NO_OPTIONS) if hook is not None else {}
 
 
 def spec_key(stage: Stage) -> tuple[str, ...]:
@@ -73,10 +74,15 @@ def spec_key(stage: Stage) -> tuple[str, ...]:
 
 def context(
     loaded: Loaded, stage: Stage, out_dir: Path, upstream_dirs: dict[str, Path], log: Callable[[str], None],
-    options: RunOptions = NO_OPTIONS,
+    options: RunOptions | None = None,
 ) -> StageContext:
     """The context ``stage`` runs in: through it (``ctx.spec``, ``ctx.loaded.spec``) the stage sees only the
     spec sections its kind declares (:mod:`mlspec.runtime.specview`)."""
+    # Imported here: `validate` and `compile` read the kinds' declarations and never run a stage.
+    from mlspec.runtime.context import NO_OPTIONS, StageContext
+    from mlspec.runtime.specview import view
+
+    options = options or NO_OPTIONS
     restricted = replace(loaded, spec=view(loaded.spec, reads(loaded.spec, stage), stage.id))
     return StageContext(restricted, stage, out_dir, upstream_dirs, log, options)
 

@@ -13,14 +13,16 @@ before any suite or model touches it.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from mlspec import sources
 from mlspec.fsutil import atomic_write_text
 from mlspec.graph import Stage, stage_id
-from mlspec.runtime import snapshot
-from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.stages.kind import Kind, Read, source_files, source_read
 from mlspec.spec import Spec
+
+if TYPE_CHECKING:
+    from mlspec.runtime.context import StageContext, StageResult
 
 PROFILE = "profile.json"
 
@@ -47,6 +49,9 @@ KIND = Kind(
 
 
 def run(ctx: StageContext) -> StageResult:
+    from mlspec.runtime import snapshot
+    from mlspec.runtime.context import StageError, StageResult
+
     name = str(ctx.stage.name)
     source = ctx.spec.data.sources[name]
     adapter = sources.adapter(source)

@@ -21,21 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlspec import jsonio
 from mlspec.graph import Stage, stage_id, unique
 from mlspec.metrics import METRICS
 from mlspec.numbers import fmt
-from mlspec.runtime import bundle, snapshot
-from mlspec.runtime.context import StageContext, StageError, StageResult
-from mlspec.runtime.features import require_columns, require_label
 from mlspec.runtime.stages.kind import Ci, Kind, Read, checked_data, estimator_versions, source_read
 from mlspec.runtime.stages.train import LEARNING_READS
-from mlspec.runtime.workspace import display_path
 from mlspec.spec import Spec
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mlspec.runtime.context import StageContext, StageError, StageResult
     from mlspec.runtime.scoring import Scored
 
 METRICS_FILE = "metrics.json"
@@ -70,7 +66,9 @@ KIND = Kind(
 
 
 def run(ctx: StageContext) -> StageResult:
-    from mlspec.runtime import plots, scoring
+    from mlspec.runtime import bundle, plots, scoring, snapshot
+    from mlspec.runtime.context import StageResult
+    from mlspec.runtime.features import require_label
 
     spec: Spec = ctx.spec
     source = spec.evaluation.data
@@ -106,6 +104,9 @@ def run(ctx: StageContext) -> StageResult:
 
 
 def _score(ctx: StageContext, name: str, frame: pd.DataFrame, source: str) -> Scored:
+    from mlspec.runtime import bundle
+    from mlspec.runtime.context import StageError
+    from mlspec.runtime.features import require_columns
     from mlspec.runtime.scoring import Scored
 
     where = ("training", "models", name)
@@ -189,6 +190,9 @@ class Evaluation:
 
 def read_metrics(stage_dir: Path) -> Evaluation:
     """The evaluation in the evaluate outputs ``stage_dir``; :class:`StageError` if it is missing or is not one."""
+    from mlspec.runtime.context import StageError
+    from mlspec.runtime.workspace import display_path
+
     found = find_metrics(stage_dir)
     if found is None:
         raise StageError(f"{display_path(stage_dir / METRICS_FILE)}: missing; {RERUN}", ("evaluation",))
@@ -198,6 +202,10 @@ def read_metrics(stage_dir: Path) -> Evaluation:
 def find_metrics(stage_dir: Path) -> Evaluation | None:
     """The evaluation in ``stage_dir``; None if there is no ``metrics.json``, :class:`StageError` if it is not
     an evaluation (which mlspec, writing outputs atomically, never leaves: the file was edited or damaged)."""
+    from mlspec import jsonio
+    from mlspec.runtime.context import StageError
+    from mlspec.runtime.workspace import display_path
+
     path = stage_dir / METRICS_FILE
     try:
         data = jsonio.read_object(path, what=display_path(path))
@@ -211,6 +219,9 @@ def find_metrics(stage_dir: Path) -> Evaluation | None:
 def parse_metrics(data: Mapping[str, Any], path: Path) -> Evaluation:
     """``data``, the parsed ``metrics.json`` at ``path``, as an :class:`Evaluation`; :class:`StageError` naming
     the first field that is missing or has the wrong type."""
+    from mlspec.runtime.context import StageError
+    from mlspec.runtime.workspace import display_path
+
     def wrong(field: str, problem: str) -> StageError:
         return StageError(f"{display_path(path)}: {field}: {problem}; {RERUN}", ("evaluation",))
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlspec.graph import Stage
-from mlspec.runtime.context import RunOptions, StageContext, StageResult
 from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
 from mlspec.runtime.stages.evaluate import PREDICTIONS_FILE, read_metrics
 from mlspec.runtime.stages.kind import Ci, Kind, Read, version_of
@@ -26,6 +25,7 @@ from mlspec.spec import Spec
 if TYPE_CHECKING:
     from mlspec import baseline, gates
     from mlspec.load import Loaded
+    from mlspec.runtime.context import RunOptions, StageContext, StageResult
 
 BASELINE_INPUT = "<baseline>"
 """The gate's input that stands for its baseline (not a file; see :func:`_baseline_input`)."""
@@ -76,6 +76,7 @@ KIND = Kind(
 
 def run(ctx: StageContext) -> StageResult:
     from mlspec import baseline, gates
+    from mlspec.runtime.context import StageResult
     from mlspec.runtime.verdict import Verdict, failure_message, spec_fingerprint, write
 
     spec = ctx.spec

@@ -21,9 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from mlspec.errors import MlspecError
 from mlspec.graph import Stage, stage_id, unique
-from mlspec.runtime import bundle, snapshot
-from mlspec.runtime.context import RunOptions, StageContext, StageError, StageResult
-from mlspec.runtime.features import require_columns
 from mlspec.runtime.stages.kind import Ci, Kind, Read, source_read
 from mlspec.spec import Spec
 
@@ -32,6 +29,8 @@ if TYPE_CHECKING:
 
     from mlspec.load import Loaded
     from mlspec.monitor import deployed, drift, performance
+    from mlspec.runtime import bundle
+    from mlspec.runtime.context import RunOptions, StageContext, StageResult
     from mlspec.spec import Monitoring
 
 MAX_PLOTS = 20
@@ -75,6 +74,7 @@ def _model_input(loaded: Loaded, stage: Stage, options: RunOptions) -> dict[str,
     """The monitored model: the registry version an alias names, or the workspace's champion bundle, by
     digest; a newly deployed model reruns monitoring and an unchanged one does not."""
     from mlspec.monitor.deployed import find
+    from mlspec.runtime.context import StageError
 
     try:
         return {MODEL_INPUT: find(loaded).identity}
@@ -96,6 +96,9 @@ KIND = Kind(
 
 def run(ctx: StageContext) -> StageResult:
     from mlspec.monitor import deployed, drift, performance, report
+    from mlspec.runtime import snapshot
+    from mlspec.runtime.context import StageError, StageResult
+    from mlspec.runtime.features import require_columns
 
     spec: Spec = ctx.spec
     mon = spec.monitoring
@@ -175,6 +178,9 @@ def run(ctx: StageContext) -> StageResult:
 
 
 def _load(found: deployed.MonitoredModel, scratch: Path) -> bundle.Bundle:
+    from mlspec.runtime import bundle
+    from mlspec.runtime.context import StageError
+
     try:
         return bundle.load(found.bundle(scratch))
     except bundle.BundleError as exc:
@@ -183,6 +189,7 @@ def _load(found: deployed.MonitoredModel, scratch: Path) -> bundle.Bundle:
 
 def _saved_profile(model: bundle.Bundle) -> dict[str, Any]:
     from mlspec.monitor import profile as prof
+    from mlspec.runtime.context import StageError
 
     try:
         return prof.read(model.path / prof.FILE)
@@ -193,6 +200,9 @@ def _saved_profile(model: bundle.Bundle) -> dict[str, Any]:
 def _reference(ctx: StageContext, model: bundle.Bundle, found: deployed.MonitoredModel) -> tuple[dict[str, Any], str]:
     """The profile of ``monitoring.reference``, with the model's predictions on it, and what it is, for people."""
     from mlspec.monitor import profile as prof
+    from mlspec.runtime import snapshot
+    from mlspec.runtime.context import StageError
+    from mlspec.runtime.features import require_columns
 
     spec: Spec = ctx.spec
     mon = spec.monitoring

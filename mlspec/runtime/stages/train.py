@@ -13,18 +13,13 @@ import contextlib
 import datetime as dt
 import importlib
 import importlib.util
-import inspect
 import json
-import pkgutil
 import time
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from mlspec.checks import estimator_packages, not_allowed
 from mlspec.graph import Stage, stage_id
-from mlspec.runtime import bundle, snapshot
-from mlspec.runtime.context import StageContext, StageError, StageResult
-from mlspec.runtime.features import FeatureSet, resolve
 from mlspec.runtime.stages.kind import Ci, Kind, Read, checked_data, estimator_versions, source_read
 from mlspec.spec import Spec
 from mlspec.suggest import did_you_mean
@@ -32,6 +27,8 @@ from mlspec.suggest import did_you_mean
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mlspec.runtime.context import StageContext, StageResult
+    from mlspec.runtime.features import FeatureSet
     from mlspec.spec import Preprocessing, TrainedModel
 
 Where = tuple[str | int, ...]
@@ -67,6 +64,10 @@ KIND = Kind(
 
 
 def run(ctx: StageContext) -> StageResult:
+    from mlspec.runtime import bundle, snapshot
+    from mlspec.runtime.context import StageError, StageResult
+    from mlspec.runtime.features import resolve
+
     name = str(ctx.stage.name)
     spec: Spec = ctx.spec
     model = spec.training.models[name]
@@ -126,6 +127,11 @@ def save_reference(ctx: StageContext, frame: pd.DataFrame, features: FeatureSet,
 def import_estimator(path: str, where: Where, allowed: Collection[str]) -> type:
     """The class at import path ``path`` (``package.module.Class``), whose top-level package must be one of
     ``allowed``: checked before anything is imported, since importing a module runs it."""
+    import inspect
+    import pkgutil
+
+    from mlspec.runtime.context import StageError
+
     parts = path.split(".")
     if parts[0] not in allowed:
         raise StageError(not_allowed(path), where)
@@ -173,6 +179,8 @@ def import_estimator(path: str, where: Where, allowed: Collection[str]) -> type:
 
 def build_estimator(cls: type, model: TrainedModel, seed: int, where: Where) -> tuple[Any, dict[str, Any]]:
     """An instance of ``cls`` with the spec's params (and the seed); also the params it was given."""
+    from mlspec.runtime.context import StageError
+
     names, open_ended = _param_names(cls)
     params = dict(model.params)
     if not open_ended:
@@ -193,6 +201,8 @@ def build_estimator(cls: type, model: TrainedModel, seed: int, where: Where) -> 
 
 def _param_names(cls: type) -> tuple[list[str], bool]:
     """The constructor's parameter names, and whether it also takes any other (``**kwargs``)."""
+    import inspect
+
     try:
         sig = inspect.signature(cls)
     except (TypeError, ValueError):
@@ -212,6 +222,8 @@ def _param_names(cls: type) -> tuple[list[str], bool]:
 def check_task(estimator: Any, path: str, task: str, where: Where) -> None:
     from sklearn.base import is_classifier, is_regressor
 
+    from mlspec.runtime.context import StageError
+
     try:
         classifier, regressor = is_classifier(estimator), is_regressor(estimator)
     except Exception:  # estimators without scikit-learn tags: nothing to check
@@ -229,6 +241,8 @@ def check_task(estimator: Any, path: str, task: str, where: Where) -> None:
 def labels(frame: pd.DataFrame, column: str, source: str, task: str) -> pd.Series:
     """The label column ``column`` of ``frame``, checked to fit the task."""
     import pandas as pd
+
+    from mlspec.runtime.context import StageError
 
     y = frame[column]
     missing = int(y.isna().sum())
@@ -300,6 +314,8 @@ def make_pipeline(features: FeatureSet, prep: Preprocessing, estimator: Any) -> 
 def fit(pipeline: Any, x: pd.DataFrame, y: pd.Series, name: str, model: TrainedModel, where: Where) -> float:
     from sklearn.utils._param_validation import InvalidParameterError
 
+    from mlspec.runtime.context import StageError
+
     start = time.perf_counter()
     try:
         pipeline.fit(x, y)
@@ -311,6 +327,8 @@ def fit(pipeline: Any, x: pd.DataFrame, y: pd.Series, name: str, model: TrainedM
 
 
 def input_schema(frame: pd.DataFrame, features: FeatureSet, task: str, pipeline: Any) -> dict[str, Any]:
+    from mlspec.runtime import bundle
+
     kinds = dict.fromkeys(features.numeric, "numeric") | dict.fromkeys(features.categorical, "categorical")
     schema: dict[str, Any] = {
         "features": [{"name": c, "kind": kinds[c], "dtype": str(frame[c].dtype)} for c in features.columns],

@@ -11,7 +11,6 @@ unexpected values; a ``warn_only`` suite passes and keeps the failures in its su
 from __future__ import annotations
 
 import json
-import logging
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,8 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from mlspec import expectations, rowcondition, suitefile
 from mlspec.graph import Stage, stage_id
-from mlspec.runtime import snapshot
-from mlspec.runtime.context import StageContext, StageError, StageResult
 from mlspec.runtime.stages.kind import Ci, Kind, Read, source_read
 from mlspec.spec import Spec
 from mlspec.suggest import did_you_mean
@@ -29,6 +26,7 @@ from mlspec.suggest import did_you_mean
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mlspec.runtime.context import StageContext, StageError, StageResult
     from mlspec.spec import Data, Suite
 
 SAMPLE_VALUES = 5  # unexpected values quoted per failed expectation in messages
@@ -87,6 +85,9 @@ KIND = Kind(
 
 
 def run(ctx: StageContext) -> StageResult:
+    from mlspec.runtime import snapshot
+    from mlspec.runtime.context import StageResult
+
     name = str(ctx.stage.name)
     suite = ctx.spec.validation[name]
     checks = build_checks(ctx.root, name, suite)
@@ -117,6 +118,8 @@ def run(ctx: StageContext) -> StageResult:
 
 def build_checks(root: Path, name: str, suite: Suite) -> list[Check]:
     """Every expectation of ``suite``, checked by mlspec's own rules first: nothing unchecked reaches GX."""
+    from mlspec.runtime.context import StageError
+
     if suite.expectations is not None:
         checks = []
         for i, item in enumerate(suite.expectations):
@@ -138,11 +141,15 @@ def build_checks(root: Path, name: str, suite: Suite) -> list[Check]:
 
 
 def _inline_error(etype: str, where: tuple[str | int, ...]) -> Callable[[str], StageError]:
+    from mlspec.runtime.context import StageError
+
     return lambda message: StageError(f"{etype}: {message}", where)
 
 
 def _checks_from_file(root: Path, name: str, rel: str) -> list[Check]:
     """The file is read and checked again here: it may have changed since `mlspec validate` looked at it."""
+    from mlspec.runtime.context import StageError
+
     where = ("validation", name, "suite_file")
     try:
         entries = suitefile.read(root, rel)
@@ -155,6 +162,8 @@ def _checks_from_file(root: Path, name: str, rel: str) -> list[Check]:
 
 
 def _file_error(rel: str, where: tuple[str | int, ...], at: str) -> Callable[[str], StageError]:
+    from mlspec.runtime.context import StageError
+
     return lambda message: StageError(f"suite file {rel!r}: {at}: {message}", where)
 
 
@@ -292,6 +301,8 @@ def _stable(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _quiet_gx() -> None:
+    import logging
+
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
 
 
