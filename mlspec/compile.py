@@ -22,8 +22,6 @@ from mlspec.targets.common import Context
 
 PLATFORMS = NAMES
 """The names of the CI platforms (:data:`mlspec.targets.PLATFORMS`), all of which are compiled by default."""
-TARGETS = PLATFORMS
-"""Deprecated alias of :data:`PLATFORMS` (compile targets are called platforms in code now)."""
 
 
 def compile_spec(
