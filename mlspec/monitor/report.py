@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlspec.numbers import fmt
-from mlspec.render import render, render_html
+from mlspec.render import cell, render, render_html
 
 FILES = ("drift.json", "drift.md", "drift.html", "junit.xml")
 
@@ -133,8 +133,9 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def _md_cells(cells: tuple[str, ...]) -> list[str]:
-    """Cells kept to their column: an escaped ``|`` and line breaks as spaces (markup is left as it is)."""
-    return [c.replace("|", "\\|").replace("\n", " ") for c in cells]
+    """Cells kept to their column and shown as text, as the PR report's are: feature names and the reasons
+    (which quote categories) come from the data, and drift.md is the drift issue's body."""
+    return [cell(c) for c in cells]
 
 
 def html_page(report: dict[str, Any], plots: Mapping[str, bytes]) -> str:

@@ -114,3 +114,11 @@ if __name__ == "__main__":
 
     with tempfile.TemporaryDirectory() as tmp:
         regenerate(Path(tmp))
+
+
+def test_data_values_in_the_markdown_are_text_not_markup() -> None:
+    """Column names and the categories a reason quotes come from the data, and drift.md is the drift issue's
+    body: its table shows them as text, as the PR report's cells do."""
+    text = reports.markdown(drifted())
+    assert "<script>" not in text and "| &lt;script&gt;x&lt;/script&gt; |" in text
+    assert "| a\\|b |" in text  # still one cell
