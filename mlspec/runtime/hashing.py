@@ -107,7 +107,9 @@ def outputs_fingerprint(outputs: Mapping[str, str]) -> str:
     return fingerprint(dict(outputs))
 
 
-def _key(st: os.stat_result) -> list[int]:
+def stat_key(st: os.stat_result) -> list[int]:
+    """What changes when a file is written to or replaced: the stat cache's key, and how a reader notices that a
+    file changed under it."""
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
@@ -141,7 +143,7 @@ class StatCache:
             raise MlspecError(f"{path}: cannot read: {exc.strerror}") from None
         if not stat.S_ISREG(st.st_mode):
             return None
-        key = _key(st)
+        key = stat_key(st)
         cached = self._entries.get(name)
         if cached is not None and cached[:-1] == key:
             return str(cached[-1])
@@ -154,7 +156,7 @@ class StatCache:
             raise MlspecError(f"{path}: cannot read: {exc.strerror}") from None
         self.hashed_bytes += st.st_size
         after = path.stat()
-        if _key(after) == key and st.st_mtime_ns / 1e9 < started - RACY_SECONDS:
+        if stat_key(after) == key and st.st_mtime_ns / 1e9 < started - RACY_SECONDS:
             self._entries[name] = [*key, digest]
             self._dirty = True
         elif name in self._entries:

@@ -53,7 +53,7 @@ class FileAdapter(Adapter[FileSource]):
         import pandas as pd
 
         # Here, not at the top: `mlspec validate` asks this adapter about files and never pays for hashing.
-        from mlspec.runtime.hashing import stream_digest
+        from mlspec.runtime.hashing import stat_key, stream_digest
 
         where = ("data", "sources", name, "path")
         try:
@@ -65,14 +65,14 @@ class FileAdapter(Adapter[FileSource]):
         fmt = source.inferred_format()
         try:
             with confine.open_confined(root, source.path, outside_ok=source.outside_project) as handle:
-                before = _version(os.fstat(handle.fileno()))
+                before = stat_key(os.fstat(handle.fileno()))
                 identity = stream_digest(handle)
                 handle.seek(0)
                 if fmt == "parquet":
                     frame = pd.read_parquet(handle)
                 else:
                     frame = pd.read_csv(handle, compression=_COMPRESSION.get(path.suffix.lower()))
-                changed = _version(os.fstat(handle.fileno())) != before
+                changed = stat_key(os.fstat(handle.fileno())) != before
         except confine.Refused as exc:
             raise SourceError(f"data source {name!r}: {exc.message}", where) from None
         except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
@@ -87,7 +87,3 @@ class FileAdapter(Adapter[FileSource]):
             raise SourceError(f"data source {name!r}: {source.path!r} has no columns", where)
         return Snapshot(frame, identity)
 
-
-def _version(st: os.stat_result) -> tuple[int, int, int]:
-    """What changes when a file is written to in place (the same facts the stat cache keys on)."""
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
