@@ -20,17 +20,15 @@ from mlspec.targets import NAMES
 from mlspec.targets import PLATFORMS as REGISTRY
 from mlspec.targets.common import Context
 
-PLATFORMS = NAMES
-"""The names of the CI platforms (:data:`mlspec.targets.PLATFORMS`), all of which are compiled by default."""
-
 
 def compile_spec(
-    spec: Spec, spec_path: str = "mlspec.yaml", platforms: Iterable[str] = PLATFORMS, version: str = __version__
+    spec: Spec, spec_path: str = "mlspec.yaml", platforms: Iterable[str] = NAMES, version: str = __version__
 ) -> dict[str, str]:
     """Generated files by path (relative to the repository root, ``/``-separated), in path order.
 
     ``spec_path`` is where the spec sits in the repository; the jobs pass it to ``mlspec -f``. ``platforms``
-    are the CI platforms to compile for (``mlspec compile --target``), of those the spec enables.
+    are the CI platforms to compile for (``mlspec compile --target``; by default every one of
+    :data:`mlspec.targets.NAMES`), of those the spec enables.
     """
     ctx = Context(spec, spec_path, version)
     views: dict[str, dict[str, object]] = {}

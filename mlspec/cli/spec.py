@@ -39,11 +39,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from mlspec.compile import PLATFORMS, compile_spec, repo_relative, stale, write
+    from mlspec.compile import compile_spec, repo_relative, stale, write
 
     loaded = load(args.file)
     out_dir = Path(args.out)
-    platforms = PLATFORMS if args.target == "all" else (args.target,)
+    platforms = PLATFORM_NAMES if args.target == "all" else (args.target,)
     files = compile_spec(loaded.spec, repo_relative(Path(args.file), out_dir), platforms)
     if args.check:
         diffs = stale(files, out_dir)
