@@ -116,7 +116,7 @@ BranchName = Annotated[str, _NON_EMPTY, _checked(_branch, 255), _schema(BRANCH_P
 VERSION_PATTERN = (r"^([0-9]+!)?[0-9]+(\.[0-9]+)*((a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?"
                    r"(\+[a-z0-9]+(\.[a-z0-9]+)*)?$")
 Version = Annotated[str, _NON_EMPTY, _checked(_matching(
-    VERSION_PATTERN, "is not a version of mlspec the jobs can install (as mlspec[run]==VERSION); write a PEP 440 "
+    VERSION_PATTERN, "is not a version of mlspec the jobs can install (as mlspec-ci[run]==VERSION); write a PEP 440 "
     "version such as 1.4.0, 1.5.0rc1 or 1.4.0.post1"), 64), _schema(VERSION_PATTERN, 64)]
 
 _NAME = r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"

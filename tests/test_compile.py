@@ -60,7 +60,7 @@ def test_github_structure_follows_the_spec(name: str) -> None:
         assert job["environment"] == (spec.deploy[job_id[7:]].environment or job_id[7:])
     # The spec's (or compiler's) version is a plain value; the one expression reads the repository variable.
     assert wf["env"]["MLSPEC_INSTALL"] == "${{ vars.MLSPEC_INSTALL }}"
-    assert wf["env"]["MLSPEC_INSTALL_DEFAULT"] == f"mlspec[run]=={VERSION}"
+    assert wf["env"]["MLSPEC_INSTALL_DEFAULT"] == f"mlspec-ci[run]=={VERSION}"
     assert wf["concurrency"]["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
 
 
@@ -142,7 +142,7 @@ def test_gitlab_structure_follows_the_spec(name: str) -> None:
     ci = yaml.safe_load(compiled(name)[".gitlab-ci.yml"])
     assert ci["train"]["parallel"]["matrix"] == [{"MODEL": list(spec.training.models)}]
     assert ci["default"]["image"] == f"python:{spec.ci.python}"
-    assert ci["variables"]["MLSPEC_INSTALL"] == f"mlspec[run]=={VERSION}"
+    assert ci["variables"]["MLSPEC_INSTALL"] == f"mlspec-ci[run]=={VERSION}"
     assert ci["gate"]["variables"]["GIT_DEPTH"] == "0"
     for target in spec.deploy:
         job = ci[f"deploy-{target}"]

@@ -333,7 +333,7 @@ REPRODUCERS = {
          "'#', ':', '|'; use letters, digits, '.', '_', '-' and '/', and end it in one '*' to match a prefix"),
     "finding 4: github expression through mlspec_version":
         (FINDING_4, "mlspec.yaml:63:19: ci.mlspec_version: \"0.1.0' && github.event.pull_request.title || '\" is "
-         "not a version of mlspec the jobs can install (as mlspec[run]==VERSION); write a PEP 440 version such "
+         "not a version of mlspec the jobs can install (as mlspec-ci[run]==VERSION); write a PEP 440 version such "
          "as 1.4.0, 1.5.0rc1 or 1.4.0.post1"),
     "finding 3: default branch": (DIABETES.replace("ci:\n", 'ci:\n  default_branch: "main\\n  x: y"\n'),
                                   "mlspec.yaml:63:19: ci.default_branch: 'main\\n  x: y' is not a branch name "
@@ -370,7 +370,7 @@ def test_cli_rejects_the_reproducers_without_a_traceback(name: str, tmp_path: Pa
 def test_github_install_keeps_spec_values_out_of_expressions() -> None:
     wf = yaml.safe_load(base_files()[".github/workflows/mlspec.yml"])
     assert wf["env"]["MLSPEC_INSTALL"] == "${{ vars.MLSPEC_INSTALL }}"
-    assert wf["env"]["MLSPEC_INSTALL_DEFAULT"] == "mlspec[run]==1.0.0"
+    assert wf["env"]["MLSPEC_INSTALL_DEFAULT"] == "mlspec-ci[run]==1.0.0"
     install = next(s for s in wf["jobs"]["train"]["steps"] if s["name"] == "Install mlspec")
     assert '"${MLSPEC_INSTALL:-$MLSPEC_INSTALL_DEFAULT}"' in install["run"]
 

@@ -62,7 +62,7 @@ class Context:
 
 
 def install_requirement(ctx: Context) -> str:
-    return inert(f"mlspec[run]=={ctx.spec.ci.mlspec_version or ctx.version}")
+    return inert(f"mlspec-ci[run]=={ctx.spec.ci.mlspec_version or ctx.version}")
 
 
 def cache_inputs(ctx: Context) -> list[str]:
