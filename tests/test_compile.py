@@ -16,13 +16,13 @@ from mlspec.compile import compile_spec
 from mlspec.load import load, load_text
 from mlspec.project import init_project
 from mlspec.targets import actions
-from tests.golden import GOLDEN, VERSION, compiled
+from tests.golden import GOLDEN, NAMES, VERSION, compiled
 from tests.support import EXAMPLE_NAMES, EXAMPLES, REPO, run_mlspec, tool
 
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 
 
-@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+@pytest.mark.parametrize("name", NAMES)
 def test_golden_files(name: str) -> None:
     files = compiled(name)
     on_disk = sorted(str(p.relative_to(GOLDEN / name)) for p in (GOLDEN / name).rglob("*") if p.is_file())
@@ -278,7 +278,7 @@ def test_disabled_platform_and_single_target() -> None:
 def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     root = tmp_path_factory.mktemp("compiled")
     paths = []
-    for name in EXAMPLE_NAMES:
+    for name in NAMES:  # with the variants: a store, ci.env by reference, OIDC for each cloud
         for rel, text in compiled(name).items():
             path = root / name / rel
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "mlspec", "mlspec.errors", "mlspec.fsutil", "mlspec.gitio", "mlspec.jsonio", "mlspec.confine",
         "mlspec.yamlio", "mlspec.suggest", "mlspec.cistrings", "mlspec.cron", "mlspec.resources",
         "mlspec.ownership", "mlspec.numbers", "mlspec.runtime.hashing", "mlspec.metrics", "mlspec.render",
-        "mlspec.exportdir", "mlspec.platforms", "mlspec.platforms.*", "mlspec.gx_types", "mlspec.gx_catalogue",
+        "mlspec.exportdir", "mlspec.cloudauth", "mlspec.platforms", "mlspec.platforms.*", "mlspec.gx_types",
+        "mlspec.gx_catalogue",
     )),
     ("spec", (
         "mlspec.spec", "mlspec.load", "mlspec.checks", "mlspec.graph", "mlspec.schema", "mlspec.rowcondition",
