@@ -26,6 +26,7 @@ from pydantic import (
 from mlspec.cistrings import BranchName, CIPath, DockerImage, RefPattern, Requirement, RunnerLabel, Version
 from mlspec.cron import CRON_SCHEMA_PATTERN, cron_problem
 from mlspec.metrics import Task
+from mlspec.store import url as store_url
 
 SPEC_VERSION = 1
 
@@ -349,6 +350,33 @@ class Registry(Model):
     MLSPEC_REGISTRY overrides it: in CI, point either at a directory the runner keeps (a mounted volume)."""
 
 
+# --- the store ------------------------------------------------------------------------------------------
+
+
+class Store(Model):
+    """Where what CI runners must share lives: data snapshots, stage outputs, the registry, run records."""
+
+    url: NonEmptyStr
+    """s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, sftp://[user@]host/path, file:///path or a
+    directory relative to mlspec.yaml. The environment variable MLSPEC_STORE overrides it. Credentials never go
+    here: each service's standard environment variables or credential chain are used."""
+    endpoint_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")] | None = None
+    """For S3-compatible services (MinIO, Ceph, R2...): their HTTP(S) endpoint. MLSPEC_STORE_ENDPOINT_URL
+    overrides it."""
+    run_cache: bool = True
+    """Before running a stage, fetch its outputs from the store if a run with the same fingerprint pushed them."""
+    push: bool = True
+    """After a stage runs, push its outputs and its run record to the store."""
+
+    @field_validator("url")
+    @classmethod
+    def _url_usable(cls, value: str) -> str:
+        why = store_url.problem(value)
+        if why:
+            raise ValueError(why)
+        return value
+
+
 # --- monitoring -------------------------------------------------------------------------------------------
 
 DriftMethod = Literal["auto", "psi", "ks", "chi2"]
@@ -476,5 +504,7 @@ class Spec(Model):
     deploy: dict[Name, Target] = {}
     """Named deployment targets."""
     registry: Registry = Registry()
+    store: Store | None = None
+    """The shared store; without one, everything stays in the workspace beside mlspec.yaml."""
     monitoring: Monitoring | None = None
     ci: CI = CI()

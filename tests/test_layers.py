@@ -33,7 +33,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("leaves", (
         "mlspec", "mlspec.errors", "mlspec.fsutil", "mlspec.gitio", "mlspec.jsonio", "mlspec.confine",
         "mlspec.yamlio", "mlspec.suggest", "mlspec.cistrings", "mlspec.cron", "mlspec.resources",
-        "mlspec.ownership", "mlspec.numbers", "mlspec.runtime.hashing", "mlspec.metrics", "mlspec.render",
+        "mlspec.ownership", "mlspec.numbers", "mlspec.store.url", "mlspec.runtime.hashing", "mlspec.metrics",
+        "mlspec.render",
         "mlspec.exportdir", "mlspec.platforms", "mlspec.platforms.*", "mlspec.gx_types", "mlspec.gx_catalogue",
     )),
     ("spec", (
@@ -51,6 +52,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("engines", (
         "mlspec.runtime.*", "mlspec.targets", "mlspec.targets.*", "mlspec.compile", "mlspec.registry",
+        "mlspec.store", "mlspec.store.*",
         "mlspec.registry.filestore", "mlspec.registry.mlflowstore", "mlspec.registry.provenance",
         "mlspec.registry.card",
     )),
