@@ -160,6 +160,16 @@ class Store:
         finally:
             tmp.unlink(missing_ok=True)
 
+    def put_many(self, items: list[tuple[Path, str]], progress: Any = None) -> int:
+        """Upload each ``(path, digest)`` the store lacks; the number uploaded. (Batching and concurrency live
+        in the backend, so one push of a thousand small files is not a thousand round trips in a row.)"""
+        return sum(1 for path, digest in items if self.put_file(path, digest, progress))
+
+    def get_many(self, items: list[tuple[str, Path]], progress: Any = None) -> None:
+        """Download each ``(digest, dest)``, verified as :meth:`get_file` does."""
+        for digest, dest in items:
+            self.get_file(digest, dest, progress)
+
     # --- small keyed files (markers, run records, registry state) ------------------------------------------
 
     def read(self, key: str) -> bytes | None:
