@@ -16,6 +16,7 @@ import hashlib
 import http.client
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from email.message import Message
@@ -35,14 +36,19 @@ CHUNK = 1 << 20
 class _SameScheme(urllib.request.HTTPRedirectHandler):
     max_redirections = MAX_REDIRECTS
 
-    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
-                         headers: http.client.HTTPMessage, newurl: str) -> urllib.request.Request | None:
+    def http_error_302(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                       headers: http.client.HTTPMessage) -> Any:
+        # Checked before urllib's own scheme check, which would allow http <-> https and ftp.
+        location = headers.get("Location") or headers.get("URI") or ""
         before = req.full_url.split(":", 1)[0].lower()
-        after = newurl.split(":", 1)[0].lower() if "://" in newurl else before
-        if after != before:
-            raise FetchError(f"{_origin_url(req)} redirects to {after}:// ({newurl.split('?', 1)[0]}); a "
-                             f"{before}:// source is read over {before}:// only")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        after = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, location)).scheme.lower()
+        if location and after != before:
+            shown = location.split("?", 1)[0]
+            raise FetchError(f"{_origin_url(req)} redirects to {after}:// ({shown}); a {before}:// source is read "
+                             f"over {before}:// only")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
 def _origin_url(req: urllib.request.Request) -> str:
