@@ -8,6 +8,7 @@ digest, come back after the bucket object was overwritten; a missing object is a
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,9 @@ def test_unchanged_object_skips_replaced_object_reruns(s3_server: StoreServer,
         "url": url, "size": len(CSV), "etag": etag, "sha256": sha(CSV), "raw": "source/train.csv"}
     stage_dir = Workspace.for_spec(root / "mlspec.yaml").stage_dir("data:train")
     assert (stage_dir / "source" / "train.csv").read_bytes() == CSV
+    profile = json.loads((stage_dir / "profile.json").read_text())
+    assert (profile["path"], profile["digest"], profile["raw"]) == (url, sha(CSV), "source/train.csv")
+    assert profile["origin"] == source and list(profile)[-2:] == ["origin", "raw"]
 
     again = mlspec(root, "run", "data:train", **env)
     assert again.returncode == 0 and "skip data:train: up to date" in again.stdout, again.stdout + again.stderr
