@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from mlspec import sourceurl
 from mlspec.cistrings import (
     BranchName,
     CIPath,
@@ -37,6 +38,7 @@ from mlspec.cistrings import (
 )
 from mlspec.cron import CRON_SCHEMA_PATTERN, cron_problem
 from mlspec.metrics import Task
+from mlspec.store import url as store_url
 
 SPEC_VERSION = 1
 
@@ -125,6 +127,72 @@ class FileSource(Model):
         return None
 
 
+def _format_of_name(name: str) -> Literal["csv", "parquet"] | None:
+    lower = name.lower()
+    if lower.endswith((".csv", ".csv.gz")):
+        return "csv"
+    if lower.endswith((".parquet", ".pq")):
+        return "parquet"
+    return None
+
+
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+MIB = 1 << 20
+
+
+class UrlSource(Model):
+    """A table read from an object outside the repository: in a bucket, on an SSH server, or a download."""
+
+    kind: Literal["url"]
+    """`url`: the table is the object at `url`, fetched when the data stage runs."""
+    url: NonEmptyStr
+    """s3://bucket/key, gs://bucket/key, az://container/blob, sftp://[user@]host[:port]/path or
+    https://host/path (http:// for a server on this machine). No credentials, query string or fragment: they
+    come from the environment (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*, an SSH key or agent,
+    or the variable `token_env` names)."""
+    format: Literal["csv", "parquet"] | None = None
+    """File format; inferred from the URL's suffix (.csv, .csv.gz, .parquet, .pq) when omitted."""
+    endpoint_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")] | None = None
+    """For an s3:// object on an S3-compatible service: its HTTP(S) endpoint. Default: the store's endpoint
+    (store.endpoint_url, MLSPEC_STORE_ENDPOINT_URL) when the store is on S3, else AWS's own (or AWS_ENDPOINT_URL)."""
+    token_env: Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN)] | None = None
+    """For an https:// download that needs a token: the environment variable holding it, sent as
+    `Authorization: Bearer <token>` (never after a redirect)."""
+    max_size_mib: Annotated[Int, Field(ge=1, le=1 << 30)] = 10 * 1024
+    """The largest object read, in MiB (default 10 GiB): a bigger one, or a download that keeps going, is refused."""
+    description: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_usable(cls, value: str) -> str:
+        why = sourceurl.problem(value)
+        if why:
+            raise ValueError(why)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> UrlSource:
+        parsed = sourceurl.parse(self.url)
+        if self.format is None and self.inferred_format() is None:
+            raise ValueError(f"cannot tell the format of {self.url!r} from its suffix; add `format: csv` or "
+                             "`format: parquet`")
+        if self.endpoint_url is not None and parsed.kind != "s3":
+            raise ValueError(f"`endpoint_url` is for s3:// objects on S3-compatible services, not {parsed.kind}://")
+        if self.token_env is not None and not parsed.web:
+            raise ValueError(f"`token_env` is for https:// downloads; {parsed.kind}:// credentials come from its "
+                             "own environment variables")
+        if self.token_env is not None and parsed.kind == "http" and not parsed.loopback:
+            raise ValueError("a token is sent only over https:// (plain http:// shows it to everyone on the way)")
+        return self
+
+    def inferred_format(self) -> Literal["csv", "parquet"] | None:
+        return self.format or _format_of_name(sourceurl.parse(self.url).name)
+
+    @property
+    def max_bytes(self) -> int:
+        return self.max_size_mib * MIB
+
+
 DEFAULT_SOURCE_KIND = "file"
 
 
@@ -142,7 +210,7 @@ def _source_kind(value: Any) -> str:
 # A discriminated union: a new kind is one more `Annotated[XSource, Tag("x")]` member here and one adapter in
 # mlspec.sources (a test checks that the two agree).
 Source = Annotated[
-    Annotated[FileSource, Tag("file")],
+    Annotated[FileSource, Tag("file")] | Annotated[UrlSource, Tag("url")],
     Discriminator(_source_kind),
 ]
 
@@ -360,6 +428,33 @@ class Registry(Model):
     MLSPEC_REGISTRY overrides it: in CI, point either at a directory the runner keeps (a mounted volume)."""
 
 
+# --- the store ------------------------------------------------------------------------------------------
+
+
+class Store(Model):
+    """Where what CI runners must share lives: data snapshots, stage outputs, the registry, run records."""
+
+    url: NonEmptyStr
+    """s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, sftp://[user@]host/path, file:///path or a
+    directory relative to mlspec.yaml. The environment variable MLSPEC_STORE overrides it. Credentials never go
+    here: each service's standard environment variables or credential chain are used."""
+    endpoint_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")] | None = None
+    """For S3-compatible services (MinIO, Ceph, R2...): their HTTP(S) endpoint. MLSPEC_STORE_ENDPOINT_URL
+    overrides it."""
+    run_cache: bool = True
+    """Before running a stage, fetch its outputs from the store if a run with the same fingerprint pushed them."""
+    push: bool = True
+    """After a stage runs, push its outputs and its run record to the store."""
+
+    @field_validator("url")
+    @classmethod
+    def _url_usable(cls, value: str) -> str:
+        why = store_url.problem(value)
+        if why:
+            raise ValueError(why)
+        return value
+
+
 # --- monitoring -------------------------------------------------------------------------------------------
 
 DriftMethod = Literal["auto", "psi", "ks", "chi2"]
@@ -567,5 +662,7 @@ class Spec(Model):
     deploy: dict[Name, Target] = {}
     """Named deployment targets."""
     registry: Registry = Registry()
+    store: Store | None = None
+    """The shared store; without one, everything stays in the workspace beside mlspec.yaml."""
     monitoring: Monitoring | None = None
     ci: CI = CI()

@@ -7,7 +7,6 @@ leave out: regenerate with `make golden` after a deliberate change.
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 from mlspec.compile import compile_spec
 from mlspec.load import load, load_text
@@ -56,12 +55,7 @@ def spec_of(name: str) -> Spec:
     path = EXAMPLES / example / "mlspec.yaml"
     text = path.read_text()
     text = text[:text.index("\nci:\n")] + "\n" + tail
-    if "store" in Spec.model_fields:
-        return load_text(text, str(path), base=path.parent).spec
-    # Until Spec.store lands, the variant gets the store the way the compilers look for it.
-    head, _, rest = text.partition("store:\n  url: s3://mlspec-ci-bucket/breast-cancer\n")
-    spec = load_text(head + rest, str(path), base=path.parent).spec
-    return spec.model_copy(update={"store": SimpleNamespace(url="s3://mlspec-ci-bucket/breast-cancer")})
+    return load_text(text, str(path), base=path.parent).spec
 
 
 def compiled(name: str) -> dict[str, str]:

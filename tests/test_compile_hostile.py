@@ -92,6 +92,7 @@ FULL: dict[str, Any] = {
                    "environment": "files", "when": {"branches": ["hotfix"], "tags": ["r*"]}},
     },
     "registry": {"path": ".mlspec/registry"},
+    "store": {"url": "s3://bucket/prefix", "endpoint_url": "http://127.0.0.1:5000"},
     "monitoring": {"current": "current", "reference": "train", "schedule": "0 6 * * 1",
                    "drift": {"features": {"age": {"method": "psi"}}}, "on_drift": "retrain"},
     "ci": {"python": "3.11", "mlspec_version": "1.0.0", "default_branch": "main", "requirements": ["xgboost==2.1.0"],
@@ -145,6 +146,9 @@ SLOTS: dict[str, tuple[tuple[Any, ...], bool]] = {
        for kind, name in (("RegistryTarget", "staging"), ("ExportTarget", "bundle"))
        for field in ("when.branches", "when.tags", "after")},
     "registry.path": (("registry", "path"), False),
+    # Whether there is a store changes the jobs (mlspec.targets.common.has_store); its location never reaches them.
+    "store.url": (("store", "url"), False),
+    "store.endpoint_url": (("store", "endpoint_url"), False),
     "monitoring.current": (("monitoring", "current"), False),
     "monitoring.reference": (("monitoring", "reference"), False),
     "monitoring.schedule": (("monitoring", "schedule"), True),

@@ -33,9 +33,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("leaves", (
         "mlspec", "mlspec.errors", "mlspec.fsutil", "mlspec.gitio", "mlspec.jsonio", "mlspec.confine",
         "mlspec.yamlio", "mlspec.suggest", "mlspec.cistrings", "mlspec.cron", "mlspec.resources",
-        "mlspec.ownership", "mlspec.numbers", "mlspec.runtime.hashing", "mlspec.metrics", "mlspec.render",
-        "mlspec.exportdir", "mlspec.cloudauth", "mlspec.platforms", "mlspec.platforms.*", "mlspec.gx_types",
-        "mlspec.gx_catalogue",
+        "mlspec.ownership", "mlspec.numbers", "mlspec.store.url", "mlspec.runtime.hashing", "mlspec.metrics",
+        "mlspec.render", "mlspec.sourceurl", "mlspec.cloudauth",
+        "mlspec.exportdir", "mlspec.platforms", "mlspec.platforms.*", "mlspec.gx_types", "mlspec.gx_catalogue",
     )),
     ("spec", (
         "mlspec.spec", "mlspec.load", "mlspec.checks", "mlspec.graph", "mlspec.schema", "mlspec.rowcondition",
@@ -52,6 +52,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("engines", (
         "mlspec.runtime.*", "mlspec.targets", "mlspec.targets.*", "mlspec.compile", "mlspec.registry",
+        "mlspec.store", "mlspec.store.*",
+        "mlspec.sources.storefs",  # the store's filesystems, handed to the url adapter by the data stage
         "mlspec.registry.filestore", "mlspec.registry.mlflowstore", "mlspec.registry.provenance",
         "mlspec.registry.card",
     )),

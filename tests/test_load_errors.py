@@ -149,7 +149,26 @@ CASES: list[tuple[str, str, str]] = [
      "add `format: csv` or `format: parquet`"),
     # A source's kind picks its adapter; without one it is a file, as before kinds existed.
     ("unknown source kind", edit("{path: train.csv}", "{path: train.csv, kind: s3}"),
-     "mlspec.yaml:7:36: data.sources.train.kind: unknown kind 's3'; expected one of: file"),
+     "mlspec.yaml:7:36: data.sources.train.kind: unknown kind 's3'; expected one of: file, url"),
+    # A url source: nothing secret in the committed spec, and one object it can tell the format of.
+    ("url with a query string", edit("{path: train.csv}", "{kind: url, url: 's3://bkt/t.csv?X-Amz-Signature=abc'}"),
+     "mlspec.yaml:7:29: data.sources.train.url: 's3://bkt/t.csv?***': a source URL takes no query or fragment "
+     "(a signed URL carries its token there, and the spec is committed); credentials come from the environment"),
+    ("url with a password", edit("{path: train.csv}", "{kind: url, url: 'https://me:secret@example.com/t.csv'}"),
+     "mlspec.yaml:7:29: data.sources.train.url: 'https://me:***@example.com/t.csv': never put a password in the "
+     "spec; credentials come from the environment (see the README's url sources)"),
+    ("url of a bucket", edit("{path: train.csv}", "{kind: url, url: 's3://bkt/'}"),
+     "mlspec.yaml:7:29: data.sources.train.url: 's3://bkt/': name one object (a file), not a bucket or a "
+     "directory; write s3://bucket/key"),
+    ("url of unknown format", edit("{path: train.csv}", "{kind: url, url: 'https://example.com/t.xlsx'}"),
+     "mlspec.yaml:7:29: data.sources.train.url: cannot tell the format of 'https://example.com/t.xlsx' from its "
+     "suffix; add `format: csv` or `format: parquet`"),
+    ("endpoint of a web url", edit("{path: train.csv}", "{kind: url, url: 'https://h/t.csv', endpoint_url: 'http://x'}"),
+     "mlspec.yaml:7:29: data.sources.train.url: `endpoint_url` is for s3:// objects on S3-compatible services, "
+     "not https://"),
+    ("token over plain http", edit("{path: train.csv}", "{kind: url, url: 'http://example.com/t.csv', token_env: T}"),
+     "mlspec.yaml:7:29: data.sources.train.url: a token is sent only over https:// (plain http:// shows it to "
+     "everyone on the way)"),
     ("misspelt source kind", edit("{path: train.csv}", "{path: train.csv, kind: fiel}"),
      "mlspec.yaml:7:36: data.sources.train.kind: unknown kind 'fiel'; did you mean 'file'?"),
     ("source kind not a string", edit("{path: train.csv}", "{path: train.csv, kind: [file]}"),

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlspec.sources.base import Adapter, Concern, Snapshot, SourceError
+from mlspec.sources.base import Adapter, Concern, Origin, Reading, Snapshot, SourceError
 from mlspec.sources.file import FileAdapter
+from mlspec.sources.remote import UrlAdapter
 from mlspec.spec import Source
 
-__all__ = ["ADAPTERS", "Adapter", "Concern", "Snapshot", "SourceError", "adapter"]
+__all__ = ["ADAPTERS", "Adapter", "Concern", "Origin", "Reading", "Snapshot", "SourceError", "adapter"]
 
-ADAPTERS: dict[str, Adapter[Any]] = {a.kind: a for a in (FileAdapter(),)}
+ADAPTERS: dict[str, Adapter[Any]] = {a.kind: a for a in (FileAdapter(), UrlAdapter())}
 """Source kind → its adapter: one for each member of :data:`mlspec.spec.Source`."""
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlspec import confine
-from mlspec.sources.base import Adapter, Concern, Snapshot, SourceError
+from mlspec.sources.base import NO_READING, Adapter, Concern, Reading, Snapshot, SourceError
 from mlspec.spec import FileSource
 
 # pandas infers compression from a path's suffix but not from an open file; the same suffixes, spelled out.
@@ -48,8 +48,9 @@ class FileAdapter(Adapter[FileSource]):
             return [Concern(where, f"{source.path!r} does not exist (yet)", warning=True)]
         return []
 
-    def read(self, root: Path, name: str, source: FileSource) -> Snapshot:
-        """Raise :class:`SourceError` pointing at ``data.sources.<name>.path``."""
+    def read(self, root: Path, name: str, source: FileSource, reading: Reading = NO_READING) -> Snapshot:
+        """Raise :class:`SourceError` pointing at ``data.sources.<name>.path``. The file is the project's (git or
+        DVC keeps it), so nothing of it is copied into ``reading.into``."""
         import pandas as pd
 
         # Here, not at the top: `mlspec validate` asks this adapter about files and never pays for hashing.

@@ -65,7 +65,7 @@ def has_store(spec: Spec) -> bool:
     """Whether the spec names a store (``store:``): then the store, not artifacts or caches, carries the stage
     outputs from job to job (``mlspec run`` fetches by fingerprint and pushes what it made), so jobs download
     no earlier job's artifacts and restore no stage-output cache; they still upload their outputs for people."""
-    return getattr(spec, "store", None) is not None
+    return spec.store is not None
 
 
 def install_requirement(ctx: Context) -> str:

@@ -8,21 +8,32 @@ The profile is what later stages and reports know about the table without readin
 file's bytes), ``rows``, ``columns`` (names, in table order) and ``schema`` (column → pandas dtype). Reading
 the table here also makes an unreadable source fail in its own stage, pointing at ``data.sources.<name>.path``,
 before any suite or model touches it.
+
+A source outside the project (a ``url`` source, :mod:`mlspec.sources.remote`) adds three things: its identity
+from a cheap look-up is the stage's input (so a replaced object reruns it, an unchanged one does not); the
+bytes it read are kept as ``source/<name>.<suffix>``, an output like the others (its digest in mlspec.lock,
+the store keeps it), so those bytes outlive the object; and the profile's ``origin`` (and the lock's metric
+``source``) records what the service said of them: ``url``, ``size``, ``etag``, ``version_id``,
+``last_modified``, where it gave them, with ``sha256`` (the digest) and ``raw`` (the kept file).
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mlspec import sources
 from mlspec.fsutil import atomic_write_text
 from mlspec.graph import Stage, stage_id
 from mlspec.runtime.stages.kind import Kind, Read, source_files, source_read
-from mlspec.spec import Spec
+from mlspec.sources.remote import RAW_DIR
+from mlspec.spec import Source, Spec, UrlSource
 
 if TYPE_CHECKING:
-    from mlspec.runtime.context import StageContext, StageResult
+    from mlspec.load import Loaded
+    from mlspec.runtime.context import RunOptions, StageContext, StageResult
 
 PROFILE = "profile.json"
 
@@ -32,11 +43,28 @@ def _stages(spec: Spec) -> list[Stage]:
 
 
 def _reads(spec: Spec, stage: Stage) -> list[Read]:
-    return [source_read(str(stage.name))]
+    reads = [source_read(str(stage.name))]
+    if _on_s3(spec.data.sources[str(stage.name)]):
+        # An s3:// source is fetched from the store's endpoint unless it names its own. Where the bytes came
+        # from is the stage's input already (the object's identity, see _object_input), as are the bytes.
+        reads.append(Read("store", fingerprinted=False))
+    return reads
+
+
+def _on_s3(source: Source) -> bool:
+    return isinstance(source, UrlSource) and source.endpoint_url is None and source.url.lower().startswith("s3:")
 
 
 def _files(spec: Spec, stage: Stage) -> list[str]:
     return source_files(spec, str(stage.name))
+
+
+def _object_input(loaded: Loaded, stage: Stage, options: RunOptions) -> dict[str, str]:
+    """A source outside the project (a ``url`` source): its identity from one look-up, by its URL, so that
+    an unchanged object leaves the stage up to date and a replaced one reruns it (:mod:`mlspec.sources.remote`)."""
+    name = str(stage.name)
+    source = loaded.spec.data.sources[name]
+    return sources.adapter(source).probe(name, source, _reading(loaded, source))
 
 
 KIND = Kind(
@@ -45,7 +73,24 @@ KIND = Kind(
     libraries=("pandas", "pyarrow"),
     outputs_version=2,  # 2: snapshot.parquet beside profile.json
     spec_key=lambda stage: ("data", "sources", str(stage.name)),
+    external=_object_input,
 )
+
+
+def _reading(loaded: Loaded, source: Source, into: Path | None = None,
+             log: Callable[[str], None] | None = None) -> sources.Reading:
+    """What a read of ``source`` needs besides its entry: the store's filesystems and, for an s3:// source
+    without an endpoint of its own, the store's endpoint."""
+    if not isinstance(source, UrlSource):
+        return sources.Reading(into=into, log=log)
+    from mlspec import store
+    from mlspec.sources.storefs import STORE_FILESYSTEMS
+
+    endpoint = None
+    if _on_s3(source):
+        settings = store.config(loaded)
+        endpoint = settings.endpoint_url if settings is not None and settings.url.kind == "s3" else None
+    return sources.Reading(into=into, store_endpoint=endpoint, log=log, filesystems=STORE_FILESYSTEMS)
 
 
 def run(ctx: StageContext) -> StageResult:
@@ -56,13 +101,13 @@ def run(ctx: StageContext) -> StageResult:
     source = ctx.spec.data.sources[name]
     adapter = sources.adapter(source)
     try:
-        read = adapter.read(ctx.root, name, source)
+        read = adapter.read(ctx.root, name, source, _reading(ctx.loaded, source, ctx.out_dir / RAW_DIR, ctx.log))
     except sources.SourceError as exc:
         raise StageError(str(exc), exc.spec_path) from None
     frame = read.frame
     snapshot.write(frame, ctx.out_dir, name)
     columns = [str(c) for c in frame.columns]
-    profile = {
+    profile: dict[str, Any] = {
         "source": name,
         "path": adapter.location(source),
         "format": adapter.table_format(source),
@@ -71,10 +116,15 @@ def run(ctx: StageContext) -> StageResult:
         "columns": columns,
         "schema": {c: str(dtype) for c, dtype in zip(columns, frame.dtypes, strict=True)},
     }
+    metrics: dict[str, Any] = {"rows": len(frame), "columns": len(columns)}
+    if read.origin is not None:
+        # What the service said of the object read, beside the digest of its bytes: in the profile (an output)
+        # and in the lock's metrics (what `mlspec status` and `mlspec diff` show).
+        profile["origin"] = origin = {**read.origin.as_json(), "sha256": read.identity}
+        if read.raw is not None:
+            profile["raw"] = origin["raw"] = read.raw.relative_to(ctx.out_dir).as_posix()
+        metrics["source"] = origin
     # Keys in the documented order and columns in table order: the file is read by people too.
     atomic_write_text(ctx.out_dir / PROFILE, json.dumps(profile, indent=2, ensure_ascii=False) + "\n")
     ctx.log(f"read {adapter.location(source)}: {len(frame)} rows, {len(columns)} columns")
-    return StageResult(
-        metrics={"rows": len(frame), "columns": len(columns)},
-        summary=f"{len(frame)} rows, {len(columns)} columns",
-    )
+    return StageResult(metrics=metrics, summary=f"{len(frame)} rows, {len(columns)} columns")

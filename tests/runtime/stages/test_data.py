@@ -161,3 +161,46 @@ def test_profile_never_carries_values_of_an_excluded_column(tmp_path: Path) -> N
     assert "PLANTED-SECRET" not in text
     # The snapshot is the table itself, excluded columns too (a suite may check an id column): it is data.
     assert sorted(p.name for p in ctx.out_dir.iterdir()) == ["profile.json", "snapshot.parquet"]
+
+
+URL_SPEC = """\
+version: 1
+project: p
+task: binary
+data:
+  target: y
+  sources:
+    train: {{kind: url, url: "s3://bkt1/t.csv"{own}}}
+    web: {{kind: url, url: "https://example.com/t.csv"}}
+{store}training:
+  models:
+    m: {{estimator: sklearn.linear_model.LogisticRegression, data: train}}
+evaluation:
+  data: web
+  metrics: [accuracy]
+"""
+
+
+@pytest.mark.parametrize(("own", "store", "env", "endpoint"), [
+    ("", "store:\n  url: s3://bkt1/store\n  endpoint_url: http://minio:9000\n", "", "http://minio:9000"),
+    ("", "store:\n  url: s3://bkt1/store\n", "http://env:9000", "http://env:9000"),  # MLSPEC_STORE_ENDPOINT_URL
+    (", endpoint_url: 'http://own:9000'", "store:\n  url: s3://bkt1/store\n  endpoint_url: http://minio:9000\n", "",
+     None),  # the source's own endpoint wins (the adapter prefers it; the store's is not even read)
+    ("", "store:\n  url: az://ctr/store\n", "", None),  # a store elsewhere has no S3 endpoint to lend
+    ("", "", "", None),
+])
+def test_an_s3_source_borrows_the_store_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own: str,
+                                                 store: str, env: str, endpoint: str | None) -> None:
+    monkeypatch.delenv("MLSPEC_STORE", raising=False)
+    if env:
+        monkeypatch.setenv("MLSPEC_STORE_ENDPOINT_URL", env)
+    else:
+        monkeypatch.delenv("MLSPEC_STORE_ENDPOINT_URL", raising=False)
+    (tmp_path / "mlspec.yaml").write_text(URL_SPEC.format(own=own, store=store))
+    loaded = load(tmp_path / "mlspec.yaml")
+    reading = data._reading(loaded, loaded.spec.data.sources["train"])
+    assert reading.store_endpoint == endpoint and reading.filesystems is not None
+    stages = {s.id: s for s in build(loaded.spec)}
+    reads = [r.path for r in data.KIND.reads(loaded.spec, stages["data:train"])]
+    assert reads == (["data.sources.train"] if own else ["data.sources.train", "store"])
+    assert [r.path for r in data.KIND.reads(loaded.spec, stages["data:web"])] == ["data.sources.web"]

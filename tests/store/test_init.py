@@ -1,0 +1,132 @@
+"""The store's API against each kind of store: a directory, S3 (moto's server) and Azure Blob (Azurite)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from mlspec.errors import MlspecError
+from mlspec.load import load_text
+from mlspec.runtime.hashing import file_digest
+from mlspec.store import Store, StoreError, digest_of_key, object_key, open_store
+from tests.support import EXAMPLES
+
+SPEC = (EXAMPLES / "diabetes" / "mlspec.yaml").read_text()
+
+
+def opened(tmp_path: Path, extra: str = "") -> Store:
+    store = open_store(load_text(SPEC + extra, str(tmp_path / "mlspec.yaml"), tmp_path / "mlspec.yaml"))
+    assert store is not None
+    return store
+
+
+def test_no_store_without_a_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLSPEC_STORE", raising=False)
+    assert open_store(load_text(SPEC, str(tmp_path / "mlspec.yaml"), tmp_path / "mlspec.yaml")) is None
+
+
+def test_relative_directory_is_relative_to_the_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLSPEC_STORE", raising=False)
+    store = opened(tmp_path, "store:\n  url: shared/store\n")
+    assert store.settings.url.prefix == str(tmp_path / "shared" / "store")
+    assert store.settings.named_by == "store.url"
+
+
+def test_object_keys_round_trip() -> None:
+    digest = "sha256:" + "ab" * 32
+    assert object_key(digest) == "objects/sha256/ab/" + "ab" * 31
+    assert digest_of_key(object_key(digest)) == digest
+    assert digest_of_key("runs/train/x.json") is None
+    with pytest.raises(ValueError):
+        object_key("md5:abc")
+
+
+def test_objects_put_get_verify(store_env: str, tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    src = tmp_path / "data.bin"
+    src.write_bytes(b"x" * 3_000_000)
+    digest = file_digest(src)
+    assert not store.has(digest)
+    assert store.put_file(src, digest) is True
+    assert store.has(digest)
+    assert store.put_file(src, digest) is False  # already there: nothing sent
+    dest = tmp_path / "out" / "data.bin"
+    store.get_file(digest, dest)
+    assert dest.read_bytes() == src.read_bytes()
+    assert [k for k in store.list("objects/") if digest_of_key(k) == digest] == [object_key(digest)]
+    assert not [p for p in dest.parent.iterdir() if p.name != "data.bin"]  # no temporary left behind
+
+
+def test_a_changed_object_is_refused(store_env: str, tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    src = tmp_path / "a.txt"
+    src.write_bytes(b"good")
+    digest = file_digest(src)
+    store.put_file(src, digest)
+    store.replace(object_key(digest), b"evil")  # someone who can write the bucket
+    dest = tmp_path / "dest.txt"
+    dest.write_bytes(b"previous")
+    with pytest.raises(StoreError, match="was changed or corrupted"):
+        store.get_file(digest, dest)
+    assert dest.read_bytes() == b"previous"
+
+
+def test_create_is_create_if_absent(store_env: str, tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    assert store.read("runs/x.json") is None
+    assert store.create("runs/x.json", b"first") is True
+    assert store.create("runs/x.json", b"second") is False
+    assert store.read("runs/x.json") == b"first"
+    store.replace("runs/x.json", b"third")
+    assert store.read("runs/x.json") == b"third"
+    store.delete("runs/x.json")
+    assert store.read("runs/x.json") is None
+    store.delete("runs/x.json")  # deleting what is gone is not an error
+
+
+def test_racing_creators_one_wins(store_env: str, tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    wins: list[int] = []
+    barrier = threading.Barrier(6)
+
+    def race(n: int) -> None:
+        barrier.wait()
+        if store.create("registry/claim", str(n).encode()):
+            wins.append(n)
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1
+    assert store.read("registry/claim") == str(wins[0]).encode()
+
+
+def test_a_store_that_is_down_names_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.servers import free_port
+
+    monkeypatch.setenv("MLSPEC_STORE", "s3://bucket/p")
+    monkeypatch.setenv("MLSPEC_STORE_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    with pytest.raises(StoreError) as caught:
+        opened(tmp_path).read("mlspec-store.json")
+    text = str(caught.value)
+    assert "s3://bucket/p (from MLSPEC_STORE)" in text and "endpoint" in text
+
+
+def test_refused_credentials_say_what_to_set(azurite: object, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.store.conftest import AZURITE_KEY, StoreServer, new_bucket
+
+    assert isinstance(azurite, StoreServer)
+    monkeypatch.setenv("MLSPEC_STORE", new_bucket(azurite))
+    wrong = azurite.env["AZURE_STORAGE_CONNECTION_STRING"].replace(AZURITE_KEY, "d3Jvbmc=")
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", wrong)
+    with pytest.raises(MlspecError) as caught:
+        opened(tmp_path).read("mlspec-store.json")
+    text = str(caught.value)
+    assert "(from MLSPEC_STORE)" in text and "AZURE_STORAGE_CONNECTION_STRING" in text
