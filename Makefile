@@ -7,10 +7,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.mlspec-installed
 DEMO   ?= build/demo
+DIST   ?= dist
 
 NODE_TOOLS := .ci/node/node_modules/.installed
 
-.PHONY: demo test lint typecheck schema golden bench clean
+.PHONY: demo test lint typecheck schema golden bench wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,10 +70,17 @@ schema: $(STAMP)
 golden: $(STAMP)
 	$(BIN)/python -m tests.golden
 
+# The wheel of this work tree, $(DIST)/mlspec_ci-VERSION-py3-none-any.whl, built offline by hatchling (a dev
+# dependency), as tests/e2e builds the one its CI jobs install. Point MLSPEC_INSTALL at it (or at a copy on an
+# index or URL you control) to pin exactly this build in CI.
+wheel: $(STAMP)
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation --no-index -q -w $(DIST) .
+	@ls $(DIST)/mlspec_ci-*.whl
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_run.py
 	$(BIN)/python benchmarks/bench_serve.py
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build dist .pytest_cache

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlspec import confine, expectations, sources, suitefile
+from mlspec import cloudauth, confine, expectations, sources, suitefile
 from mlspec.graph import find_cycle
 from mlspec.metrics import METRICS, metrics_for
 from mlspec.spec import Spec
@@ -35,6 +35,20 @@ def check(spec: Spec, root: Path) -> list[Finding]:
     out += _deploy(spec)
     out += _files(spec, root)
     out += _estimators(spec)
+    out += _ci_env(spec)
+    return out
+
+
+def _ci_env(spec: Spec) -> list[Finding]:
+    """An entry of ``ci.env`` that an OIDC sign-in of the same jobs sets too: one would override the other."""
+    out: list[Finding] = []
+    for platform, oidc in (("github", spec.ci.github.oidc), ("gitlab", spec.ci.gitlab.oidc)):
+        for cloud in oidc.clouds():
+            for name in spec.ci.env:
+                if name.upper() in cloudauth.SETS[cloud]:
+                    out.append(Finding(("ci", "env", name), f"{name} is set by the OIDC sign-in of "
+                                       f"ci.{platform}.oidc.{cloud} in the same jobs; remove one of the two",
+                                       at_key=True))
     return out
 
 

@@ -116,7 +116,7 @@ BranchName = Annotated[str, _NON_EMPTY, _checked(_branch, 255), _schema(BRANCH_P
 VERSION_PATTERN = (r"^([0-9]+!)?[0-9]+(\.[0-9]+)*((a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?"
                    r"(\+[a-z0-9]+(\.[a-z0-9]+)*)?$")
 Version = Annotated[str, _NON_EMPTY, _checked(_matching(
-    VERSION_PATTERN, "is not a version of mlspec the jobs can install (as mlspec[run]==VERSION); write a PEP 440 "
+    VERSION_PATTERN, "is not a version of mlspec the jobs can install (as mlspec-ci[run]==VERSION); write a PEP 440 "
     "version such as 1.4.0, 1.5.0rc1 or 1.4.0.post1"), 64), _schema(VERSION_PATTERN, 64)]
 
 _NAME = r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"
@@ -168,3 +168,66 @@ def path_problem(value: str) -> str | None:
 
 CIPath = Annotated[str, _NON_EMPTY, _checked(path_problem, 1024), _schema(PATH_PATTERN, 1024)]
 """A file path, relative to mlspec.yaml, that the CI files name (in cache keys or variables)."""
+
+
+# --- environment of the jobs (ci.env, ci.<platform>.oidc) ---------------------------------------------------
+# Names become `env:`/`variables:` keys and the names inside ${{ secrets.NAME }} / ${{ vars.NAME }} and $NAME:
+# an identifier cannot end an expression or start another variable. Values that are written as they are
+# (literals) hold no $ (a GitLab variable), no braces (a GitHub expression), no quote and no backslash.
+
+IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Set by GitHub, GitLab or the runner for every job, or by mlspec's own jobs: a spec value there would be
+# ignored, or would change what mlspec's jobs run.
+RESERVED_PREFIXES = ("GITHUB_", "RUNNER_", "ACTIONS_", "CI_", "GITLAB_", "FF_", "ARTIFACT_", "CACHE_")
+RESERVED_NAMES = frozenset({
+    "CI", "HOME", "PATH", "SHELL", "PWD", "LD_PRELOAD", "LD_LIBRARY_PATH", "BASH_ENV", "ENV", "PYTHONPATH",
+    "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUNBUFFERED", "PIP_CACHE_DIR", "PIP_DISABLE_PIP_VERSION_CHECK",
+    "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "GIT_DEPTH", "GIT_STRATEGY",
+    "MLSPEC_SPEC", "MLSPEC_INSTALL", "MLSPEC_INSTALL_DEFAULT", "MLSPEC_EXTRA_REQUIREMENTS",
+    "MLSPEC_REQUIREMENTS_FILE", "MLSPEC_DRIFT", "MLSPEC_TARGET", "MODEL", "SUITE",
+})
+"""Names a spec cannot set; the variables mlspec's generated jobs set themselves are all here (a test of the
+compilers checks it)."""
+
+
+def _env_name(value: str) -> str | None:
+    if not re.fullmatch(IDENTIFIER_PATTERN, value):
+        return (f"{_shown(value)} is not an environment variable name mlspec can write: use letters, digits and "
+                "'_', not starting with a digit")
+    upper = value.upper()
+    if upper in RESERVED_NAMES or upper.startswith(RESERVED_PREFIXES):
+        return (f"{_shown(value)} is set by the CI platform or by mlspec's own jobs; pick another name (names "
+                "starting with " + ", ".join(RESERVED_PREFIXES) + " are reserved too)")
+    return None
+
+
+def _ci_variable(value: str) -> str | None:
+    if not re.fullmatch(IDENTIFIER_PATTERN, value):
+        return (f"{_shown(value)} is not a CI secret or variable name: use letters, digits and '_', not starting "
+                "with a digit (GitHub and GitLab allow no other)")
+    if value.upper().startswith("GITHUB_"):
+        return f"{_shown(value)} starts with GITHUB_, which GitHub keeps for itself as a secret or variable name"
+    return None
+
+
+EnvName = Annotated[str, _NON_EMPTY, _checked(_env_name, 100), _schema(IDENTIFIER_PATTERN, 100)]
+"""The name of an environment variable the spec gives the jobs."""
+CIVariable = Annotated[str, _NON_EMPTY, _checked(_ci_variable, 100), _schema(IDENTIFIER_PATTERN, 100)]
+"""The name of a GitHub secret or variable, or a GitLab CI/CD variable."""
+
+# The characters of a URL (RFC 3986) but the quote and $: URLs, ARNs, regions, e-mail addresses, ids.
+ENV_LITERAL_CHARS = r"A-Za-z0-9._~:/?#\[\]@!&()*+,;=%<>-"
+ENV_LITERAL_PATTERN = rf"^[{ENV_LITERAL_CHARS}]+$"
+
+
+def _env_literal(value: str) -> str | None:
+    bad = _chars(value, ENV_LITERAL_CHARS)
+    if bad:
+        return (f"{_shown(value)} holds {bad}, which mlspec does not write into a CI file as it is: a literal value "
+                "here may use the characters of a URL but ' and $ (no spaces); keep any other value in a CI "
+                "variable and write {var: NAME}")
+    return None
+
+
+EnvLiteral = Annotated[str, _NON_EMPTY, _checked(_env_literal, 1000), _schema(ENV_LITERAL_PATTERN, 1000)]
+"""A value written as it is (never inside ``${{ }}``): not a secret, since the CI file is public."""

@@ -24,7 +24,18 @@ from pydantic import (
 )
 
 from mlspec import sourceurl
-from mlspec.cistrings import BranchName, CIPath, DockerImage, RefPattern, Requirement, RunnerLabel, Version
+from mlspec.cistrings import (
+    BranchName,
+    CIPath,
+    CIVariable,
+    DockerImage,
+    EnvLiteral,
+    EnvName,
+    RefPattern,
+    Requirement,
+    RunnerLabel,
+    Version,
+)
 from mlspec.cron import CRON_SCHEMA_PATTERN, cron_problem
 from mlspec.metrics import Task
 from mlspec.store import url as store_url
@@ -490,6 +501,81 @@ class Monitoring(Model):
 # --- CI ---------------------------------------------------------------------------------------------------
 
 
+class SecretRef(Model):
+    """A secret of the CI platform: a GitHub Actions secret, a GitLab CI/CD variable (make it masked)."""
+
+    secret: CIVariable
+
+
+class VariableRef(Model):
+    """A non-secret setting of the CI platform: a GitHub Actions variable (repository, organisation or
+    environment), a GitLab CI/CD variable."""
+
+    var: CIVariable
+
+
+def _env_kind(value: Any) -> str:
+    """The union member of an environment value: a string is a literal, a mapping names its reference."""
+    if isinstance(value, dict):
+        return "var" if "var" in value and "secret" not in value else "secret"
+    if isinstance(value, VariableRef | SecretRef):
+        return "var" if isinstance(value, VariableRef) else "secret"
+    return "literal"
+
+
+EnvValue = Annotated[
+    Annotated[SecretRef, Tag("secret")] | Annotated[VariableRef, Tag("var")] | Annotated[EnvLiteral, Tag("literal")],
+    Discriminator(_env_kind),
+]
+"""A value by reference (`{secret: NAME}`, `{var: NAME}`) or a literal string that is no secret."""
+
+
+class AwsOidc(Model):
+    """Assume an AWS IAM role with the job's OIDC token (aws-actions/configure-aws-credentials on GitHub;
+    AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE for the AWS SDKs on GitLab)."""
+
+    role: EnvValue
+    """ARN of the role to assume, e.g. arn:aws:iam::123456789012:role/mlspec-ci."""
+    region: EnvValue
+    """AWS region, e.g. eu-west-1."""
+    audience: EnvLiteral = "sts.amazonaws.com"
+
+
+class AzureOidc(Model):
+    """Sign in to Microsoft Entra ID with the job's OIDC token (azure/login on GitHub; AZURE_CLIENT_ID,
+    AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE for azure-identity on GitLab)."""
+
+    client_id: EnvValue
+    tenant_id: EnvValue
+    subscription_id: EnvValue | None = None
+    """Leave out for storage-only access (no subscription needed)."""
+    audience: EnvLiteral = "api://AzureADTokenExchange"
+
+
+class GcpOidc(Model):
+    """Workload Identity Federation with the job's OIDC token (google-github-actions/auth on GitHub; an
+    external-account credentials file, GOOGLE_APPLICATION_CREDENTIALS, on GitLab)."""
+
+    workload_identity_provider: EnvValue
+    """projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER"""
+    service_account: EnvValue | None = None
+    """Service account to impersonate; leave out to use the federated identity directly."""
+    audience: EnvLiteral | None = None
+    """Defaults to the provider's default audience, https://iam.googleapis.com/ + the provider."""
+
+
+class Oidc(Model):
+    """Short-lived cloud credentials from the CI platform's OIDC token, in the jobs that reach the store or the
+    registry only (`id-token: write` on GitHub, `id_tokens:` on GitLab)."""
+
+    aws: AwsOidc | None = None
+    azure: AzureOidc | None = None
+    gcp: GcpOidc | None = None
+
+    def clouds(self) -> list[str]:
+        return [name for name in ("aws", "azure", "gcp") if getattr(self, name) is not None]
+
+
 class GitHubStage(Model):
     runs_on: list[RunnerLabel] | None = None
     timeout_minutes: Annotated[Int, Field(ge=1, le=4320)] | None = None
@@ -507,6 +593,7 @@ class GitHubCI(Model):
     timeout_minutes: Annotated[Int, Field(ge=1, le=4320)] = 60
     stages: dict[StageKind, GitHubStage] = {}
     """Per-stage overrides, e.g. `train: {runs_on: [self-hosted, gpu]}`."""
+    oidc: Oidc = Oidc()
 
 
 class GitLabCI(Model):
@@ -517,6 +604,7 @@ class GitLabCI(Model):
     """Runner tags of every job, unless a stage overrides them."""
     timeout_minutes: Annotated[Int, Field(ge=1, le=4320)] = 60
     stages: dict[StageKind, GitLabStage] = {}
+    oidc: Oidc = Oidc()
 
 
 class CI(Model):
@@ -531,6 +619,9 @@ class CI(Model):
     requirements: list[Requirement] = []
     """Extra pip requirements of the jobs, e.g. xgboost==2.1.0 for a non-scikit-learn estimator."""
     requirements_file: CIPath | None = None
+    env: dict[EnvName, EnvValue] = {}
+    """Environment of the jobs that reach the store or the registry (stage, deploy, monitor and retrain jobs;
+    never the report and comment jobs): name -> `{secret: NAME}`, `{var: NAME}` or a literal, non-secret string."""
     github: GitHubCI = GitHubCI()
     gitlab: GitLabCI = GitLabCI()
 

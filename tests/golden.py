@@ -1,4 +1,5 @@
-"""Golden files of `mlspec compile` for every example: regenerate with `make golden` after a deliberate change.
+"""Golden files of `mlspec compile` for every example, and for variants of them that exercise what the examples
+leave out: regenerate with `make golden` after a deliberate change.
 
     python -m tests.golden
 """
@@ -8,20 +9,61 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlspec.compile import compile_spec
-from mlspec.load import load
+from mlspec.load import load, load_text
+from mlspec.spec import Spec
 from tests.support import EXAMPLE_NAMES, EXAMPLES
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 # A fixed version, so the goldens do not change with every release of mlspec.
 VERSION = "1.2.3"
 
+STORE_CI = """\
+store:
+  url: s3://mlspec-ci-bucket/breast-cancer
 
-def compiled(example: str) -> dict[str, str]:
-    return compile_spec(load(EXAMPLES / example / "mlspec.yaml").spec, "mlspec.yaml", version=VERSION)
+ci:
+  python: "3.11"
+  env:
+    MLSPEC_STORE_ENDPOINT_URL: {var: MLSPEC_STORE_ENDPOINT_URL}
+    MLFLOW_TRACKING_URI: https://mlflow.example.com:5000/
+    MLFLOW_TRACKING_TOKEN: {secret: MLFLOW_TRACKING_TOKEN}
+  github:
+    oidc:
+      aws: {role: {secret: AWS_ROLE_ARN}, region: eu-west-1}
+      azure: {client_id: {var: AZURE_CLIENT_ID}, tenant_id: {var: AZURE_TENANT_ID}}
+      gcp:
+        workload_identity_provider: projects/123456/locations/global/workloadIdentityPools/ci/providers/github
+        service_account: {var: GCP_SERVICE_ACCOUNT}
+  gitlab:
+    oidc:
+      aws: {role: arn:aws:iam::123456789012:role/mlspec-ci, region: {var: AWS_REGION_NAME}}
+      azure: {client_id: {var: AZURE_CLIENT_ID}, tenant_id: {var: AZURE_TENANT_ID}, subscription_id: {var: AZ_SUB}}
+      gcp: {workload_identity_provider: {var: GCP_PROVIDER}, service_account: ci@project.iam.gserviceaccount.com}
+"""
+"""The breast-cancer example (which monitors and retrains on drift) with a store, job environment by reference,
+and OIDC sign-in to all three clouds on both platforms."""
+
+VARIANTS = {"breast-cancer+store": ("breast-cancer", STORE_CI)}
+"""Golden name -> (example, what replaces the example's `ci:` section)."""
+NAMES = [*EXAMPLE_NAMES, *VARIANTS]
+
+
+def spec_of(name: str) -> Spec:
+    if name not in VARIANTS:
+        return load(EXAMPLES / name / "mlspec.yaml").spec
+    example, tail = VARIANTS[name]
+    path = EXAMPLES / example / "mlspec.yaml"
+    text = path.read_text()
+    text = text[:text.index("\nci:\n")] + "\n" + tail
+    return load_text(text, str(path), base=path.parent).spec
+
+
+def compiled(name: str) -> dict[str, str]:
+    return compile_spec(spec_of(name), "mlspec.yaml", version=VERSION)
 
 
 def regenerate() -> None:
-    for name in EXAMPLE_NAMES:
+    for name in NAMES:
         for rel, text in compiled(name).items():
             path = GOLDEN / name / rel
             path.parent.mkdir(parents=True, exist_ok=True)

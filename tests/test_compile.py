@@ -16,13 +16,13 @@ from mlspec.compile import compile_spec
 from mlspec.load import load, load_text
 from mlspec.project import init_project
 from mlspec.targets import actions
-from tests.golden import GOLDEN, VERSION, compiled
+from tests.golden import GOLDEN, NAMES, VERSION, compiled
 from tests.support import EXAMPLE_NAMES, EXAMPLES, REPO, run_mlspec, tool
 
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 
 
-@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+@pytest.mark.parametrize("name", NAMES)
 def test_golden_files(name: str) -> None:
     files = compiled(name)
     on_disk = sorted(str(p.relative_to(GOLDEN / name)) for p in (GOLDEN / name).rglob("*") if p.is_file())
@@ -60,7 +60,7 @@ def test_github_structure_follows_the_spec(name: str) -> None:
         assert job["environment"] == (spec.deploy[job_id[7:]].environment or job_id[7:])
     # The spec's (or compiler's) version is a plain value; the one expression reads the repository variable.
     assert wf["env"]["MLSPEC_INSTALL"] == "${{ vars.MLSPEC_INSTALL }}"
-    assert wf["env"]["MLSPEC_INSTALL_DEFAULT"] == f"mlspec[run]=={VERSION}"
+    assert wf["env"]["MLSPEC_INSTALL_DEFAULT"] == f"mlspec-ci[run]=={VERSION}"
     assert wf["concurrency"]["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
 
 
@@ -142,7 +142,7 @@ def test_gitlab_structure_follows_the_spec(name: str) -> None:
     ci = yaml.safe_load(compiled(name)[".gitlab-ci.yml"])
     assert ci["train"]["parallel"]["matrix"] == [{"MODEL": list(spec.training.models)}]
     assert ci["default"]["image"] == f"python:{spec.ci.python}"
-    assert ci["variables"]["MLSPEC_INSTALL"] == f"mlspec[run]=={VERSION}"
+    assert ci["variables"]["MLSPEC_INSTALL"] == f"mlspec-ci[run]=={VERSION}"
     assert ci["gate"]["variables"]["GIT_DEPTH"] == "0"
     for target in spec.deploy:
         job = ci[f"deploy-{target}"]
@@ -278,7 +278,7 @@ def test_disabled_platform_and_single_target() -> None:
 def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     root = tmp_path_factory.mktemp("compiled")
     paths = []
-    for name in EXAMPLE_NAMES:
+    for name in NAMES:  # with the variants: a store, ci.env by reference, OIDC for each cloud
         for rel, text in compiled(name).items():
             path = root / name / rel
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -61,6 +61,15 @@ def _slots(tp: Any, at: str) -> list[str]:
     raise AssertionError(f"the walk does not know {tp!r} at {at}")
 
 
+OIDC_FIELDS = {"aws": ("role", "region"), "azure": ("client_id", "tenant_id", "subscription_id"),
+               "gcp": ("workload_identity_provider", "service_account")}
+"""The fields of each cloud's sign-in that take a literal, {secret: NAME} or {var: NAME}; each also has audience."""
+# Audiences other than the defaults, so that the files hold every input a payload could set.
+OIDC = {"aws": {"role": "arn:aws:iam::123456789012:role/ci", "region": "eu-west-1", "audience": "sts.example"},
+        "azure": {"client_id": "c", "tenant_id": "t", "subscription_id": "s", "audience": "api://example"},
+        "gcp": {"workload_identity_provider": "projects/1/locations/global/workloadIdentityPools/p/providers/q",
+                "service_account": "ci@project.iam.gserviceaccount.com", "audience": "https://example/"}}
+
 FULL: dict[str, Any] = {
     "version": 1, "project": "demo", "task": "binary",
     "data": {
@@ -83,12 +92,16 @@ FULL: dict[str, Any] = {
                    "environment": "files", "when": {"branches": ["hotfix"], "tags": ["r*"]}},
     },
     "registry": {"path": ".mlspec/registry"},
+    "store": {"url": "s3://bucket/prefix", "endpoint_url": "http://127.0.0.1:5000"},
     "monitoring": {"current": "current", "reference": "train", "schedule": "0 6 * * 1",
                    "drift": {"features": {"age": {"method": "psi"}}}, "on_drift": "retrain"},
     "ci": {"python": "3.11", "mlspec_version": "1.0.0", "default_branch": "main", "requirements": ["xgboost==2.1.0"],
            "requirements_file": "requirements.txt",
-           "github": {"runs_on": ["ubuntu-latest"], "stages": {"train": {"runs_on": ["self-hosted"]}}},
-           "gitlab": {"image": "python:3.11", "tags": ["docker"], "stages": {"train": {"tags": ["gpu"]}}}},
+           "env": {"MLSPEC_STORE": {"var": "STORE"}, "TOKEN": {"secret": "TOKEN"}, "LITERAL": "https://x.example/"},
+           "github": {"runs_on": ["ubuntu-latest"], "stages": {"train": {"runs_on": ["self-hosted"]}},
+                      "oidc": copy.deepcopy(OIDC)},
+           "gitlab": {"image": "python:3.11", "tags": ["docker"], "stages": {"train": {"tags": ["gpu"]}},
+                      "oidc": copy.deepcopy(OIDC)}},
 }
 
 KEY = object()
@@ -133,6 +146,9 @@ SLOTS: dict[str, tuple[tuple[Any, ...], bool]] = {
        for kind, name in (("RegistryTarget", "staging"), ("ExportTarget", "bundle"))
        for field in ("when.branches", "when.tags", "after")},
     "registry.path": (("registry", "path"), False),
+    # Whether there is a store changes the jobs (mlspec.targets.common.has_store); its location never reaches them.
+    "store.url": (("store", "url"), False),
+    "store.endpoint_url": (("store", "endpoint_url"), False),
     "monitoring.current": (("monitoring", "current"), False),
     "monitoring.reference": (("monitoring", "reference"), False),
     "monitoring.schedule": (("monitoring", "schedule"), True),
@@ -147,6 +163,16 @@ SLOTS: dict[str, tuple[tuple[Any, ...], bool]] = {
     "ci.gitlab.image": (("ci", "gitlab", "image"), True),
     "ci.gitlab.tags[]": (("ci", "gitlab", "tags", 0), True),
     "ci.gitlab.stages{}.tags[]": (("ci", "gitlab", "stages", "train", "tags", 0), True),
+    "ci.env{key}": (("ci", "env", "LITERAL", KEY), True),
+    "ci.env{}": (("ci", "env", "LITERAL"), True),
+    "ci.env{}.secret": (("ci", "env", "TOKEN", "secret"), True),
+    "ci.env{}.var": (("ci", "env", "MLSPEC_STORE", "var"), True),
+    **{f"ci.{platform}.oidc.{cloud}.{field}{ref}": (("ci", platform, "oidc", cloud, field, *([ref[1:]] if ref else [])),
+                                                   True)
+       for platform in ("github", "gitlab") for cloud, fields in OIDC_FIELDS.items() for field in fields
+       for ref in ("", ".secret", ".var")},
+    **{f"ci.{platform}.oidc.{cloud}.audience": (("ci", platform, "oidc", cloud, "audience"), True)
+       for platform in ("github", "gitlab") for cloud in OIDC_FIELDS},
 }
 
 PAYLOADS = [
@@ -158,6 +184,14 @@ PAYLOADS = [
 ]
 
 
+SAFE_CHARS = r"[A-Za-z0-9._/*+@=,:<>!~-]+"
+URL_CHARS = r"[A-Za-z0-9._~:/?#\[\]@!&()*+,;=%<>-]+"
+
+
+def _env_literal(slot: str) -> bool:
+    return slot == "ci.env{}" or (".oidc." in slot and not slot.endswith((".secret", ".var")))
+
+
 def test_every_string_field_is_covered() -> None:
     """A new string field must be added to SLOTS, saying whether it reaches the CI files."""
     assert sorted(_slots(Spec, "")) == sorted(SLOTS)
@@ -167,6 +201,9 @@ def _put(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
     """Set ``path`` in ``doc`` to ``value``, creating what is missing (a list for an index)."""
     if path == ("evaluation", "champion", "model"):
         doc["evaluation"]["champion"] = {"model": value}
+        return
+    if path[0] == "ci" and path[-1] in ("secret", "var"):
+        _put(doc, path[:-1], {path[-1]: value})  # a value by reference, in place of the literal or other kind
         return
     node: Any = doc
     key_slot = path[-1] is KEY
@@ -193,7 +230,7 @@ def _get(doc: dict[str, Any], path: tuple[Any, ...]) -> Any:
     for p in path:
         try:
             node = node[p]
-        except (KeyError, IndexError):
+        except (KeyError, IndexError, TypeError):  # TypeError: a literal where the slot is a reference
             return None
     return node
 
@@ -268,11 +305,13 @@ def test_hostile_value_is_rejected_or_inert(slot: str) -> None:
 def test_what_reaches_ci_holds_no_hostile_character() -> None:
     """Of the corpus, a CI-reaching field accepts only what its allowlist admits (``main-rf``, ``main*``):
     never a quote, ``$``, a brace, whitespace or a control character. The schedule is the exception: any
-    whitespace separates its fields, and it compiles to one line of single spaces."""
+    whitespace separates its fields, and it compiles to one line of single spaces. Literal environment values
+    may be URLs (query, fragment, escapes, no quote or $): they are written only as quoted values of
+    `env:`/`variables:`/`with:`, never into a script, a condition or an expression."""
     for slot, (_, reaches) in SLOTS.items():
         for value, out in outcomes(slot) if reaches and slot != "monitoring.schedule" else []:
             if not isinstance(out, SpecError):
-                assert re.fullmatch(r"[A-Za-z0-9._/*+@=,:<>!~-]+", value), (slot, value)
+                assert re.fullmatch(URL_CHARS if _env_literal(slot) else SAFE_CHARS, value), (slot, value)
 
 
 def _accepted_files(root: Path) -> list[Path]:
@@ -333,7 +372,7 @@ REPRODUCERS = {
          "'#', ':', '|'; use letters, digits, '.', '_', '-' and '/', and end it in one '*' to match a prefix"),
     "finding 4: github expression through mlspec_version":
         (FINDING_4, "mlspec.yaml:63:19: ci.mlspec_version: \"0.1.0' && github.event.pull_request.title || '\" is "
-         "not a version of mlspec the jobs can install (as mlspec[run]==VERSION); write a PEP 440 version such "
+         "not a version of mlspec the jobs can install (as mlspec-ci[run]==VERSION); write a PEP 440 version such "
          "as 1.4.0, 1.5.0rc1 or 1.4.0.post1"),
     "finding 3: default branch": (DIABETES.replace("ci:\n", 'ci:\n  default_branch: "main\\n  x: y"\n'),
                                   "mlspec.yaml:63:19: ci.default_branch: 'main\\n  x: y' is not a branch name "
@@ -370,7 +409,7 @@ def test_cli_rejects_the_reproducers_without_a_traceback(name: str, tmp_path: Pa
 def test_github_install_keeps_spec_values_out_of_expressions() -> None:
     wf = yaml.safe_load(base_files()[".github/workflows/mlspec.yml"])
     assert wf["env"]["MLSPEC_INSTALL"] == "${{ vars.MLSPEC_INSTALL }}"
-    assert wf["env"]["MLSPEC_INSTALL_DEFAULT"] == "mlspec[run]==1.0.0"
+    assert wf["env"]["MLSPEC_INSTALL_DEFAULT"] == "mlspec-ci[run]==1.0.0"
     install = next(s for s in wf["jobs"]["train"]["steps"] if s["name"] == "Install mlspec")
     assert '"${MLSPEC_INSTALL:-$MLSPEC_INSTALL_DEFAULT}"' in install["run"]
 

@@ -19,6 +19,7 @@ CROSS_CUTTING = {
     "test_readme.py": "the README against the command line: every command and option is documented",
     "test_layout.py": "this test: where the tests of each module are",
     "test_layers.py": "the import layers of the whole package",
+    "test_distribution.py": "the wheel `make wheel` builds: its distribution name, extras and command",
 }
 """Test files or directories (relative to tests/) that mirror no module, and why."""
 

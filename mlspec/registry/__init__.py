@@ -50,7 +50,7 @@ def open_registry(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> Re
             if not (exc.name or "").startswith("mlflow"):
                 raise
             raise RegistryError("registry.backend is mlflow, but the MLflow client is not installed: pip install "
-                                "'mlspec[mlflow]' (in CI: add mlflow-skinny to ci.requirements)") from None
+                                "'mlspec-ci[mlflow]' (in CI: add mlflow-skinny to ci.requirements)") from None
         return MlflowRegistry.from_environment(environ)
     return FileRegistry(file_location(loaded, environ), key=signing_key(environ))
 

@@ -247,7 +247,7 @@ def _call(stage: Stage, ctx: StageContext) -> StageResult:
         top = (exc.name or "").split(".", 1)[0]
         if not top or top == "mlspec":
             raise
-        raise StageError(f"Python package {top!r} is not installed; `pip install 'mlspec[run]'` installs what "
+        raise StageError(f"Python package {top!r} is not installed; `pip install 'mlspec-ci[run]'` installs what "
                          "the built-in stages need") from None
     if not isinstance(result, StageResult):
         raise TypeError(f"stage {stage.id} returned {type(result).__name__}, not a StageResult")

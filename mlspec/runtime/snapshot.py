@@ -40,7 +40,7 @@ def write(frame: pd.DataFrame, directory: Path, name: str) -> Path:
         import pyarrow.parquet as pq
     except ImportError as exc:
         raise StageError(f"data source {name!r}: the snapshot every later stage reads is Parquet, which needs "
-                         f"pyarrow (pip install 'mlspec[run]'): {exc}", where) from None
+                         f"pyarrow (pip install 'mlspec-ci[run]'): {exc}", where) from None
     frame = frame.reset_index(drop=True)
     problem = _column_names(frame)
     if problem:

@@ -5,7 +5,7 @@ maintained by the Encode community, and the base of FastAPI; we do not need Fast
 request schema is not a Python class but the model's recorded input schema, checked by
 :mod:`mlspec.serve.validation`. uvicorn gives a production HTTP/1.1 server with keep-alive and graceful
 shutdown on SIGTERM in one process, with no separate WSGI server to configure. Both are imported only here,
-when a service starts (``pip install 'mlspec[serve]'``).
+when a service starts (``pip install 'mlspec-ci[serve]'``).
 
 The version is chosen when the service starts (an alias is resolved then) and stays the one served: after an
 alias moves, restart the service to follow it. Before loading, the registry checks the version's files
@@ -32,7 +32,7 @@ try:
 except ModuleNotFoundError as exc:  # the command line shows this as a one-line error, not a traceback
     if (exc.name or "").split(".")[0] not in ("starlette", "uvicorn", "anyio"):
         raise
-    raise MlspecError("`mlspec serve` needs the web stack: pip install 'mlspec[serve]'") from None
+    raise MlspecError("`mlspec serve` needs the web stack: pip install 'mlspec-ci[serve]'") from None
 
 DEFAULT_ALIAS = "production"
 
@@ -60,7 +60,7 @@ def serve(service: Service, host: str, port: int, limits: Limits, ready: Callabl
     try:
         import uvicorn
     except ModuleNotFoundError:
-        raise MlspecError("`mlspec serve` needs the web stack: pip install 'mlspec[serve]'") from None
+        raise MlspecError("`mlspec serve` needs the web stack: pip install 'mlspec-ci[serve]'") from None
     sock = bind(host, port)
     bound = sock.getsockname()[1]
     config = uvicorn.Config(create_app(service, limits), log_level="info", timeout_keep_alive=5,

@@ -26,5 +26,10 @@ SETUP_PYTHON = Action("actions/setup-python", "5fda3b95a4ea91299a34e894583c38621
 CACHE = Action("actions/cache", "27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5")
 UPLOAD_ARTIFACT = Action("actions/upload-artifact", "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0")
 DOWNLOAD_ARTIFACT = Action("actions/download-artifact", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1")
+# Cloud sign-in with the job's OIDC token (ci.github.oidc): only in jobs that reach the store or the registry.
+AWS_CREDENTIALS = Action("aws-actions/configure-aws-credentials", "e6de054238d6b7531b4efff3b6587d9aade6a06c",
+                         "v6.2.3")
+AZURE_LOGIN = Action("azure/login", "f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1")
+GCP_AUTH = Action("google-github-actions/auth", "7c6bc770dae815cd3e89ee6cdf493a5fab2cc093", "v3.0.0")
 
-ALL = (CHECKOUT, SETUP_PYTHON, CACHE, UPLOAD_ARTIFACT, DOWNLOAD_ARTIFACT)
+ALL = (CHECKOUT, SETUP_PYTHON, CACHE, UPLOAD_ARTIFACT, DOWNLOAD_ARTIFACT, AWS_CREDENTIALS, AZURE_LOGIN, GCP_AUTH)

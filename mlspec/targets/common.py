@@ -61,8 +61,15 @@ class Context:
         ]
 
 
+def has_store(spec: Spec) -> bool:
+    """Whether the spec names a store (``store:``): then the store, not artifacts or caches, carries the stage
+    outputs from job to job (``mlspec run`` fetches by fingerprint and pushes what it made), so jobs download
+    no earlier job's artifacts and restore no stage-output cache; they still upload their outputs for people."""
+    return spec.store is not None
+
+
 def install_requirement(ctx: Context) -> str:
-    return inert(f"mlspec[run]=={ctx.spec.ci.mlspec_version or ctx.version}")
+    return inert(f"mlspec-ci[run]=={ctx.spec.ci.mlspec_version or ctx.version}")
 
 
 def cache_inputs(ctx: Context) -> list[str]:

@@ -23,8 +23,8 @@ from typing import Any
 
 from mlspec.runtime.stages import BY_NAME
 from mlspec.spec import Spec
-from mlspec.targets import actions
-from mlspec.targets.common import Context, cache_inputs, cron, inert, install_requirement, one_line
+from mlspec.targets import actions, oidc
+from mlspec.targets.common import Context, cache_inputs, cron, has_store, inert, install_requirement, one_line
 from mlspec.targets.pipeline import (
     MONITOR_JOB,
     Job,
@@ -80,6 +80,7 @@ def _monitor_view(ctx: Context) -> dict[str, Any]:
 def _retrain_job(ctx: Context, job: Job, all_jobs: list[Job]) -> dict[str, Any]:
     view = _job(ctx, job, all_jobs)
     view["needs"] = [MONITOR_JOB, *view["needs"]]
+    view["download_outputs"] = not has_store(ctx.spec)
     drift = f"needs.{MONITOR_JOB}.outputs.drift == 'true'"
     # Scheduled (or started by hand) on the schedule's branch: a deploy target fires if that branch is one of
     # its refs, after the gate passed, exactly as on a push.
@@ -100,6 +101,7 @@ def _base(ctx: Context) -> dict[str, Any]:
         "extra_requirements": " ".join(inert(r) for r in ci.requirements),
         "requirements_file": inert(posixpath.join(ctx.spec_dir, ci.requirements_file)) if ci.requirements_file else "",
         "cache": ci.cache,
+        "store": has_store(ctx.spec),
         "cache_inputs": ", ".join(f"'{p}'" for p in cache_inputs(ctx)),
         "checkout": actions.CHECKOUT,
         "setup_python": actions.SETUP_PYTHON,
@@ -150,6 +152,8 @@ def _job(ctx: Context, job: Job, all_jobs: Any) -> dict[str, Any]:
     env = list(job.env)
     if job.matrix_var:
         env.insert(0, (job.matrix_var, f"${{{{ matrix.{job.matrix_var.lower()} }}}}"))
+    reaches_store = oidc.reaches_store(job)
+    store = has_store(ctx.spec)
     view: dict[str, Any] = {
         "id": job.id,
         "name": job.id + (f" ${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""),
@@ -165,8 +169,13 @@ def _job(ctx: Context, job: Job, all_jobs: Any) -> dict[str, Any]:
         "fetch_depth": 0 if kind_ci.full_history else 1,
         "artifact": "mlspec-" + job.id + (f"-${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""),
         "upload_lock": kind_ci.uploads_lock,
-        # Jobs after evaluate take every stage output from the artifacts of the jobs before them.
-        "stage_cache": ctx.spec.ci.cache and kind_ci.stage_cache,
+        # Jobs after evaluate take every stage output from the artifacts of the jobs before them, or from the
+        # store when there is one (which also makes the stage-output cache redundant).
+        "download_outputs": bool(job.needs) and not store,
+        "stage_cache": ctx.spec.ci.cache and kind_ci.stage_cache and not store,
+        # ci.env and the OIDC sign-in: in the mlspec step only, never in the install step or the report job.
+        "store_env": oidc.github_env(ctx.spec) if reaches_store else [],
+        "oidc": oidc.github_steps(ctx.spec.ci.github.oidc) if reaches_store else [],
         "cache_key": f"mlspec-{job.id}" + (f"-${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""),
     }
     return view

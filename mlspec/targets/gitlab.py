@@ -19,7 +19,8 @@ from typing import Any
 from mlspec.monitor import DRIFT_VAR
 from mlspec.runtime.stages import BY_NAME, KINDS
 from mlspec.spec import Spec
-from mlspec.targets.common import Context, cron, inert, install_requirement, one_line
+from mlspec.targets import oidc
+from mlspec.targets.common import Context, cron, has_store, inert, install_requirement, one_line
 from mlspec.targets.pipeline import (
     ISSUE_JOB,
     MONITOR_JOB,
@@ -93,12 +94,19 @@ def _job(ctx: Context, job: Job) -> dict[str, Any]:
     override = spec.ci.gitlab.stages.get(job.kind)
     tags = [inert(tag) for tag in override.tags] if override and override.tags is not None else None
     timeout = override.timeout_minutes if override and override.timeout_minutes else None
-    # `after` targets may be left out of a pipeline by their rules: optional needs keep it valid.
-    needs = [{"job": n, "optional": n.startswith("deploy-")} for n in job.needs]
+    # `after` targets may be left out of a pipeline by their rules: optional needs keep it valid. With a store,
+    # the store carries the stage outputs: no earlier job's artifacts are downloaded.
+    store = has_store(spec)
+    needs = [{"job": n, "optional": n.startswith("deploy-"), "artifacts": not store} for n in job.needs]
     if retrains(spec) and not kind.scheduled:
-        # Only scheduled pipelines have the monitor job; its dotenv report tells these jobs whether to retrain.
-        needs.insert(0, {"job": MONITOR_JOB, "optional": True})
+        # Only scheduled pipelines have the monitor job; its dotenv report (an artifact, so kept with a store
+        # too) tells these jobs whether to retrain.
+        needs.insert(0, {"job": MONITOR_JOB, "optional": True, "artifacts": True})
+    if job.id == ISSUE_JOB:
+        needs = [{**need, "artifacts": True} for need in needs]  # it reads the monitor job's report
     acts_on_drift = job.id == MONITOR_JOB and spec.monitoring is not None and spec.monitoring.on_drift != "fail"
+    reaches_store = oidc.reaches_store(job)
+    auth = oidc.gitlab_auth(spec.ci.gitlab.oidc) if reaches_store else oidc.GitLabAuth([], [], [])
     return {
         "id": job.id,
         "stage": job.kind,
@@ -106,7 +114,10 @@ def _job(ctx: Context, job: Job) -> dict[str, Any]:
         "matrix_var": job.matrix_var or "",
         "matrix": list(job.matrix),
         "script": [job.command],
-        "env": list(job.env),
+        # Constants that sign in to the cloud with an ID token, before the command (and after the install).
+        "auth_script": auth.script,
+        "id_tokens": auth.id_tokens,
+        "env": [*job.env, *(oidc.gitlab_env(spec) if reaches_store else []), *auth.variables],
         "tags": tags,
         "timeout": _duration(timeout) if timeout else "",
         "rules": _rules(spec, job),
@@ -114,7 +125,7 @@ def _job(ctx: Context, job: Job) -> dict[str, Any]:
         "interruptible": kind.ci.interruptible,
         "full_history": kind.ci.full_history,
         # The drift issue job (after the monitor job) only reads the monitor job's report.
-        "stage_cache": spec.ci.cache and kind.ci.stage_cache and job.id != ISSUE_JOB,
+        "stage_cache": spec.ci.cache and kind.ci.stage_cache and job.id != ISSUE_JOB and not store,
         "cache_key": f"mlspec-{job.id}" + (f"-${job.matrix_var}" if job.matrix_var else ""),
         "artifact_paths": [f"{ctx.workspace}/stages/", f"{ctx.workspace}/records/",
                            *([ctx.lock_path] if kind.ci.uploads_lock else [])],
@@ -128,10 +139,13 @@ def _report(ctx: Context) -> dict[str, Any]:
     return {
         "id": job.id,
         "stage": "report",
-        "needs": [{"job": n, "optional": False} for n in job.needs],
+        # No store credentials here (it can post to the merge request): it reads what the jobs uploaded.
+        "needs": [{"job": n, "optional": False, "artifacts": True} for n in job.needs],
         "matrix_var": "",
         "matrix": [],
         "script": [job.report, job.comment],
+        "auth_script": [],
+        "id_tokens": [],
         "env": [],
         "tags": None,
         "timeout": "",

@@ -62,7 +62,7 @@ def build_wheel(out: Path) -> Path:
          "-w", str(out), str(REPO)],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"building the mlspec wheel failed:\n{result.stdout}{result.stderr}"
-    (wheel,) = out.glob("mlspec-*.whl")
+    (wheel,) = out.glob("mlspec_ci-*.whl")
     return wheel
 
 

@@ -106,5 +106,5 @@ def test_without_the_mlflow_client(project: Path, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setitem(sys.modules, name, None)  # as if not installed: importing it raises
     assert main(["deploy", "staging"]) == 1
     assert capsys.readouterr().err == (
-        "error: registry.backend is mlflow, but the MLflow client is not installed: pip install 'mlspec[mlflow]' "
+        "error: registry.backend is mlflow, but the MLflow client is not installed: pip install 'mlspec-ci[mlflow]' "
         "(in CI: add mlflow-skinny to ci.requirements)\n")

@@ -317,7 +317,7 @@ def test_missing_package_is_a_user_error(root: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(runner, "stage_module", no_pandas)
     report, _, err = go("data:train")
     assert err == ("mlspec.yaml:7:5: stage data:train: Python package 'pandas' is not installed; "
-                   "`pip install 'mlspec[run]'` installs what the built-in stages need\n")
+                   "`pip install 'mlspec-ci[run]'` installs what the built-in stages need\n")
     assert not report.ok
 
 
