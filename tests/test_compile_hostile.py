@@ -75,7 +75,9 @@ FULL: dict[str, Any] = {
     "data": {
         "target": "label", "features": {"numeric": ["age"], "categorical": ["city"]}, "exclude": ["id"],
         "sources": {"train": {"path": "data/train.csv", "format": "csv", "description": "training rows"},
-                    "holdout": {"path": "data/holdout.csv"}, "current": {"path": "data/current.csv"}},
+                    "holdout": {"path": "data/holdout.csv"}, "current": {"path": "data/current.csv"},
+                    "web": {"kind": "url", "url": "https://data.example/rows.csv", "token_env": "DATA_TOKEN"},
+                    "bucket": {"kind": "url", "url": "s3://data/rows.parquet", "endpoint_url": "http://127.0.0.1:9"}},
     },
     "validation": {
         "checks": {"data": "train", "expectations": [{"expect_column_values_to_not_be_null": {"column": "label"}}]},
@@ -113,6 +115,10 @@ SLOTS: dict[str, tuple[tuple[Any, ...], bool]] = {
     "data.sources{key}": (("data", "sources", "current", KEY), False),
     "data.sources{}.path": (("data", "sources", "train", "path"), True),
     "data.sources{}.description": (("data", "sources", "train", "description"), False),
+    # Where a url source's bytes come from is read by the data stage, never written into a CI file.
+    "data.sources{}.url": (("data", "sources", "web", "url"), False),
+    "data.sources{}.token_env": (("data", "sources", "web", "token_env"), False),
+    "data.sources{}.endpoint_url": (("data", "sources", "bucket", "endpoint_url"), False),
     "data.target": (("data", "target"), False),
     "data.features.numeric[]": (("data", "features", "numeric", 0), False),
     "data.features.categorical[]": (("data", "features", "categorical", 0), False),
