@@ -141,10 +141,10 @@ def _committed(loaded: Loaded, roots: _Roots) -> int:
     root = loaded.root
     name = lockfile.path_for(loaded.path).name
     try:
+        prefix = gitio.prefix(root)
         if gitio.is_shallow(root):
             raise MlspecError("mlspec gc needs the whole git history to know what committed locks reference, and "
                               "this clone is shallow; run `git fetch --unshallow` (and fetch every branch) first")
-        prefix = gitio.prefix(root)
         commits = gitio.commits_touching(root, name)
         texts = [gitio.show(root, c, prefix + name) for c in commits]
     except gitio.GitError as exc:
