@@ -145,8 +145,8 @@ def pull(loaded: Loaded, store: Store, names: Sequence[str] = (), *, with_deps: 
 
 def _choose(store: Store, stage_id: str, current: str | None, here: lockfile.Entry | None,
             locked: lockfile.Entry | None, moved: Moved) -> lockfile.Entry | None:
-    if here is not None and here.fingerprint == current:
-        return here
+    if here is not None and current in (None, here.fingerprint):
+        return here  # current, or nothing here can say it is not (an unknown fingerprint): keep what is here
     if current is not None:
         found = runcache.lookup(store, stage_id, current)
         if found.warning:
