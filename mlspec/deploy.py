@@ -14,6 +14,9 @@ Targets:
 * ``kind: export``: write the bundle (``model.skops``, ``metadata.json``) with its provenance, verdict,
   metrics and model card into ``path``, replacing the previous export whole.
 
+With a store (``store.url``, ``MLSPEC_STORE``), what the checks read (the gate's verdict, the evaluation, the
+champion's bundle) is pulled from it first, and only that (:func:`mlspec.store.transfer.pull_for`).
+
 Each deploy leaves a receipt in the workspace, ``stages/deploy/<target>/deploy.json``, which the CI job keeps
 as an artifact: which version went where, and who did it.
 """
@@ -64,12 +67,14 @@ def deploy(loaded: Loaded, name: str, environ: Mapping[str, str] = os.environ) -
                           + did_you_mean(name, list(spec.deploy)))
     target = spec.deploy[name]
     workspace = Workspace.for_spec(loaded.path, environ)
+    pulled, missing = _pull(loaded, ["gate", "evaluate"], environ)
     model = target.model or champion(workspace)
+    more, missing_more = _pull(loaded, [f"train:{model}"], environ)
     verdict = require_passed(workspace, loaded, model)
     workspace.claim()  # the receipt goes into it
     by = provenance.actor(loaded.root, environ)
     candidate = _candidate(loaded, workspace, model, by, verdict)
-    result = DeployResult(name)
+    result = DeployResult(name, [*pulled, *more], [*missing, *missing_more])
     receipt: dict[str, Any] = {"target": name, "kind": target.kind, "model": spec.project, "trained_model": model,
                                "digest": candidate.digest, "verdict": verdict.verdict}
     if isinstance(target, RegistryTarget):
@@ -80,6 +85,13 @@ def deploy(loaded: Loaded, name: str, environ: Mapping[str, str] = os.environ) -
     result.receipt = {**receipt, "at": now(), "by": by.as_json()}
     atomic_write_text(workspace.stage_dir(f"deploy:{name}") / RECEIPT, json.dumps(result.receipt, indent=2) + "\n")
     return result
+
+
+def _pull(loaded: Loaded, ids: list[str], environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """With a store, what deploy reads comes from it first (a CI job in a fresh directory has only the store)."""
+    from mlspec.store.transfer import pull_for
+
+    return pull_for(loaded, ids=ids, environ=environ)
 
 
 def champion(workspace: Workspace) -> str:

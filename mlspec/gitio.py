@@ -71,3 +71,20 @@ def current_branch(directory: Path) -> str | None:
     """The branch HEAD is on; None when HEAD is detached (as in most CI checkouts)."""
     done = _git(directory, "symbolic-ref", "--quiet", "--short", "HEAD")
     return done.stdout.decode("utf-8").strip() or None if done.returncode == 0 else None
+
+
+def commits_touching(directory: Path, path: str) -> list[str]:
+    """Every commit on any branch or tag (``git log --all``) that changed ``path`` (relative to ``directory``),
+    newest first: together they hold every version of the file the history has."""
+    done = _git(directory, "log", "--all", "--format=%H", "--end-of-options", "--", path)
+    if done.returncode != 0:
+        raise GitError(_first_line(done.stderr))
+    return done.stdout.decode("ascii").split()
+
+
+def is_shallow(directory: Path) -> bool:
+    """Whether the clone lacks part of its history (``git clone --depth``, as most CI checkouts)."""
+    done = _git(directory, "rev-parse", "--is-shallow-repository")
+    if done.returncode != 0:
+        raise GitError(_first_line(done.stderr))
+    return done.stdout.strip() == b"true"

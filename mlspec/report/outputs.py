@@ -2,7 +2,9 @@
 
 The files are written atomically, so a job that uploads the directory never sends half a report. The
 Markdown also goes to the job summary where the platform has one (``$GITHUB_STEP_SUMMARY`` on GitHub
-Actions): that is what a pull request from a fork shows, since its token cannot write a comment.
+Actions): that is what a pull request from a fork shows, since its token cannot write a comment. With a
+store, the outputs the report reads are pulled from it first (:func:`pull_inputs`), so a CI job in a fresh
+directory reports from the store alone.
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ def write(loaded: Loaded, formats: Sequence[str], out_dir: Path | None = None,
     was written, one line each, for the user."""
     out = out_dir if out_dir is not None else default_dir(loaded, environ)
     wanted = FORMATS if "all" in formats else tuple(f for f in FORMATS if f in formats)
+    lines, missing = pull_inputs(loaded, environ)
     report = collect(loaded, out, environ)
     render = renderers()
-    lines = []
     for fmt in wanted:
         path = out / FILES[fmt]
         text = render[fmt](report)
@@ -52,7 +54,19 @@ def write(loaded: Loaded, formats: Sequence[str], out_dir: Path | None = None,
         if summary is not None:
             lines.append(_append_summary(*summary, text))
     lines.append(f"{report.icon} {report.headline}")
-    return lines
+    return [*missing, *lines]
+
+
+def pull_inputs(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> tuple[list[str], list[str]]:
+    """With a store, pull the pipeline's outputs first; (lines of what moved, warnings of what is missing).
+
+    All of them, model bundles included: the report shows a stage's outputs only when they are current, which
+    `mlspec plan` decides from the outputs of everything upstream of it.
+    """
+    from mlspec.runtime.stages import RUNNABLE
+    from mlspec.store.transfer import pull_for
+
+    return pull_for(loaded, kinds=RUNNABLE, environ=environ)
 
 
 def _append_summary(var: str, path: Path, text: str) -> str:

@@ -33,8 +33,9 @@ def comment(loaded: Loaded, body_file: Path | None = None, environ: Mapping[str,
     if body_file is None:
         from mlspec.report import markdown
         from mlspec.report.model import collect
-        from mlspec.report.outputs import default_dir
+        from mlspec.report.outputs import default_dir, pull_inputs
 
+        pull_inputs(loaded, environ)  # with a store; what is missing shows in the report as missing
         body = markdown.render(collect(loaded, default_dir(loaded, environ), environ))
     else:
         try:

@@ -16,6 +16,15 @@ exception is a bug in mlspec or a stage: it propagates (exit 3); the lock and ou
 ``--force`` reruns the stages named on the command line (all of them when none are named); the stages they
 need run only if stale.
 
+With a store (:mod:`mlspec.store`), a stage that would run is first looked up in the run cache
+(:mod:`mlspec.store.runcache`) by its fingerprint (``store.run_cache``): if another run anywhere recorded it,
+its outputs are fetched and verified into a fresh ``tmp/`` directory, swapped in and recorded exactly as if
+the stage had run here ("fetch", counted as "from the store"). A record whose objects are gone or corrupt is
+a miss: the stage runs, and its push repairs a corrupt object. ``--force`` runs the named stages without
+looking. After a stage runs successfully (``store.push``) its outputs, then its record, go to the store; a
+failed verdict is not pushed. A store that does not answer stops the run with its :class:`StoreError` (exit
+1): what the workspace holds stays as it is, and ``mlspec push`` sends what a stopped push did not.
+
 What a run is asked beyond the spec (the gate's baseline) is one :class:`~mlspec.runtime.context.RunOptions`,
 given to every fingerprint and every stage of the run; without one, :func:`run` and :func:`plan` take it from
 the environment (``MLSPEC_BASELINE``), once.
@@ -46,9 +55,12 @@ from mlspec.runtime.stages import context as stage_context
 from mlspec.runtime.staleness import Facts, facts_of, settle
 from mlspec.runtime.workspace import Workspace, display_path
 from mlspec.spec import StageKind
+from mlspec.store import Store, StoreError, open_store, runcache
 from mlspec.suggest import did_you_mean
 
 Status = Literal["ran", "up to date", "failed", "blocked"]
+FROM_STORE = "from the store"
+"""The detail of an "up to date" outcome whose outputs were fetched from the run cache."""
 
 
 def stage_module(kind: str) -> ModuleType:
@@ -119,11 +131,15 @@ class Report:
 
 def run(
     loaded: Loaded, names: Sequence[str] = (), force: bool = False, wait: float = 0.0, log: Log | None = None,
-    options: RunOptions | None = None,
+    options: RunOptions | None = None, store: Store | Literal["spec"] | None = "spec",
 ) -> Report:
-    """Bring the selected stages up to date; see the module docstring for the failure policy."""
+    """Bring the selected stages up to date; see the module docstring for the failure policy.
+
+    ``store``: the spec's store (``store.url`` or ``MLSPEC_STORE``) by default; None runs without one.
+    """
     log = log or Log()
     options = options if options is not None else RunOptions.from_environ()
+    store = open_store(loaded) if store == "spec" else store
     stages = build(loaded.spec)
     selected, named = select(stages, names)
     workspace = Workspace.for_spec(loaded.path)
@@ -132,7 +148,8 @@ def run(
         workspace.clear_tmp()
         # A run killed while writing the lock leaves fsutil's temp file beside it; the lock itself is intact.
         remove_stale_writes(lock_path)
-        state = _Run(loaded, workspace, lock_path, lockfile.read(lock_path), {s.id for s in stages}, log, options)
+        state = _Run(loaded, workspace, lock_path, lockfile.read(lock_path), {s.id for s in stages}, log, options,
+                     store)
         try:
             for stage in selected:
                 state.step(stage, forced=force and stage.id in named)
@@ -155,8 +172,11 @@ class _Run:
     known: set[str]
     log: Log
     options: RunOptions
+    store: Store | None = None
     outcomes: dict[str, StageOutcome] = field(default_factory=dict)
     output_digests: dict[str, str] = field(default_factory=dict)
+    corrupt: dict[str, set[str]] = field(default_factory=dict)
+    """Stage id → digests the run cache holds corrupt (found by a fetch): that stage's push repairs them."""
 
     def __post_init__(self) -> None:
         self.cache = StatCache(self.workspace.stat_cache_file)
@@ -178,7 +198,50 @@ class _Run:
             self.output_digests[stage.id] = outputs_fingerprint(entry.outputs)
             self._record(StageOutcome(stage.id, "up to date"), f"skip {stage.id}: up to date")
             return
+        if not forced and self.store is not None and self.store.settings.run_cache and self._fetch(stage, facts):
+            return
         self._execute(stage, facts, reasons)
+
+    def _fetch(self, stage: Stage, facts: Facts) -> bool:
+        """Take the stage's outputs from the run cache; False when it has no usable record of them."""
+        assert self.store is not None
+        found = runcache.lookup(self.store, stage.id, facts.fingerprint)
+        if found.warning:
+            self.log.line(f"warning: {found.warning}")
+        if found.entry is None:
+            return False
+        entry = found.entry
+        tmp = self.workspace.new_tmp(stage.id)
+        try:
+            got = runcache.fill(self.store, entry.outputs, tmp, self.workspace.stage_dir(stage.id), self.cache.digest)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if not got.complete:
+            shutil.rmtree(tmp, ignore_errors=True)
+            self.corrupt[stage.id] = set(got.corrupt.values())
+            self.log.line(f"warning: cannot fetch {stage.id} from the store: {got.problem(self.store)}; running it")
+            return False
+        # As after a run: the old record goes before the swap, the new one comes after it.
+        record = self.workspace.record_file(stage.id)
+        record.unlink(missing_ok=True)
+        self.workspace.swap_in(tmp, stage.id)
+        atomic_write_text(record, lockfile.entry_to_json(entry))
+        self._write(self.lock.with_entry(stage.id, entry))
+        self.output_digests[stage.id] = outputs_fingerprint(entry.outputs)
+        self._record(StageOutcome(stage.id, "up to date", FROM_STORE),
+                     f"fetch {stage.id}: {FROM_STORE} {self.store.location} ({got.describe()})")
+        return True
+
+    def _push(self, stage: Stage, entry: lockfile.Entry) -> None:
+        assert self.store is not None
+        try:
+            pushed = runcache.push(self.store, stage.id, self.workspace.stage_dir(stage.id), entry,
+                                   self.corrupt.get(stage.id, ()))
+        except StoreError as exc:
+            raise StoreError(f"{exc} (the outputs of {stage.id} are kept in the workspace; `mlspec push {stage.id}` "
+                             "sends them once the store answers)") from None
+        self.log.line(f"  pushed {stage.id} to the store: {pushed.describe()}")
 
     def _execute(self, stage: Stage, facts: Facts, reasons: list[str]) -> None:
         tmp = self.workspace.new_tmp(stage.id)
@@ -223,6 +286,8 @@ class _Run:
         self.output_digests[stage.id] = outputs_fingerprint(outputs)
         self._record(StageOutcome(stage.id, "ran", result.summary),
                      f"ok {stage.id} in {took}" + (f": {result.summary}" if result.summary else ""))
+        if self.store is not None and self.store.settings.push:
+            self._push(stage, entry)
 
     def _report_error(self, stage: Stage, message: str, spec_path: tuple[str | int, ...]) -> None:
         # Without a key of its own, a failure points at the stage's definition (e.g. the failing suite).
@@ -263,9 +328,12 @@ def _metrics(stage: Stage, result: StageResult) -> dict[str, object]:
 
 def summary(report: Report) -> list[str]:
     counts: dict[Status, list[str]] = {"ran": [], "up to date": [], "failed": [], "blocked": []}
+    fetched = 0
     for outcome in report.outcomes:
         counts[outcome.status].append(outcome.stage_id)
-    parts = [f"{len(counts['ran'])} ran", f"{len(counts['up to date'])} up to date"]
+        fetched += outcome.detail == FROM_STORE and outcome.status == "up to date"
+    parts = [f"{len(counts['ran'])} ran", f"{len(counts['up to date']) - fetched} up to date"]
+    parts += [f"{fetched} {FROM_STORE}"] if fetched else []
     parts += [f"{len(ids)} {status} ({', '.join(ids)})" for status, ids in counts.items()
               if ids and status in ("failed", "blocked")]
     return [

@@ -14,6 +14,7 @@ from mlspec.runtime import lockfile
 from mlspec.runtime.hashing import StatCache, manifest
 from mlspec.runtime.stages import RUNNABLE, build
 from mlspec.runtime.workspace import Workspace, display_path
+from mlspec.store import config as store_config
 
 
 def status(loaded: Loaded) -> list[str]:
@@ -37,6 +38,10 @@ def status(loaded: Loaded) -> list[str]:
     gone = sorted(set(lock.stages) - {s.id for s in build(loaded.spec)})
     if gone:
         lines.append(f"no longer in the spec (dropped from the lock by the next run): {', '.join(gone)}")
+    settings = store_config(loaded)
+    if settings is not None:
+        # Status describes this workspace and asks no server: what the store holds is `mlspec pull`'s to fetch.
+        lines.append(f"store: {settings.url.text} (`mlspec pull` fetches the outputs the workspace lacks)")
     lines.append("run `mlspec plan` to see what would run and why")
     return lines
 
