@@ -37,7 +37,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
     loaded = load(args.file)
     store = require(open_store(loaded))
-    return _show(pull(loaded, store, args.stages), store.location)
+    return _show(pull(loaded, store, args.stages, recorded=not args.current), store.location)
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
@@ -66,6 +66,9 @@ def add_pull(sub: Subparsers) -> None:
                    help="stage ids (train:forest) or kinds (train), with everything upstream of them; default: "
                         "every stage of the pipeline")
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+    p.add_argument("--current", action="store_true",
+                   help="the outputs of the stages as this checkout would run them now (the run cache), instead of "
+                        "what mlspec.lock recorded")
     p.set_defaults(func=cmd_pull)
 
 

@@ -7,10 +7,12 @@ record or mlspec.lock describes) as objects, then its run record, as a run does 
 **pull** brings back the outputs of the named stages *and everything upstream of them* (as ``mlspec run`` selects
 them), and only those. For each stage, in graph order, the entry to restore is:
 
-1. the one the workspace already has, when its fingerprint is the stage's current one and its files are intact;
-2. else the store's run record of the current fingerprint (the stage as this checkout would run it);
-3. else the entry in mlspec.lock, which is what the checked-out commit recorded: this is how ``mlspec pull`` at
-   an old commit brings back the bytes that commit used, even after the source was overwritten.
+1. with ``recorded`` (``mlspec pull``'s default), the entry in mlspec.lock when it has one: what the checked-out
+   commit recorded. This is how ``mlspec pull`` at an old commit brings back the bytes that commit used, even
+   after a source object was overwritten and a later run of the same spec pushed a record of the new bytes;
+2. the one the workspace already has, when its fingerprint is the stage's current one and its files are intact;
+3. else the store's run record of the current fingerprint (the stage as this checkout would run it);
+4. else the entry in mlspec.lock.
 
 The files are assembled in a fresh directory under the workspace's ``tmp/`` (intact local files linked, the rest
 downloaded and verified), which replaces the stage's outputs only when complete, with its record beside it: a
@@ -102,9 +104,16 @@ def push(loaded: Loaded, store: Store, names: Sequence[str] = (), environ: Mappi
 
 
 def pull(loaded: Loaded, store: Store, names: Sequence[str] = (), *, with_deps: bool = True,
-         options: RunOptions | None = None, environ: Mapping[str, str] = os.environ) -> Moved:
+         recorded: bool = False, options: RunOptions | None = None, environ: Mapping[str, str] = os.environ
+         ) -> Moved:
     """Pull what ``names`` need (see the module docstring); ``with_deps=False``: only the named stages' files
-    (their upstream is still resolved, since a stage's fingerprint depends on its upstream's outputs)."""
+    (their upstream is still resolved, since a stage's fingerprint depends on its upstream's outputs).
+
+    ``recorded``: what mlspec.lock recorded wins over the run cache wherever the lock has an entry (``mlspec
+    pull``'s default, like ``dvc pull``: the checked-out commit's outputs, even when a source object has since been
+    replaced and a later run of the same spec pushed others); without it, the stages as this checkout would run
+    them now (what ``deploy`` and ``report`` need in a CI job, where the committed lock is older than the run).
+    """
     from mlspec.runtime.runner import select
     from mlspec.runtime.staleness import facts_of
 
@@ -126,7 +135,11 @@ def pull(loaded: Loaded, store: Store, names: Sequence[str] = (), *, with_deps: 
                 current = None  # e.g. the gate's baseline cannot be resolved here: the lock still says what ran
             outputs = manifest(workspace.stage_dir(stage.id), cache.digest)
             here = _describing(workspace, lock, stage.id, outputs)
-            entry = _choose(store, stage.id, current, here, lock.stages.get(stage.id), moved)
+            locked = lock.stages.get(stage.id)
+            if recorded and locked is not None:
+                entry: lockfile.Entry | None = locked
+            else:
+                entry = _choose(store, stage.id, current, here, locked, moved)
             chosen[stage.id] = entry
             if not with_deps and stage.id not in named:
                 continue
