@@ -52,3 +52,17 @@ def write_lock(spec_dir: Path, metrics: dict[str, Any] | None, outputs: dict[str
     path = spec_dir / lockfile.NAME
     lockfile.write(path, lockfile.Lock(stages))
     return path
+
+
+def baseline_from_lock(spec: Path) -> None:
+    """Make ``spec`` compare with the base branch's committed mlspec.lock (``evaluation.baseline: {from: lock}``).
+
+    The examples deploy to a registry, which makes the registry's version their default baseline; the tests of
+    the lock baseline say so in the spec, after the gates, so that no line above moves.
+    """
+    lines = spec.read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line == "  gates:\n") + 1
+    while at < len(lines) and lines[at].startswith("    "):
+        at += 1
+    lines.insert(at, "  baseline: {from: lock}\n")
+    spec.write_text("".join(lines))

@@ -52,6 +52,9 @@ def collect(loaded: Loaded, workspace: Workspace, environ: Mapping[str, str]) ->
         return Changes("", (), f"not compared: {exc}")
     if isinstance(base, baseline.NoBaseline):
         return Changes("", (), "nothing to compare with: there is no baseline")
+    if isinstance(base, baseline.RegistryVersion):
+        return Changes("", (), f"not compared: the baseline {base.source} is a registry version, not a git "
+                               "revision; pass --baseline REV to compare with one")
     rev, sep, _ = base.source.partition(":")
     if not sep:
         return Changes("", (), f"not compared: the baseline {base.source} is a file, not a git revision")

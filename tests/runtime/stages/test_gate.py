@@ -18,6 +18,8 @@ from tests.runtime.gatekit import edit, go
 
 GATE_DIR = Path(".mlspec/stages/gate")
 RMSE_LINE, R2_LINE = 46, 47  # of examples/diabetes/mlspec.yaml
+# The example deploys to the registry alias staging, so its baseline is that alias's version: none yet.
+NO_ALIAS = "the registry has no version of 'diabetes' with the alias 'staging' (nothing deployed there yet)"
 
 
 def _verdict() -> dict[str, object]:
@@ -35,20 +37,20 @@ def test_the_verdict_names_the_model_bundle_and_the_gate_settings(diabetes: Path
     assert data["model_digest"] == lock.stages["evaluate"].upstream["train:ridge"]
     assert data["evaluation_digest"] == outputs_fingerprint(lock.stages["evaluate"].outputs)
     assert data["spec_fingerprint"] == verdict.spec_fingerprint(load(Path("mlspec.yaml")).spec)
-    assert data["baseline"] == {"source": None, "reason": "not a git repository"}
+    assert data["baseline"] == {"source": None, "reason": NO_ALIAS}
     assert (GATE_DIR / "summary.txt").read_text().splitlines() == [
         "gate: pass for model 'ridge' (baseline: none)",
         "metric                   better  current  baseline  change  verdict  reason",
         "root_mean_squared_error  lower   55.71    -         -       pass     55.71 <= max 65; max_drop skipped: no "
         "baseline",
         "r2                       higher  0.3915   -         -       pass     0.3915 >= min 0.3",
-        "notice: no baseline (not a git repository): relative gates (max_drop) skipped, absolute gates (min, max) "
-        "apply",
+        f"notice: no baseline ({NO_ALIAS}): relative gates (max_drop) skipped, absolute gates (min, max) apply",
     ]
     entry = lock.stages["gate"]
-    assert sorted(entry.spec) == ["evaluation.champion", "evaluation.gates", "task"]
-    assert entry.inputs == {"<baseline>": NoBaseline("not a git repository").identity}
-    assert list(entry.upstream) == ["evaluate"]
+    assert sorted(entry.spec) == ["data.target", "evaluation.champion", "evaluation.data", "evaluation.gates",
+                                  "evaluation.metrics", "task"]
+    assert entry.inputs == {"<baseline>": NoBaseline(NO_ALIAS).identity}
+    assert list(entry.upstream) == ["data:holdout", "evaluate"]
     assert sorted(entry.outputs) == ["summary.txt", "verdict.json"]
     assert entry.metrics == {"verdict": "pass", "model": "ridge",
                              "gates": {"root_mean_squared_error": "pass", "r2": "pass"}}
@@ -65,7 +67,7 @@ def test_editing_a_gate_reruns_only_the_gate_and_a_failure_is_located(diabetes: 
     assert err == (f"::error file=mlspec.yaml,line={RMSE_LINE},col=5::mlspec.yaml:{RMSE_LINE}:5: stage gate: "
                    "root_mean_squared_error: 55.71 > max 40\n")
     assert "failed gate in T: fail: 1 passed, 1 failed (root_mean_squared_error); relative gates skipped, no " \
-           "baseline: not a git repository" in lines
+           f"baseline: {NO_ALIAS}" in lines
     assert "gate" not in lockfile.read(Path("mlspec.lock")).stages  # a failed verdict is never up to date
     assert _verdict()["verdict"] == "fail"
     assert "run gate: no lock entry" in go()[1]  # and so it runs again
@@ -89,8 +91,7 @@ def test_warn_only_gates_report_but_pass(diabetes: Path) -> None:
     report, lines, err = go()
     assert report.ok and err == ""
     assert "  r2: warn: 0.3915 < min 0.5" in lines
-    assert "ok gate in T: warn: 1 passed, 1 warned (r2); relative gates skipped, no baseline: not a git " \
-           "repository" in lines
+    assert f"ok gate in T: warn: 1 passed, 1 warned (r2); relative gates skipped, no baseline: {NO_ALIAS}" in lines
     assert lockfile.read(Path("mlspec.lock")).stages["gate"].metrics["verdict"] == "warn"
 
 
@@ -168,4 +169,4 @@ def test_gate_baseline_is_a_run_option_and_leaves_the_environment_alone(
     # Nothing of the request stayed behind: the next gate goes back to the default baseline.
     assert main(["gate"]) == 0
     assert "run gate: input changed: <baseline>" in capsys.readouterr().out
-    assert _verdict()["baseline"] == {"source": None, "reason": "not a git repository"}
+    assert _verdict()["baseline"] == {"source": None, "reason": NO_ALIAS}
