@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,3 +171,170 @@ def test_gate_baseline_is_a_run_option_and_leaves_the_environment_alone(
     assert main(["gate"]) == 0
     assert "run gate: input changed: <baseline>" in capsys.readouterr().out
     assert _verdict()["baseline"] == {"source": None, "reason": NO_ALIAS}
+
+
+# --- the registry's version as the baseline -------------------------------------------------------------------
+
+REGISTRY = Path(".mlspec/registry")
+V1_SOURCE = "registry staging = ridge v1"
+
+
+def _deploy_staging() -> int:
+    """Deploy the gated champion to the spec's registry target `staging`; the version number it got."""
+    from mlspec.deploy import deploy
+
+    result = deploy(load(Path("mlspec.yaml")), "staging", environ={})
+    version: int = result.receipt["version"]
+    return version
+
+
+def _gate(metric: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(g for g in _verdict()["gates"] if g["metric"] == metric)  # type: ignore[attr-defined]
+    return found
+
+
+def test_the_registry_version_is_scored_on_the_same_rows_and_the_significance_test_runs(diabetes: Path) -> None:
+    import pandas as pd
+
+    from mlspec.registry import FileRegistry
+
+    v1_metrics = dict(lockfile.read(Path("mlspec.lock")).stages["evaluate"].metrics)
+    v1_predictions = pd.read_parquet(".mlspec/stages/evaluate/predictions.parquet")
+    assert _deploy_staging() == 1
+    edit('max_drop: "5%"}', 'max_drop: "0.5%", significance: {resamples: 300}}')
+    edit("alpha: 1.0", "alpha: 300.0")  # ridge gets a little worse: more than max_drop, by a little
+    report, lines, _ = go()
+    assert "  baseline: scoring registry staging = ridge v1 on the evaluation rows" in lines
+    assert "  significance: paired bootstrap of 'ridge' against the baseline's 'ridge' for root_mean_squared_error" \
+        in lines
+
+    base = _verdict()["baseline"]
+    (v1,) = FileRegistry(REGISTRY).versions("diabetes")
+    assert base == {"source": V1_SOURCE, "model": "ridge", "predictions": True,
+                    "metrics": {k: v for k, v in v1_metrics.items() if k != "champion"},
+                    "registry": {"alias": "staging", "model": "diabetes", "version": 1, "digest": v1.digest}}
+    # The version's scores are the evaluate stage's own, row for row: the same code on the same rows.
+    scored = pd.read_parquet(GATE_DIR / "baseline" / "predictions.parquet")
+    assert list(scored.columns) == ["row", "y_true", "ridge:pred"]
+    for column in scored.columns:
+        assert scored[column].tolist() == v1_predictions[column].tolist(), column
+
+    rmse = _gate("root_mean_squared_error")
+    assert rmse["baseline"] == v1_metrics["root_mean_squared_error"]
+    assert rmse["interval"] is not None and rmse["interval"]["resamples"] == 300
+    # 0.4947 worse is beyond the allowance, but within the noise of these rows: the interval lets it pass.
+    assert rmse["reason"].startswith("56.21 <= max 65; 0.4947 worse than the baseline 55.71, more than max_drop "
+                                     "0.5% of 55.71 = 0.2786, but not significantly: 95% interval of the worsening [")
+    assert report.ok
+    assert (GATE_DIR / "summary.txt").read_text().splitlines()[0] == (
+        f"gate: pass for model 'ridge' (baseline: {V1_SOURCE})")
+
+
+def test_moving_the_alias_reruns_the_gate_and_an_unchanged_alias_does_not(diabetes: Path) -> None:
+    from mlspec.registry import FileRegistry
+    from mlspec.registry.base import Actor
+
+    _deploy_staging()
+    assert "run gate: input changed: <baseline>" in go()[1]
+    assert "skip gate: up to date" in go()[1]
+
+    edit("alpha: 1.0", "alpha: 30.0")  # a better ridge: it passes, and becomes version 2
+    assert go()[0].ok
+    assert _deploy_staging() == 2
+    _, lines, _ = go()
+    assert "run gate: input changed: <baseline>" in lines
+    assert _verdict()["baseline"]["source"] == "registry staging = ridge v2"  # type: ignore[index]
+    assert _gate("root_mean_squared_error")["reason"] == "55.45 <= max 65; equal to the baseline 55.45"
+    assert "skip gate: up to date" in go()[1]
+
+    FileRegistry(REGISTRY).rollback("diabetes", "staging", Actor("test", "local"))
+    _, lines, _ = go()
+    assert "run gate: input changed: <baseline>" in lines
+    assert _verdict()["baseline"]["source"] == V1_SOURCE  # type: ignore[index]
+    assert _gate("root_mean_squared_error")["reason"] == "55.45 <= max 65; 0.2694 better than the baseline 55.71"
+
+
+def test_the_registry_baseline_does_not_depend_on_where_the_registry_is(
+    diabetes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    _deploy_staging()
+    go()
+    before = lockfile.read(Path("mlspec.lock")).stages["gate"]
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(REGISTRY, elsewhere)
+    shutil.rmtree(REGISTRY)
+    monkeypatch.setenv("MLSPEC_REGISTRY", str(elsewhere))
+    assert "skip gate: up to date" in go()[1]  # a runner with the registry at another path agrees
+    assert lockfile.read(Path("mlspec.lock")).stages["gate"] == before
+
+
+def test_a_tampered_version_is_refused(diabetes: Path) -> None:
+    _deploy_staging()
+    metadata = REGISTRY / "diabetes/versions/1/bundle/metadata.json"
+    metadata.write_text(metadata.read_text().replace('"estimator"', '"estimator" ', 1))
+    report, _, err = go()
+    assert not report.ok
+    assert err == (
+        f"mlspec.yaml:41:1: stage gate: the baseline {V1_SOURCE}: version 1 of 'diabetes' "
+        f"({REGISTRY / 'diabetes/versions/1'}): bundle/metadata.json changed after it was registered (the digests "
+        "differ from the registry's record); refusing to use it. Register the model again (`mlspec deploy`) rather "
+        "than editing a version\n")
+    # Nothing recorded against the tampered version: the gate's entry is still the one from before the deploy.
+    assert lockfile.read(Path("mlspec.lock")).stages["gate"].inputs == {"<baseline>": NoBaseline(NO_ALIAS).identity}
+
+
+def test_an_unreadable_registry_is_an_error_naming_it(diabetes: Path) -> None:
+    from mlspec.errors import MlspecError
+
+    _deploy_staging()
+    with (REGISTRY / "diabetes/history.jsonl").open("a") as history:
+        history.write('{"seq": 3}\n')
+    with pytest.raises(MlspecError) as caught:
+        go()
+    assert str(caught.value) == (
+        f"the baseline: cannot read alias 'staging' of 'diabetes' in the registry {REGISTRY}: "
+        f"{REGISTRY / 'diabetes/history.jsonl'}:3: not a registry event (KeyError: 'event'); the history is damaged")
+
+
+def test_a_version_that_cannot_score_the_rows_is_no_baseline(diabetes: Path) -> None:
+    """The evaluation data lost a column version 1 needs: nothing to compare on these rows, said so."""
+    _deploy_staging()
+    holdout = Path("data/holdout.csv")
+    rows = [line.split(",") for line in holdout.read_text().splitlines()]
+    drop = rows[0].index("s6")
+    holdout.write_text("".join(",".join(r[:drop] + r[drop + 1:]) + "\n" for r in rows))
+    edit("numeric: [age, bmi, bp, s1, s2, s3, s4, s5, s6]", "numeric: [age, bmi, bp, s1, s2, s3, s4, s5]")
+    report, lines, _ = go()
+    assert report.ok
+    reason = _verdict()["baseline"]["reason"]  # type: ignore[index]
+    assert reason.startswith(f"{V1_SOURCE} cannot be scored on this run's evaluation rows: ")
+    assert "s6" in reason
+    assert any(line.startswith("ok gate in T: pass: 2 passed; relative gates skipped, no baseline: "
+                               f"{V1_SOURCE} cannot be scored") for line in lines)
+
+
+def test_no_alias_yet_is_no_baseline_and_the_log_says_where_it_looked(diabetes: Path) -> None:
+    edit("{max: 65,", "{max: 64,")
+    report, lines, _ = go()
+    assert report.ok
+    assert f"  no baseline: {NO_ALIAS}; the registry is {REGISTRY}" in lines
+    assert _verdict()["baseline"] == {"source": None, "reason": NO_ALIAS}
+
+
+def test_a_regression_against_the_deployed_version_fails_and_the_report_names_it(diabetes: Path) -> None:
+    from mlspec.report import FILES
+    from mlspec.report.outputs import write
+
+    _deploy_staging()
+    edit("alpha: 1.0", "alpha: 3000.0")  # ridge much worse; forest is the champion, still worse than version 1
+    report, _, err = go()
+    assert not report.ok
+    assert err == (f"mlspec.yaml:{RMSE_LINE}:5: stage gate: root_mean_squared_error: 3.428 worse than the baseline "
+                   "55.71, more than max_drop 5% of 55.71 = 2.786\n")
+    write(load(Path("mlspec.yaml")), ["markdown"], environ={})
+    markdown = (Path(".mlspec/report") / FILES["markdown"]).read_text()
+    assert f"Champion `forest`; baseline: {V1_SOURCE}.\n" in markdown
+    assert "not compared: the baseline registry staging = ridge v1 is a registry version, not a git revision" \
+        in markdown
