@@ -165,6 +165,12 @@ def origin(spec: Spec) -> Literal["registry", "lock"]:
     return "registry" if chosen.alias is not None or monitored_alias(spec) is not None else "lock"
 
 
+def from_the_registry(spec: Spec, request: str | None) -> bool:
+    """Whether the baseline a run with ``request`` (``--baseline``) gets is a registry version; no registry is
+    read to tell."""
+    return request.startswith(REGISTRY_REQUEST) if request else origin(spec) == "registry"
+
+
 def registry_alias(spec: Spec) -> str | None:
     """The alias whose version is ``spec``'s registry baseline; None when it names none and deploys to no
     registry (which validation reports for ``from: registry``)."""

@@ -336,5 +336,5 @@ def test_a_regression_against_the_deployed_version_fails_and_the_report_names_it
     write(load(Path("mlspec.yaml")), ["markdown"], environ={})
     markdown = (Path(".mlspec/report") / FILES["markdown"]).read_text()
     assert f"Champion `forest`; baseline: {V1_SOURCE}.\n" in markdown
-    assert "not compared: the baseline registry staging = ridge v1 is a registry version, not a git revision" \
-        in markdown
+    assert "not compared: the baseline is a registry version; files are compared with a git revision as the " \
+        "baseline (--baseline REV, MLSPEC_BASELINE=REV)" in markdown
