@@ -12,7 +12,7 @@ from pathlib import Path
 from mlspec import cloudauth, confine, expectations, sources, suitefile
 from mlspec.graph import find_cycle
 from mlspec.metrics import METRICS, metrics_for
-from mlspec.spec import Spec
+from mlspec.spec import RegistryTarget, Spec
 from mlspec.suggest import did_you_mean
 
 
@@ -33,6 +33,7 @@ def check(spec: Spec, root: Path) -> list[Finding]:
     out += _expectations(spec, root)
     out += _metrics(spec)
     out += _deploy(spec)
+    out += _baseline(spec)
     out += _files(spec, root)
     out += _estimators(spec)
     out += _ci_env(spec)
@@ -192,6 +193,16 @@ def _deploy(spec: Spec) -> list[Finding]:
         out.append(Finding(("deploy", cycle[0], "after"), "deploy targets form a cycle: " + " -> ".join(cycle)
                            + "; remove one of these `after` entries"))
     return out
+
+
+def _baseline(spec: Spec) -> list[Finding]:
+    chosen = spec.evaluation.baseline
+    if chosen.from_ != "registry" or chosen.alias is not None:
+        return []
+    if any(isinstance(t, RegistryTarget) for t in spec.deploy.values()):
+        return []
+    return [Finding(("evaluation", "baseline", "from"), "the baseline is from the registry, but no registry deploy "
+                    "target names the alias to take it from; add `alias:` (e.g. alias: production)")]
 
 
 def _estimators(spec: Spec) -> list[Finding]:

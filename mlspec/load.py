@@ -315,7 +315,7 @@ def _annotation_at(loc: tuple[Any, ...]) -> Any:
             continue
         current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
-            fld = current.model_fields.get(str(item))
+            fld = _fields(current).get(str(item))
             if fld is None:
                 return None
             current = fld.annotation
@@ -387,8 +387,13 @@ def _tag(tp: Any) -> str | None:
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     tp = _type_at(loc)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return list(tp.model_fields)
+        return list(_fields(tp))
     return []
+
+
+def _fields(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields by the key the spec writes: the alias where there is one (``from``, a Python keyword)."""
+    return {fld.alias or name: fld for name, fld in model.model_fields.items()}
 
 
 def _union_tags(loc: tuple[Any, ...]) -> list[str]:

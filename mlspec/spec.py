@@ -368,6 +368,33 @@ class Gate(Model):
         return self
 
 
+BaselineFrom = Literal["registry", "lock"]
+
+
+class EvaluationBaseline(Model):
+    """What relative gates (`max_drop`) and the significance test compare the champion with (see
+    mlspec/baseline.py)."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    from_: BaselineFrom | None = Field(
+        None, alias="from",
+        description="registry: the version a registry alias names, scored on this run's evaluation rows; lock: "
+                    "the base branch's committed mlspec.lock. Default: registry when `alias` is given, or the spec "
+                    "has a registry deploy target and a registry that outlives a CI job (in the store, or MLflow); "
+                    "else lock.")
+    alias: Name | None = None
+    """The registry alias whose version is the baseline (from: registry); default: the alias monitoring
+    watches, i.e. production when a registry deploy target moves it, else the last registry target's alias."""
+
+    @model_validator(mode="after")
+    def _alias_of_registry(self) -> EvaluationBaseline:
+        if self.alias is not None and self.from_ == "lock":
+            raise ValueError("`alias` names a registry version, but `from` is lock; remove `alias` or use "
+                             "`from: registry`")
+        return self
+
+
 class Evaluation(Model):
     data: Name
     """The data source to evaluate on (a holdout set the models never trained on)."""
@@ -377,6 +404,8 @@ class Evaluation(Model):
     """Defaults to the best model by the first metric."""
     gates: dict[str, Gate] = {}
     """Per metric name: the bounds the champion must meet."""
+    baseline: EvaluationBaseline = EvaluationBaseline()
+    """What `max_drop` gates compare with: a registry version or the base branch's mlspec.lock."""
 
 
 # --- deployment -------------------------------------------------------------------------------------------

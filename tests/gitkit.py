@@ -52,3 +52,25 @@ def write_lock(spec_dir: Path, metrics: dict[str, Any] | None, outputs: dict[str
     path = spec_dir / lockfile.NAME
     lockfile.write(path, lockfile.Lock(stages))
     return path
+
+
+def baseline_from_lock(spec: Path) -> None:
+    """Make ``spec`` compare with the base branch's committed mlspec.lock (``evaluation.baseline: {from: lock}``),
+    whatever its registry: the tests of the lock baseline say so in the spec."""
+    baseline_from(spec, "lock")
+
+
+def baseline_from_registry(spec: Path) -> None:
+    """Make ``spec`` compare with the registry version its deploy targets' alias names, although its file
+    registry has no store (where the default is the lock, as a CI job's registry would be thrown away)."""
+    baseline_from(spec, "registry")
+
+
+def baseline_from(spec: Path, origin: str) -> None:
+    """Write ``evaluation.baseline: {from: origin}`` after the gates, so that no line above moves."""
+    lines = spec.read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line == "  gates:\n") + 1
+    while at < len(lines) and lines[at].startswith("    "):
+        at += 1
+    lines.insert(at, f"  baseline: {{from: {origin}}}\n")
+    spec.write_text("".join(lines))

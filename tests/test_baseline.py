@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from mlspec.baseline import Baseline, NoBaseline, resolve
+from mlspec.baseline import Baseline, NoBaseline, RegistryVersion, registry_alias, resolve
+from mlspec.baseline import origin as baseline_origin
 from mlspec.errors import MlspecError
 from mlspec.load import Loaded, load
 from mlspec.runtime.hashing import file_digest
-from tests.gitkit import BASELINE_VARS, commit_all, git, init_repo, write_lock
+from mlspec.spec import EvaluationBaseline, ExportTarget, RegistryTarget, Spec, Store
+from tests.gitkit import BASELINE_VARS, baseline_from_registry, commit_all, git, init_repo, write_lock
 from tests.runtime import fakestages
+from tests.support import EXAMPLES
 
 MAIN = {"champion": "m1", "accuracy": 0.9}
 ON_MAIN = ("HEAD is on the default branch 'main', so there is no base branch to compare with; pass --baseline REV "
@@ -290,3 +293,111 @@ def test_identity_follows_the_numbers_not_the_commit(repo: Path) -> None:
     git(repo, "checkout", "-q", "feature")
     assert found(repo).identity != first
     assert NoBaseline("a").identity != NoBaseline("b").identity
+
+
+# --- the registry's version ---------------------------------------------------------------------------------
+
+
+def _spec_with(deploy: dict[str, tuple[str, str]], baseline: dict[str, str] | None = None, store: bool = True
+               ) -> Spec:
+    """The diabetes example with these deploy targets (name → (kind, alias or path)) and evaluation.baseline,
+    with a store (so its registry outlives a CI job) unless ``store`` is false."""
+    spec = load(EXAMPLES / "diabetes" / "mlspec.yaml").spec
+    if store:
+        spec = spec.model_copy(update={"store": Store(url="s3://bucket/mlspec")})
+    targets = {name: RegistryTarget(kind="registry", alias=value) if kind == "registry"
+               else ExportTarget(kind="export", path=value) for name, (kind, value) in deploy.items()}
+    evaluation = spec.evaluation.model_copy(
+        update={"baseline": EvaluationBaseline.model_validate(baseline or {})})
+    return spec.model_copy(update={"deploy": targets, "evaluation": evaluation})
+
+
+@pytest.mark.parametrize(("deploy", "baseline", "origin", "alias"), [
+    ({"staging": ("registry", "staging")}, None, "registry", "staging"),
+    ({"prod": ("registry", "production"), "canary": ("registry", "canary")}, None, "registry", "production"),
+    ({"staging": ("registry", "staging"), "next": ("registry", "next")}, None, "registry", "next"),
+    # A file registry without a store is thrown away with each CI job: the base branch's lock is the default.
+    ({"staging": ("registry", "staging")}, {"store": False}, "lock", "staging"),
+    ({}, None, "lock", None),
+    ({"bundle": ("export", "dist/model")}, None, "lock", None),
+    ({}, {"alias": "production"}, "registry", "production"),
+    ({"staging": ("registry", "staging")}, {"from": "lock"}, "lock", "staging"),
+    ({"staging": ("registry", "staging")}, {"from": "registry", "alias": "production"}, "registry", "production"),
+])
+def test_where_the_baseline_comes_from(deploy: dict[str, tuple[str, str]], baseline: dict[str, str] | None,
+                                       origin: str, alias: str | None) -> None:
+    chosen = dict(baseline or {})
+    store = chosen.pop("store", True)
+    spec = _spec_with(deploy, chosen, store=bool(store))
+    assert (baseline_origin(spec), registry_alias(spec)) == (origin, alias)
+
+
+@pytest.fixture
+def registry_project(project: Path) -> Path:
+    """The run diabetes project (tests/conftest.py), asking for the registry's version as its baseline."""
+    baseline_from_registry(project / "mlspec.yaml")
+    return project
+
+
+@pytest.fixture
+def deployed(registry_project: Path) -> Loaded:
+    """The registry project with its champion deployed to `staging` as version 1."""
+    from mlspec.deploy import deploy
+
+    loaded = load(registry_project / "mlspec.yaml")
+    deploy(loaded, "staging", environ={})
+    return loaded
+
+
+def test_nothing_deployed_is_no_baseline(registry_project: Path) -> None:
+    project = registry_project
+    found = resolve(load(project / "mlspec.yaml"), None, {})
+    assert found == NoBaseline("the registry has no version of 'diabetes' with the alias 'staging' (nothing "
+                               "deployed there yet)")
+    assert isinstance(found, NoBaseline) and found.detail == f"the registry is {project / '.mlspec/registry'}"
+
+
+def test_the_alias_names_the_version(deployed: Loaded) -> None:
+    from mlspec.registry import FileRegistry
+
+    found = resolve(deployed, None, {})
+    assert isinstance(found, RegistryVersion)
+    (v1,) = FileRegistry(Path(".mlspec/registry")).versions("diabetes")
+    assert found.source == "registry staging = ridge v1"
+    assert found.describe() == {"alias": "staging", "model": "diabetes", "version": 1, "digest": v1.digest}
+    # Explicitly asked for: any alias, whatever the spec says; one that names nothing is no baseline.
+    assert resolve(deployed, "registry:staging", {}) == found
+    assert resolve(deployed, "registry:production", {}) == NoBaseline(
+        "the registry has no version of 'diabetes' with the alias 'production' (nothing deployed there yet)")
+
+
+def test_a_lock_baseline_wins_when_asked_for(deployed: Loaded, tmp_path: Path) -> None:
+    write_lock(tmp_path, MAIN)
+    assert resolve(deployed, str(tmp_path / "mlspec.lock"), {}) == Baseline(str(tmp_path / "mlspec.lock"), "m1",
+                                                                              {"accuracy": 0.9})
+
+
+def test_the_identity_is_the_version_not_where_the_registry_is(deployed: Loaded, tmp_path: Path) -> None:
+    import shutil
+
+    from mlspec.registry import FileRegistry
+    from mlspec.registry.base import Actor
+
+    here = resolve(deployed, None, {})
+    shutil.copytree(".mlspec/registry", tmp_path / "elsewhere")
+    there = resolve(deployed, None, {"MLSPEC_REGISTRY": str(tmp_path / "elsewhere")})
+    assert isinstance(here, RegistryVersion) and isinstance(there, RegistryVersion)
+    assert here.registry.location != there.registry.location
+    assert here.identity == there.identity
+    registry = FileRegistry(tmp_path / "elsewhere")
+    registry.promote("diabetes", "production", 1, Actor("test", "local"))
+    other_alias = resolve(deployed, "registry:production", {"MLSPEC_REGISTRY": str(tmp_path / "elsewhere")})
+    assert isinstance(other_alias, RegistryVersion) and other_alias.identity != here.identity
+
+
+@pytest.mark.parametrize("request_", ["registry:", "registry:Production", "registry:prod/x"])
+def test_a_registry_request_must_name_an_alias(project: Path, request_: str) -> None:
+    with pytest.raises(MlspecError) as caught:
+        resolve(load(project / "mlspec.yaml"), request_, {})
+    assert str(caught.value) == (f"baseline {request_!r}: name a registry alias after 'registry:', e.g. "
+                                 "registry:production")

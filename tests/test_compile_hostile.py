@@ -140,6 +140,7 @@ SLOTS: dict[str, tuple[tuple[Any, ...], bool]] = {
     "training.models{}.data": (("training", "models", "forest", "data"), False),
     "evaluation.data": (("evaluation", "data"), False),
     "evaluation.metrics[]": (("evaluation", "metrics", 0), False),
+    "evaluation.baseline.alias": (("evaluation", "baseline", "alias"), False),
     "evaluation.champion.metric": (("evaluation", "champion", "metric"), False),
     "evaluation.champion.model": (("evaluation", "champion", "model"), False),
     "evaluation.gates{key}": (("evaluation", "gates", "roc_auc", KEY), False),

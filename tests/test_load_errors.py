@@ -294,6 +294,19 @@ CASES: list[tuple[str, str, str]] = [
     ("champion metric not computed", edit("  gates:", "  champion: {metric: f1}\n  gates:"),
      "mlspec.yaml:22:22: evaluation.champion.metric: champion metric 'f1' is not computed (computed: "
      "accuracy, roc_auc); fix the name or add it to evaluation.metrics"),
+    ("baseline alias with from: lock", edit("    roc_auc: {min: 0.9}\n", "    roc_auc: {min: 0.9}\n"
+                                              "  baseline: {from: lock, alias: production}\n"),
+     "mlspec.yaml:24:13: evaluation.baseline: `alias` names a registry version, but `from` is lock; remove "
+     "`alias` or use `from: registry`"),
+    ("baseline from unknown", edit("    roc_auc: {min: 0.9}\n", "    roc_auc: {min: 0.9}\n  baseline: {from: registr}\n"),
+     "mlspec.yaml:24:20: evaluation.baseline.from: the string 'registr' is not allowed; did you mean 'registry'?"),
+    ("baseline key misspelt", edit("    roc_auc: {min: 0.9}\n", "    roc_auc: {min: 0.9}\n  baseline: {frm: lock}\n"),
+     "mlspec.yaml:24:14: evaluation.baseline: unknown key 'frm'; did you mean 'from'?"),
+    ("baseline from a registry no target names",
+     edit("    roc_auc: {min: 0.9}\ndeploy:\n  staging: {kind: registry, alias: staging}\n",
+          "    roc_auc: {min: 0.9}\n  baseline: {from: registry}\n"),
+     "mlspec.yaml:24:20: evaluation.baseline.from: the baseline is from the registry, but no registry deploy target "
+     "names the alias to take it from; add `alias:` (e.g. alias: production)"),
     ("deploy unknown model", edit("{kind: registry, alias: staging}", "{kind: registry, alias: staging, model: tree}"),
      "mlspec.yaml:25:52: deploy.staging.model: unknown model 'tree'; expected one of: forest"),
     ("deploy after unknown target", edit("{kind: registry, alias: staging}",

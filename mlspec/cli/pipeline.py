@@ -105,9 +105,9 @@ def add_plan(sub: Subparsers) -> None:
 def add_gate(sub: Subparsers) -> None:
     p = sub.add_parser("gate", help="run what the gate needs, then judge the champion against evaluation.gates")
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
-    p.add_argument("--baseline", metavar="REV|PATH",
-                   help="compare with this git revision's mlspec.lock, or an mlspec.lock / metrics.json file "
-                        "(default: the pull request's target branch, else ci.default_branch)")
+    p.add_argument("--baseline", metavar="REV|PATH|registry:ALIAS",
+                   help="compare with this git revision's mlspec.lock, an mlspec.lock / metrics.json file, or "
+                        "the registry version ALIAS names (default: evaluation.baseline)")
     p.add_argument("--wait", type=seconds, default=0.0, metavar="SECONDS", help=WAIT_HELP)
     p.set_defaults(func=cmd_gate)
 

@@ -18,7 +18,7 @@ from mlspec import baseline, diff
 from mlspec.errors import MlspecError
 from mlspec.load import Loaded
 from mlspec.runtime import lockfile
-from mlspec.runtime.context import RunOptions
+from mlspec.runtime.context import BASELINE_VAR, RunOptions
 from mlspec.runtime.stages import build
 from mlspec.runtime.workspace import Workspace
 from mlspec.sources import adapter
@@ -46,12 +46,17 @@ class Changes:
 
 
 def collect(loaded: Loaded, workspace: Workspace, environ: Mapping[str, str]) -> Changes:
+    request = RunOptions.from_environ(environ).baseline
+    if baseline.from_the_registry(loaded.spec, request):  # told without reading the registry (the job may not)
+        return Changes("", (), "not compared: the baseline is a registry version; files are compared with a git "
+                               f"revision as the baseline (--baseline REV, {BASELINE_VAR}=REV)")
     try:
-        base = baseline.resolve(loaded, RunOptions.from_environ(environ).baseline, environ)
+        base = baseline.resolve(loaded, request, environ)
     except MlspecError as exc:
         return Changes("", (), f"not compared: {exc}")
     if isinstance(base, baseline.NoBaseline):
         return Changes("", (), "nothing to compare with: there is no baseline")
+    assert not isinstance(base, baseline.RegistryVersion)
     rev, sep, _ = base.source.partition(":")
     if not sep:
         return Changes("", (), f"not compared: the baseline {base.source} is a file, not a git revision")

@@ -252,7 +252,8 @@ def _headline(status: Status, failed: int) -> str:
 def _baseline(verdict: verdicts.Verdict) -> str:
     base = verdict.baseline
     if base.get("source"):
-        model = f" (champion {base['model']!r})" if base.get("model") else ""
+        # A registry baseline's source names its model already (registry production = forest v3).
+        model = f" (champion {base['model']!r})" if base.get("model") and not base.get("registry") else ""
         return f"{base['source']}{model}"
     return f"none: {base.get('reason') or 'no baseline'}"
 

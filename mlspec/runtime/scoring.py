@@ -42,6 +42,32 @@ class Scored:
     decision: np.ndarray | None  # decision_function, when there is no predict_proba
 
 
+def predict(task: str, name: str, model: bundle.Bundle, frame: pd.DataFrame, source: str) -> Scored:
+    """Model ``name``'s outputs on the rows of ``frame`` (data source ``source``), as the evaluate stage and
+    the gate's registry baseline both take them; :class:`StageError` if its features are missing or it fails."""
+    from mlspec.runtime.features import require_columns
+
+    require_columns(model.features, [str(c) for c in frame.columns], source, ("evaluation", "data"),
+                    f"model {name!r}")
+    x = frame[model.features]
+    fitted, estimator = model.model, str(model.metadata["estimator"])
+    try:
+        predictions = fitted.predict(x)
+        proba = fitted.predict_proba(x) if _has(fitted, "predict_proba") else None
+        decision = fitted.decision_function(x) if proba is None and _has(fitted, "decision_function") else None
+    except Exception as exc:  # the estimator is the user's choice: whatever it raises is about this model
+        reason = str(exc) if isinstance(exc, ValueError | TypeError) else f"{type(exc).__name__}: {exc}"
+        raise StageError(f"model {name!r} ({estimator}) cannot predict on data source {source!r}: {reason}",
+                         ("evaluation", "data")) from None
+    classes = bundle.jsonable(fitted.classes_) if task != "regression" else None
+    return Scored(name, estimator, classes, predictions, proba, decision)
+
+
+def _has(model: Any, method: str) -> bool:
+    # Pipeline exposes predict_proba only when its final estimator has it (e.g. not SVC(probability=False)).
+    return hasattr(model, method)
+
+
 def score_kind(s: Scored) -> str | None:
     return "predict_proba" if s.proba is not None else "decision_function" if s.decision is not None else None
 

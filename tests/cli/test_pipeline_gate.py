@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitkit import BASELINE_VARS, GIT_ENV, commit_all, git, init_repo
+from tests.gitkit import BASELINE_VARS, GIT_ENV, baseline_from_lock, commit_all, git, init_repo
 
 SCRUB = (*BASELINE_VARS, "MLSPEC_CACHE_DIR", "GITHUB_ACTIONS", "GITLAB_CI")
 RMSE_LINE = 46
@@ -35,6 +35,7 @@ def tail(stdout: str) -> list[str]:
 def main_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("repo") / "diabetes"
     assert mlspec(root.parent, "init", str(root), "--example", "diabetes").returncode == 0
+    baseline_from_lock(root / "mlspec.yaml")
     init_repo(root)
     done = mlspec(root, "run")
     assert done.returncode == 0, done.stdout + done.stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 from mlspec.load import load
 from mlspec.spec import Spec
 from tests.e2e.jobpython import executor_env
+from tests.gitkit import baseline_from_lock
 
 DEFAULT_BRANCH = "main"
 FEATURE_BRANCH = "feature"
@@ -66,6 +67,7 @@ def make_project(root: Path, home: Path, mlspec: Path, example: str, change: tup
 
     spec = root / subdir / "mlspec.yaml"
     _mlspec("init", str(spec.parent), "--example", example)
+    baseline_from_lock(spec)  # these pipelines judge against main's committed lock, not a registry version
     _mlspec("compile", "-f", str(spec), "--out", str(root))
     git(root, home, "init", "--quiet", "--initial-branch", DEFAULT_BRANCH)
     git(root, home, "config", "user.name", "mlspec e2e")

@@ -108,3 +108,32 @@ def test_without_the_mlflow_client(project: Path, monkeypatch: pytest.MonkeyPatc
     assert capsys.readouterr().err == (
         "error: registry.backend is mlflow, but the MLflow client is not installed: pip install 'mlspec-ci[mlflow]' "
         "(in CI: add mlflow-skinny to ci.requirements)\n")
+
+
+def test_the_gate_scores_the_mlflow_version_as_its_baseline(mlflow_project: str) -> None:
+    """The registry baseline works through any backend: the version is downloaded, verified and scored."""
+    from tests.runtime.gatekit import go
+
+    assert main(["deploy", "staging"]) == 0
+    edit("alpha: 1.0", "alpha: 30.0")
+    report, lines, _ = go()
+    assert report.ok
+    assert "  baseline: scoring registry staging = ridge v1 on the evaluation rows" in lines
+    verdict = json.loads(Path(".mlspec/stages/gate/verdict.json").read_text())
+    assert verdict["baseline"]["source"] == "registry staging = ridge v1"
+    assert verdict["baseline"]["registry"]["model"] == mlflow_project
+    rmse = next(g for g in verdict["gates"] if g["metric"] == "root_mean_squared_error")
+    assert rmse["reason"] == "55.45 <= max 65; 0.2694 better than the baseline 55.71"
+
+
+def test_an_unreachable_server_stops_the_gate_naming_it(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    edit("deploy:\n", "registry:\n  backend: mlflow\n\ndeploy:\n")
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    assert main(["gate"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: the baseline: cannot read alias 'staging' of 'diabetes' in the registry {uri}: "
+                          f"MLflow ({uri}): ")
+    assert len(err.splitlines()) == 1

@@ -16,7 +16,7 @@ import pytest
 from mlspec.load import load
 from mlspec.runtime import runner
 from mlspec.runtime.cilog import Log
-from tests.gitkit import commit_all, git, init_repo
+from tests.gitkit import baseline_from_lock, commit_all, git, init_repo
 from tests.runtime.gatekit import CLEAN, fresh_copy
 from tests.runtime.stagekit import copy_example
 
@@ -32,6 +32,7 @@ def pull_request_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from threadpoolctl import threadpool_limits
 
     spec = copy_example("breast-cancer", tmp_path_factory.mktemp("report-template"))
+    baseline_from_lock(spec)  # the report of a pull request against main's committed lock
     root = spec.parent
     saved = {k: os.environ.pop(k) for k in CLEAN if k in os.environ}
     try:

@@ -19,7 +19,7 @@ from mlspec.runtime.cilog import Log
 from tests.gitkit import BASELINE_VARS
 from tests.runtime.stagekit import copy_example
 
-CLEAN = (*BASELINE_VARS, "MLSPEC_CACHE_DIR", "GITHUB_ACTIONS", "GITLAB_CI")
+CLEAN = (*BASELINE_VARS, "MLSPEC_CACHE_DIR", "MLSPEC_REGISTRY", "GITHUB_ACTIONS", "GITLAB_CI")
 
 
 def build_template(into: Path) -> Path:

@@ -47,8 +47,8 @@ def _stages(spec: Spec) -> list[Stage]:
 def _reads(spec: Spec, stage: Stage) -> list[Read]:
     return [
         *LEARNING_READS,
-        # The gates are the gate stage's business: editing a threshold must not rescore every model.
-        Read("evaluation", exclude=frozenset({"gates"})),
+        # The gates and their baseline are the gate stage's business: editing them must not rescore every model.
+        Read("evaluation", exclude=frozenset({"gates", "baseline"})),
         # The model names in declared order: a tie for champion goes to the model declared first.
         Read("training.models", keys=True),
         source_read(spec.evaluation.data),
@@ -104,35 +104,14 @@ def run(ctx: StageContext) -> StageResult:
 
 
 def _score(ctx: StageContext, name: str, frame: pd.DataFrame, source: str) -> Scored:
-    from mlspec.runtime import bundle
+    from mlspec.runtime import bundle, scoring
     from mlspec.runtime.context import StageError
-    from mlspec.runtime.features import require_columns
-    from mlspec.runtime.scoring import Scored
 
-    where = ("training", "models", name)
     try:
         loaded = bundle.load(ctx.upstream(f"train:{name}"))
     except bundle.BundleError as exc:
-        raise StageError(f"model {name!r}: {exc}", where) from None
-    require_columns(loaded.features, [str(c) for c in frame.columns], source, ("evaluation", "data"),
-                    f"model {name!r}")
-    x = frame[loaded.features]
-    model, estimator = loaded.model, str(loaded.metadata["estimator"])
-    try:
-        predictions = model.predict(x)
-        proba = model.predict_proba(x) if _has(model, "predict_proba") else None
-        decision = model.decision_function(x) if proba is None and _has(model, "decision_function") else None
-    except Exception as exc:  # the estimator is the user's choice: whatever it raises is about this model
-        reason = str(exc) if isinstance(exc, ValueError | TypeError) else f"{type(exc).__name__}: {exc}"
-        raise StageError(f"model {name!r} ({estimator}) cannot predict on data source {source!r}: {reason}",
-                         ("evaluation", "data")) from None
-    classes = bundle.jsonable(model.classes_) if ctx.spec.task != "regression" else None
-    return Scored(name, estimator, classes, predictions, proba, decision)
-
-
-def _has(model: Any, method: str) -> bool:
-    # Pipeline exposes predict_proba only when its final estimator has it (e.g. not SVC(probability=False)).
-    return hasattr(model, method)
+        raise StageError(f"model {name!r}: {exc}", ("training", "models", name)) from None
+    return scoring.predict(ctx.spec.task, name, loaded, frame, source)
 
 
 # --- metrics ------------------------------------------------------------------------------------------------

@@ -3,8 +3,11 @@
 Reads the evaluate stage's ``metrics.json`` (champion and its metrics, through
 :func:`mlspec.runtime.stages.evaluate.read_metrics`) and, for gates with ``significance``,
 both ``predictions.parquet`` files; finds the baseline (:mod:`mlspec.baseline`); judges (:mod:`mlspec.gates`);
-writes ``verdict.json`` and ``summary.txt`` (:mod:`mlspec.runtime.verdict`). A failing gate makes the stage
-return a failed verdict, with one located error per failing gate; warn-only gates only report.
+writes ``verdict.json`` and ``summary.txt`` (:mod:`mlspec.runtime.verdict`). A baseline from the registry is
+scored here, on the evaluate stage's rows: the gate needs the snapshot of ``data:<evaluation.data>`` for
+that, and writes the version's predictions to ``baseline/predictions.parquet`` among its outputs. A failing
+gate makes the stage return a failed verdict, with one located error per failing gate; warn-only gates only
+report.
 
 The verdict names the model bundle it judged by the digest the evaluate stage recorded for
 ``train:<champion>`` (its record beside the outputs, or its entry in mlspec.lock, whichever describes the
@@ -16,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlspec.graph import Stage
+from mlspec.graph import Stage, stage_id
 from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
 from mlspec.runtime.stages.evaluate import PREDICTIONS_FILE, read_metrics
 from mlspec.runtime.stages.kind import Ci, Kind, Read, version_of
@@ -32,6 +35,12 @@ BASELINE_INPUT = "<baseline>"
 # The significance test recomputes metrics on resampled rows; only then do these shape the gate's result.
 SIGNIFICANCE_LIBRARIES = ("numpy", "pandas", "pyarrow", "scikit-learn", "scipy")
 STAGE = Stage("gate", "gate", None, ("evaluate",))
+"""The gate stage, by its id (its needs are :func:`_stages`')."""
+
+
+def _stages(spec: Spec) -> list[Stage]:
+    # The evaluation rows, to score a registry baseline on them (the snapshot evaluate read).
+    return [Stage("gate", "gate", None, ("evaluate", stage_id("data", spec.evaluation.data)))]
 
 
 def _reads(spec: Spec, stage: Stage) -> list[Read]:
@@ -40,8 +49,20 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
         Read("task"),
         Read("evaluation.gates"),
         Read("evaluation.champion"),
-        # Which branch is the baseline: its identity is the stage's input (see _baseline_input).
+        # Scoring a registry baseline on the evaluation rows, as the evaluate stage scores (mlspec.runtime.rescore).
+        Read("evaluation.data"),
+        Read("evaluation.metrics"),
+        Read("data.target"),
+        # Which baseline: a branch's lock, or the registry version of an alias (the spec's project in the
+        # spec's registry, the alias by default the deploy targets'); its identity is the stage's input (see
+        # _baseline_input), and where the registry is does not change what a version scores.
         Read("ci.default_branch", fingerprinted=False),
+        Read("evaluation.baseline", fingerprinted=False),
+        Read("deploy", fingerprinted=False),
+        Read("registry", fingerprinted=False),
+        # Whether there is a store decides whether the registry outlives a CI job (mlspec.baseline.origin).
+        Read("store", fingerprinted=False),
+        Read("project", fingerprinted=False),
     ]
 
 
@@ -54,9 +75,10 @@ def _more_versions(spec: Spec, stage: Stage) -> dict[str, str]:
 
 
 def _baseline_input(loaded: Loaded, stage: Stage, options: RunOptions) -> dict[str, str]:
-    """The baseline (see :mod:`mlspec.baseline`): another branch's mlspec.lock, the one the run asks for
-    (``mlspec gate --baseline``, ``MLSPEC_BASELINE``) or the pull request's target branch. Its identity is part
-    of the gate's fingerprint, so a new baseline reruns the gate and an unchanged one does not."""
+    """The baseline (see :mod:`mlspec.baseline`): the registry version an alias names (its model, number and
+    bundle digest), or another branch's mlspec.lock, the one the run asks for (``mlspec gate --baseline``,
+    ``MLSPEC_BASELINE``) or the pull request's target branch. Its identity is part of the gate's fingerprint,
+    so a new baseline (an alias moved) reruns the gate and an unchanged one does not."""
     from mlspec import baseline
 
     found = baseline.resolve(loaded, options.baseline, predictions=wants_significance(loaded.spec))
@@ -64,7 +86,7 @@ def _baseline_input(loaded: Loaded, stage: Stage, options: RunOptions) -> dict[s
 
 
 KIND = Kind(
-    "gate", lambda spec: [STAGE], _reads,
+    "gate", _stages, _reads,
     files=lambda spec, stage: [],
     more_versions=_more_versions,
     spec_key=lambda stage: ("evaluation", "gates"),
@@ -84,7 +106,14 @@ def run(ctx: StageContext) -> StageResult:
     evaluation = read_metrics(evaluated)
     champion, current = evaluation.champion, dict(evaluation.champion_metrics)
     wanted = [m for m, g in spec.evaluation.gates.items() if g.significance is not None]
-    base = baseline.resolve(ctx.loaded, ctx.options.baseline, predictions=bool(wanted))
+    found = baseline.resolve(ctx.loaded, ctx.options.baseline, predictions=bool(wanted))
+    if isinstance(found, baseline.RegistryVersion):
+        ctx.log(f"baseline: scoring {found.source} on the evaluation rows")
+        base = baseline.score(ctx, found)
+    else:
+        base = found
+    if isinstance(base, baseline.NoBaseline) and base.detail:
+        ctx.log(f"no baseline: {base.reason}; {base.detail}")
     significance = _significance(ctx, wanted, base, (evaluated / PREDICTIONS_FILE, champion, current))
     result = gates.judge(spec.evaluation.gates, current, _metrics_of(base), significance=significance,
                          no_baseline=_why_none(base))

@@ -17,7 +17,7 @@ from mlspec.graph import Stage
 from mlspec.load import Loaded, load, load_text
 from mlspec.runtime import stages
 from mlspec.runtime.stages import build
-from tests.gitkit import write_lock
+from tests.gitkit import baseline_from_registry, write_lock
 from tests.support import EXAMPLES
 
 BREAST = load(EXAMPLES / "breast-cancer" / "mlspec.yaml")
@@ -52,12 +52,17 @@ def test_the_gate_reads_its_baseline(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
     for var in ("MLSPEC_BASELINE", "GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"):
         monkeypatch.delenv(var, raising=False)
-    spec = tmp_path / "mlspec.yaml"  # outside any git repository
+    monkeypatch.delenv("MLSPEC_REGISTRY", raising=False)
+    spec = tmp_path / "mlspec.yaml"  # outside any git repository, nothing deployed
     spec.write_text((EXAMPLES / "breast-cancer" / "mlspec.yaml").read_text())
-    loaded = load(spec)
+    loaded = load(spec)  # a file registry without a store: the base branch's lock is the default baseline
     assert stages.external_inputs(loaded, _stage(loaded, "gate")) == {
         "<baseline>": NoBaseline("not a git repository").identity}
     assert stages.external_inputs(loaded, _stage(loaded, "evaluate")) == {}
+    baseline_from_registry(spec)
+    loaded = load(spec)
+    no_alias = "the registry has no version of 'breast-cancer' with the alias 'production' (nothing deployed there yet)"
+    assert stages.external_inputs(loaded, _stage(loaded, "gate")) == {"<baseline>": NoBaseline(no_alias).identity}
 
 
 def test_the_gate_reads_the_baseline_the_run_asks_for(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
