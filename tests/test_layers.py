@@ -53,7 +53,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engines", (
         "mlspec.runtime.*", "mlspec.targets", "mlspec.targets.*", "mlspec.compile", "mlspec.registry",
         "mlspec.store", "mlspec.store.*",
-        "mlspec.registry.filestore", "mlspec.registry.mlflowstore", "mlspec.registry.provenance",
+        "mlspec.registry.filestore", "mlspec.registry.mlflowstore", "mlspec.registry.storestore",
+        "mlspec.registry.provenance",
         "mlspec.registry.card",
     )),
     ("features", (

@@ -4,15 +4,20 @@ Which registry a spec uses::
 
     registry.backend: file    a directory: registry.path (relative to mlspec.yaml, or absolute), unless the
                               environment variable MLSPEC_REGISTRY names another directory
+    registry.backend: store   under ``registry/`` in the spec's store (``store.url``, or ``MLSPEC_STORE``):
+                              the default when the spec has a ``store`` section
     registry.backend: mlflow  the MLflow tracking server named by MLFLOW_TRACKING_URI (and its model
                               registry, or MLFLOW_REGISTRY_URI's)
 
-In CI, a relative ``registry.path`` lands in the job's throwaway checkout: point ``MLSPEC_REGISTRY`` (a CI/CD
-variable) or an absolute ``registry.path`` at a directory the runner keeps, such as a mounted volume.
+In CI, a relative ``registry.path`` lands in the job's throwaway checkout: give the spec a store (the registry
+then lives there), or point ``MLSPEC_REGISTRY`` (a CI/CD variable) or an absolute ``registry.path`` at a
+directory the runner keeps, such as a mounted volume.
 
 See :mod:`mlspec.registry.base` for the state machine, :mod:`mlspec.registry.filestore` for the file layout
-and its crash safety, :mod:`mlspec.registry.mlflowstore` for MLflow, and :mod:`mlspec.registry.integrity` for
-how a version is checked before use (and signed, when ``MLSPEC_SIGNING_KEY`` is set).
+and its crash safety, :mod:`mlspec.registry.storestore` for the store's (concurrent writers without a lock,
+and what each kind of store guarantees), :mod:`mlspec.registry.mlflowstore` for MLflow, and
+:mod:`mlspec.registry.integrity` for how a version is checked before use (and signed, when
+``MLSPEC_SIGNING_KEY`` is set).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from mlspec import platforms
 from mlspec.load import Loaded
@@ -30,7 +36,7 @@ from mlspec.registry.integrity import signing_key
 ENV_VAR = "MLSPEC_REGISTRY"
 
 __all__ = ["ENV_VAR", "Actor", "Candidate", "Event", "FileRegistry", "Registry", "RegistryError", "Version",
-           "file_location", "open_registry", "resolve"]
+           "backend", "file_location", "open_registry", "registry_warning", "resolve"]
 
 
 def file_location(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> Path:
@@ -42,8 +48,23 @@ def file_location(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> Pa
     return path if path.is_absolute() else loaded.root / path
 
 
+def backend(loaded: Loaded) -> Literal["file", "store", "mlflow"]:
+    """The registry backend ``loaded``'s spec uses (``registry.backend``, else the store's if it has one)."""
+    return loaded.spec.registry.chosen_backend(loaded.spec.store is not None)
+
+
 def open_registry(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> Registry:
-    if loaded.spec.registry.backend == "mlflow":
+    chosen = backend(loaded)
+    if chosen == "store":
+        from mlspec.registry.storestore import StoreRegistry
+        from mlspec.store import open_store
+
+        store = open_store(loaded, environ)
+        if store is None:
+            raise RegistryError("registry.backend is store, but there is no store: add a store section to the "
+                                "spec (store.url) or set MLSPEC_STORE")
+        return StoreRegistry(store, key=signing_key(environ))
+    if chosen == "mlflow":
         try:  # MLflow takes seconds to import: only when the spec uses it
             from mlspec.registry.mlflowstore import MlflowRegistry
         except ModuleNotFoundError as exc:
@@ -64,6 +85,13 @@ def resolve(registry: Registry, model: str, ref: str) -> Version:
         known = ", ".join(f"{a} -> {v}" for a, v in aliases.items()) or "none"
         raise RegistryError(f"{model!r} has no alias {ref!r} in the registry {registry.location} (aliases: {known})")
     return registry.get(model, aliases[ref])
+
+
+def registry_warning(loaded: Loaded, environ: Mapping[str, str] = os.environ) -> str | None:
+    """:func:`ephemeral_warning` for the spec's registry: only a file registry can be in the checkout."""
+    if backend(loaded) != "file":
+        return None
+    return ephemeral_warning(loaded, file_location(loaded, environ), "file registry", environ)
 
 
 def ephemeral_warning(loaded: Loaded, path: Path, what: str, environ: Mapping[str, str]) -> str | None:
