@@ -100,10 +100,10 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Registry:
 
 @pytest.fixture
 def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh store of the kind the test's ``registry`` or ``store_kind`` parameter names (``store-s3``, ...),
-    its credentials and endpoint in the environment (as a CI job's variables would be); its URL."""
-    kind = request.node.callspec.params.get("registry") or request.node.callspec.params["store_kind"]
-    kind = kind.removeprefix("store-")
+    """A fresh store of the kind the test's parameter names (``file``, ``s3``, ``az``; or the ``registry``
+    fixture's ``store-s3``...), its credentials and endpoint in the environment (as a CI job's variables
+    would be); its URL."""
+    kind = str(getattr(request, "param", None) or request.node.callspec.params["registry"]).removeprefix("store-")
     for var in ("MLSPEC_STORE", "MLSPEC_STORE_ENDPOINT_URL", "AZURE_STORAGE_CONNECTION_STRING"):
         monkeypatch.delenv(var, raising=False)
     if kind == "file":
