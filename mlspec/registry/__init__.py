@@ -113,19 +113,37 @@ def locate(spec_file: str, registry_dir: str | None, model: str | None,
            environ: Mapping[str, str] = os.environ) -> tuple[Registry, str, Path]:
     """The registry, the model name and the directory to read git facts in, as the command line names them.
 
-    ``--registry DIR`` names a file registry directly, so a serving host needs no spec; the model then
-    defaults to the spec's project if there is a spec, and must be given if there is none.
+    ``--registry DIR`` names a file registry directly, and ``--registry URL`` (``s3://bucket/prefix``, any
+    store URL) the registry in that store, so a serving host needs no spec; the model then defaults to the
+    spec's project if there is a spec, and must be given if there is none.
     """
     from mlspec.load import load
 
     spec_path = Path(spec_file)
     if registry_dir:
+        registry = named_registry(registry_dir, environ)
         if model is None and not spec_path.is_file():
-            held = ", ".join(FileRegistry(Path(registry_dir)).models()) or "nothing yet"
+            held = ", ".join(registry.models()) or "nothing yet"
             raise RegistryError(f"no spec at {spec_file} to take the model name from; pass --model NAME (the "
-                                f"registry {registry_dir} holds: {held})")
+                                f"registry {registry.location} holds: {held})")
         name = model or load(spec_path).spec.project
         root = spec_path.parent if spec_path.is_file() else Path.cwd()
-        return FileRegistry(Path(registry_dir), key=signing_key(environ)), name, root
+        return registry, name, root
     loaded = load(spec_path)
     return open_registry(loaded, environ), model or loaded.spec.project, loaded.root
+
+
+def named_registry(where: str, environ: Mapping[str, str] = os.environ) -> Registry:
+    """The registry ``--registry`` names: a store's (a URL with a scheme), else a file registry directory."""
+    if "://" not in where:
+        return FileRegistry(Path(where), key=signing_key(environ))
+    from mlspec.registry.storestore import StoreRegistry
+    from mlspec.store import ENDPOINT_VAR, Store, StoreConfig
+    from mlspec.store.url import StoreUrlError, parse
+
+    try:
+        url = parse(where)
+    except StoreUrlError as exc:
+        raise RegistryError(f"--registry: {exc}") from None
+    endpoint = environ.get(ENDPOINT_VAR, "").strip() or None
+    return StoreRegistry(Store(StoreConfig(url, endpoint, named_by="--registry")), key=signing_key(environ))
