@@ -54,6 +54,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "mlspec.runtime.*", "mlspec.targets", "mlspec.targets.*", "mlspec.compile", "mlspec.registry",
         "mlspec.store", "mlspec.store.*",
         "mlspec.registry.filestore", "mlspec.registry.mlflowstore", "mlspec.registry.storestore",
+        "mlspec.registry.storelog",
         "mlspec.registry.provenance",
         "mlspec.registry.card",
     )),

@@ -9,6 +9,8 @@ the history's sequence number is the thing writers race for. Layout under the st
                                                     number, bundle digest, gate verdict, who/when, the digest
                                                     of every file, and with MLSPEC_SIGNING_KEY its HMAC;
                                                     named by its manifest digest, created once
+    registry/<model>/segments/100/<k>.json          events 100k-99 .. 100k again, in one object, so a long
+                                                    history is read in few requests (:mod:`.storelog`)
     registry/<model>/aliases.json                   the aliases now, replaced after each event (a snapshot)
     objects/sha256/<2 hex>/<62 hex>                 the version's files (bundle, verdict, metrics, provenance,
                                                     model card), content-addressed like every other blob
@@ -64,7 +66,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 import shutil
 import tempfile
 import time
@@ -86,23 +87,22 @@ from mlspec.registry.base import (
     rollback_target,
 )
 from mlspec.registry.filestore import FORMAT, VERSION_FILE, _check_name, now, write_version_files
+from mlspec.registry.storelog import PREFIX, SEGMENT, EventLog
 from mlspec.runtime.hashing import file_digest, manifest
 from mlspec.store import Store, StoreError, object_key
 
-PREFIX = "registry"
-SEQ_DIGITS = 8
 ATTEMPTS = 64
 """Races lost in a row before a writer gives up (each loss means another writer's event was recorded)."""
-_EVENT_NAME = re.compile(r"^(\d+)\.json$")
 
 
 class StoreRegistry:
-    def __init__(self, store: Store, key: bytes | None = None, attempts: int = ATTEMPTS) -> None:
+    def __init__(self, store: Store, key: bytes | None = None, attempts: int = ATTEMPTS,
+                 segment: int = SEGMENT) -> None:
         self.store = store
         self.key = key
         """The signing key (``MLSPEC_SIGNING_KEY``): versions are signed with it, and must be to be used."""
         self.attempts = attempts
-        self._events: dict[str, list[Event]] = {}  # events are immutable: what was read once stays true
+        self.log = EventLog(store, segment)
         self._records: dict[str, dict[str, Any]] = {}  # by manifest digest
         self._verified: set[str] = set()  # object digests this process uploaded or downloaded and checked
         self._marked = False
@@ -119,15 +119,7 @@ class StoreRegistry:
         return sorted(n for n in names if _valid(n))
 
     def history(self, model: str) -> list[Event]:
-        """Every event, oldest first: read in order until the next number is absent (a listing may lag)."""
-        _check_name(model)
-        known = self._events.setdefault(model, [])
-        while True:
-            seq = len(known) + 1
-            data = self.store.read(self._event_key(model, seq))
-            if data is None:
-                return list(known)
-            known.append(self._parse_event(model, seq, data))
+        return self.log.read(model)
 
     def versions(self, model: str) -> list[Version]:
         return [self._version(model, e) for e in self.history(model) if e.kind == "register"]
@@ -182,12 +174,7 @@ class StoreRegistry:
             events = self.history(model)
         except RegistryError as exc:
             return [str(exc)]
-        problems: list[str] = []
-        listed = sorted(int(m.group(1)) for k in self.store.list(f"{self._model_prefix(model)}/history/")
-                        if (m := _EVENT_NAME.match(k.rsplit("/", 1)[-1])))
-        if listed != list(range(1, len(events) + 1)):
-            problems.append(f"history objects {listed} are not the contiguous events 1..{len(events)} that "
-                            "readers see (an event was deleted)")
+        problems = self.log.check(model, events)
         registered = [e.version for e in events if e.kind == "register"]
         if registered != list(range(1, len(registered) + 1)):
             problems.append(f"registered versions {registered} are not 1..{len(registered)} in order")
@@ -271,6 +258,7 @@ class StoreRegistry:
     def repair(self, model: str) -> None:
         """Finish what a crashed writer left: the snapshot of the aliases (every write does this after)."""
         events = self.history(model)
+        self.log.repair(model, events)
         if self._read_snapshot(model) != _snapshot(events):
             self._write_snapshot(model, events)
 
@@ -287,10 +275,7 @@ class StoreRegistry:
             event = decide(events)
             if event is None:
                 return None
-            assert event.seq == len(events) + 1
-            key, data = self._event_key(model, event.seq), _line(event)
-            if self.store.create(key, data) or self.store.read(key) == data:
-                self._events[model].append(event)
+            if self.log.create(model, event, events):
                 self._write_snapshot(model, [*events, event])
                 return event
             # Another writer took this number: its event is in the history we read next. A little random wait
@@ -346,7 +331,7 @@ class StoreRegistry:
             seq, aliases = _snapshot(events)
             self.store.replace(f"{self._model_prefix(model)}/aliases.json",
                                _json({"format": FORMAT, "seq": seq, "aliases": aliases}))
-            if self.store.read(self._event_key(model, len(events) + 1)) is None:
+            if not self.log.next_is_there(model, events):
                 return
             events = self.history(model)
 
@@ -357,19 +342,6 @@ class StoreRegistry:
             return int(parsed["seq"]), {str(k): int(v) for k, v in parsed["aliases"].items()}
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
-
-    def _parse_event(self, model: str, seq: int, data: bytes) -> Event:
-        where = f"{self.location}/{model}/history/{seq:0{SEQ_DIGITS}d}.json"
-        try:
-            event = Event.from_json(jsonio.loads(data.decode("utf-8"), where))
-        except jsonio.JsonError as exc:
-            raise RegistryError(f"{exc}; the history is damaged") from None
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise RegistryError(f"{where}: not a registry event ({type(exc).__name__}: {exc}); the history is "
-                                "damaged") from None
-        if event.seq != seq or event.model != model:
-            raise RegistryError(f"{where}: holds event {event.seq} of {event.model!r}; the history is damaged")
-        return event
 
     def _record(self, model: str, event: Event) -> dict[str, Any]:
         assert event.manifest is not None
@@ -413,9 +385,6 @@ class StoreRegistry:
     def _model_prefix(self, model: str) -> str:
         return f"{PREFIX}/{model}"
 
-    def _event_key(self, model: str, seq: int) -> str:
-        return f"{self._model_prefix(model)}/history/{seq:0{SEQ_DIGITS}d}.json"
-
     def _record_key(self, model: str, digest: str) -> str:
         return f"{self._model_prefix(model)}/versions/{digest.removeprefix('sha256:')}.json"
 
@@ -453,7 +422,3 @@ def _valid(name: str) -> bool:
 
 def _json(value: Any) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
-
-
-def _line(event: Event) -> bytes:
-    return (json.dumps(event.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
