@@ -422,3 +422,16 @@ def _valid(name: str) -> bool:
 
 def _json(value: Any) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def referenced_objects(store: Store) -> set[str]:
+    """The digest of every file of every registered version, of every model in ``store``'s registry: what
+    ``mlspec gc`` must keep. (Orphans of interrupted registrations are not included: gc should also keep
+    objects younger than a grace period, since a registration uploads its files before committing them.)"""
+    registry = StoreRegistry(store)
+    out: set[str] = set()
+    for model in registry.models():
+        for event in registry.history(model):
+            if event.kind == "register" and event.manifest is not None:
+                out.update(_file_list(registry._record(model, event), registry._what(model, event.version)).values())
+    return out

@@ -349,3 +349,16 @@ def test_a_store_that_is_down_is_a_clear_error(tmp_path: Path, monkeypatch: pyte
         registry.aliases(MODEL)
     assert str(caught.value).startswith("store s3://bucket/store (from MLSPEC_STORE): cannot read registry/m/")
     assert "check that it is reachable" in str(caught.value)
+
+
+def test_the_objects_a_registry_references(tmp_path: Path) -> None:
+    from mlspec.registry.storestore import referenced_objects
+    from mlspec.store import digest_of_key
+
+    url = f"file://{tmp_path / 'store'}"
+    registry = _prepared(url, tmp_path)
+    registry.register("other", candidate(tmp_path, "b"), CI)
+    stored = {digest_of_key(k) for k in registry.store.list("objects/")}
+    assert referenced_objects(registry.store) == stored  # nothing else was uploaded
+    assert len(stored) == 10  # 6 files each; metadata.json and metrics.json are the same bytes in both
+    assert referenced_objects(store_of(f"file://{tmp_path / 'empty'}")) == set()
