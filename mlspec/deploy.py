@@ -34,7 +34,7 @@ from mlspec import exportdir, jsonio
 from mlspec.errors import MlspecError
 from mlspec.fsutil import atomic_write_text, write_durable
 from mlspec.load import Loaded
-from mlspec.registry import card, ephemeral_warning, file_location, open_registry, provenance
+from mlspec.registry import card, ephemeral_warning, open_registry, provenance, registry_warning
 from mlspec.registry.base import Actor, Candidate
 from mlspec.registry.filestore import now
 from mlspec.runtime.stages.evaluate import find_metrics, read_metrics
@@ -118,10 +118,9 @@ def _candidate(loaded: Loaded, workspace: Workspace, model: str, by: Actor, judg
 def _to_registry(loaded: Loaded, project: str, name: str, target: RegistryTarget, candidate: Candidate, by: Actor,
                  environ: Mapping[str, str], result: DeployResult) -> dict[str, Any]:
     registry = open_registry(loaded, environ)
-    if loaded.spec.registry.backend == "file":
-        warning = ephemeral_warning(loaded, file_location(loaded, environ), "file registry", environ)
-        if warning:
-            result.warnings.append(warning)
+    warning = registry_warning(loaded, environ)  # a store or MLflow registry is never in the checkout
+    if warning:
+        result.warnings.append(warning)
     version, new = registry.register(project, candidate, by)
     where = f"registry {registry.location}"
     result.lines.append(f"registered {candidate.trained_model!r} as version {version.number} of {project!r} in {where}"

@@ -450,11 +450,17 @@ Target = Annotated[RegistryTarget | ExportTarget, Field(discriminator="kind")]
 
 
 class Registry(Model):
-    backend: Literal["file", "mlflow"] = "file"
-    """file: a directory of immutable versions; mlflow: the server named by MLFLOW_TRACKING_URI."""
+    backend: Literal["file", "store", "mlflow"] = "file"
+    """file: a directory of immutable versions; store: the same, under registry/ in the spec's store (the
+    default when the spec has a store section); mlflow: the server named by MLFLOW_TRACKING_URI."""
     path: NonEmptyStr = ".mlspec/registry"
     """Directory of the file registry, relative to mlspec.yaml or absolute. The environment variable
     MLSPEC_REGISTRY overrides it: in CI, point either at a directory the runner keeps (a mounted volume)."""
+
+    def chosen_backend(self, has_store: bool) -> Literal["file", "store", "mlflow"]:
+        """The backend in use: the one written in the spec, else ``store`` when the spec has a store section
+        (so a registry that must outlive CI runners lives where they share everything), else ``file``."""
+        return self.backend if "backend" in self.model_fields_set or not has_store else "store"
 
 
 # --- the store ------------------------------------------------------------------------------------------

@@ -287,3 +287,32 @@ def test_the_champion_to_deploy_comes_from_the_evaluation(tmp_path: Path, monkey
                                  "`mlspec run evaluate --force`")
     metrics.write_text(json.dumps({"champion": "ridge", "champion_metrics": {}}))
     assert champion(workspace) == "ridge"
+
+
+def test_a_ci_job_deploys_into_the_registry_in_the_store(project: Path, tmp_path: Path) -> None:
+    """With a store, the registry lives there: nothing is lost with the checkout, and no warning says it would."""
+    bucket = tmp_path / "bucket"
+    edit("deploy:\n", f"store: {{url: '{bucket}'}}\ndeploy:\n")
+    # The earlier jobs ran with the store: the gate's baseline is now the registry's version (none yet), and
+    # what they ran is in the store too.
+    ran = run_mlspec("run", cwd=project, env={"MLSPEC_STORE": "", "MLSPEC_REGISTRY": ""})
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    job = _job_checkout(project, tmp_path)
+    done = run_mlspec("deploy", "staging", cwd=job, env={**GITLAB_JOB, "MLSPEC_REGISTRY": "", "MLSPEC_STORE": ""})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.splitlines() == [
+        f"registered 'ridge' as version 1 of 'diabetes' in registry {bucket}/registry",
+        "moved alias 'staging' of 'diabetes' from nothing to version 1"]
+    assert not (job / ".mlspec" / "registry").exists()
+    # A later job in another checkout, and a serving host with no spec, find it in the store.
+    again = run_mlspec("deploy", "staging", cwd=_job_checkout(project, tmp_path / "later"), env=GITLAB_JOB)
+    assert again.returncode == 0 and "already holds this bundle" in again.stdout
+    listed = run_mlspec("registry", "list", "--registry", f"file://{bucket}", "--model", "diabetes", "-f", "none.yaml",
+                        cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[0] == f"diabetes in file://{bucket}/registry"
+    assert "staging" in listed.stdout.splitlines()[2]
+    card = run_mlspec("registry", "show", "staging", "--card", "--registry", f"file://{bucket}", "--model",
+                      "diabetes", "-f", "none.yaml", cwd=tmp_path)
+    assert card.returncode == 0 and card.stdout.startswith("# Model card: diabetes, version 1")

@@ -54,7 +54,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "mlspec.runtime.*", "mlspec.targets", "mlspec.targets.*", "mlspec.compile", "mlspec.registry",
         "mlspec.store", "mlspec.store.*",
         "mlspec.sources.storefs",  # the store's filesystems, handed to the url adapter by the data stage
-        "mlspec.registry.filestore", "mlspec.registry.mlflowstore", "mlspec.registry.provenance",
+        "mlspec.registry.filestore", "mlspec.registry.mlflowstore", "mlspec.registry.storestore",
+        "mlspec.registry.storelog",
+        "mlspec.registry.provenance",
         "mlspec.registry.card",
     )),
     ("features", (

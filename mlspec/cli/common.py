@@ -49,6 +49,7 @@ def positive(text: str) -> int:
 def where_options(p: argparse.ArgumentParser) -> None:
     """Where the registry is: the spec's, or a file registry directory named directly."""
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file naming the registry (default: mlspec.yaml)")
-    p.add_argument("--registry", metavar="DIR",
-                   help="a file registry directory, instead of the spec's registry (no spec needed with --model)")
+    p.add_argument("--registry", metavar="DIR|URL",
+                   help="a file registry directory, or a store URL (s3://bucket/prefix, ...) whose registry to use, "
+                        "instead of the spec's registry (no spec needed with --model)")
     p.add_argument("--model", metavar="NAME", help="registered model name (default: the spec's project)")

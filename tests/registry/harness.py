@@ -3,7 +3,10 @@
     python tests/registry/harness.py ROOT register CONTENT
     python tests/registry/harness.py ROOT promote ALIAS VERSION
     python tests/registry/harness.py ROOT churn ALIAS VERSION... (promote to each in turn, 5 rounds)
+    python tests/registry/harness.py ROOT deploy ALIAS CONTENT... (register each bundle and promote ALIAS to
+                                                                   it, as `mlspec deploy` does; prints what it did)
 
+ROOT is a file registry's directory, or a store's URL (the store registry; credentials from the environment).
 With ``HARNESS_KILL=RULE`` the process SIGKILLs itself at one point of the write, as a crash would stop it:
 
     before-rename:SUFFIX   just before the os.rename whose destination ends with SUFFIX
@@ -11,10 +14,14 @@ With ``HARNESS_KILL=RULE`` the process SIGKILLs itself at one point of the write
     replace:SUFFIX         just after the os.replace whose destination ends with SUFFIX
     torn-write             in the middle of writing a history line (half of it written)
     after-write            after writing a history line, before its fsync
+    store:METHOD:PART      (store registry) just before the store's METHOD (create, replace, put_file) is
+                           called with a key (or file) containing PART
+    store:METHOD:PART:after                                   just after it returns
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -24,8 +31,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for `tests.registry`
 
-from mlspec.registry import FileRegistry
-from tests.registry.kit import CI, candidate
+from mlspec.registry import FileRegistry, Registry
+from tests.registry.kit import CI, candidate, store_of
 
 MODEL = "m"
 
@@ -67,8 +74,42 @@ def _install(rule: str) -> None:
     os.rename, os.replace, os.write, os.fsync = rename, replace, write, fsync  # type: ignore[assignment]
 
 
-def main(root: Path, action: str, args: list[str]) -> None:
-    registry = FileRegistry(root)
+def _install_store(rule: str) -> None:
+    from mlspec.store import Store
+
+    method, part, *when = rule.split(":")[1:]
+    real = getattr(Store, method)
+
+    def wrapped(self: Store, first: Any, *args: Any, **kwargs: Any) -> Any:
+        hit = part in str(first)
+        if hit and not when:
+            _die()
+        out = real(self, first, *args, **kwargs)
+        if hit:
+            _die()
+        return out
+
+    setattr(Store, method, wrapped)
+
+
+def opened(root: str) -> Registry:
+    if "://" not in root:
+        return FileRegistry(Path(root))
+    from mlspec.registry.storestore import StoreRegistry
+
+    return StoreRegistry(store_of(root))
+
+
+def main(root: str, action: str, args: list[str]) -> None:
+    registry = opened(root)
+    if action == "deploy":
+        with tempfile.TemporaryDirectory() as tmp:
+            for content in args[1:]:
+                version, new = registry.register(MODEL, candidate(Path(tmp), content), CI)
+                event = registry.promote(MODEL, args[0], version.number, CI)
+                print(json.dumps({"content": content, "version": version.number, "new": new,
+                                  "seq": event.seq if event else None}), flush=True)
+        return
     if action == "register":
         with tempfile.TemporaryDirectory() as tmp:
             registry.register(MODEL, candidate(Path(tmp), args[0]), CI)
@@ -83,6 +124,9 @@ def main(root: Path, action: str, args: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    if os.environ.get("HARNESS_KILL"):
-        _install(os.environ["HARNESS_KILL"])
-    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3:])
+    rule = os.environ.get("HARNESS_KILL", "")
+    if rule.startswith("store:"):
+        _install_store(rule)
+    elif rule:
+        _install(rule)
+    main(sys.argv[1], sys.argv[2], sys.argv[3:])

@@ -6,12 +6,15 @@ digest it, keep it immutable); tests that load or serve a model use a real one.
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 from typing import Any
 
 from mlspec.registry.base import Actor, Candidate
 from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
+from mlspec.store import ENDPOINT_VAR, Store, StoreConfig
+from mlspec.store.url import parse
 
 CI = Actor("alice", "gitlab", "0123456789abcdef0123456789abcdef01234567", "main",
            "https://gitlab.example.com/group/project/-/jobs/42")
@@ -42,3 +45,8 @@ def candidate(root: Path, content: str, verdict: str = "pass", trained: str = "r
 def unique_model() -> str:
     """A model name no other test uses (tests share one MLflow server)."""
     return f"t-{uuid.uuid4().hex[:12]}"
+
+
+def store_of(url: str) -> Store:
+    """The store at ``url``, its endpoint (S3) from ``MLSPEC_STORE_ENDPOINT_URL``, as ``open_store`` would."""
+    return Store(StoreConfig(parse(url), os.environ.get(ENDPOINT_VAR) or None, named_by="MLSPEC_STORE"))

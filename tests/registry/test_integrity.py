@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mlspec.registry import FileRegistry, Registry, RegistryError
 from mlspec.registry.integrity import KEY_VAR, signing_key
+from mlspec.registry.storestore import StoreRegistry
+from mlspec.store import object_key
 from tests.registry.kit import CI, candidate, unique_model
 
 KEY = b"0123456789abcdef-test-key"
@@ -27,6 +30,8 @@ def _keyed(registry: Registry, key: bytes | None) -> Registry:
     """The same registry, opened with ``key`` (as a job with MLSPEC_SIGNING_KEY set would open it)."""
     if isinstance(registry, FileRegistry):
         return FileRegistry(registry.root, key=key)
+    if isinstance(registry, StoreRegistry):
+        return StoreRegistry(registry.store, key=key)
     from mlspec.registry.mlflowstore import MlflowRegistry
 
     assert isinstance(registry, MlflowRegistry)
@@ -38,6 +43,9 @@ def _overwrite(registry: Registry, model: str, number: int, rel: str, data: byte
         path = registry.root / model / "versions" / str(number) / rel
         path.chmod(0o644)
         path.write_bytes(data)
+        return
+    if isinstance(registry, StoreRegistry):  # the object in the bucket, as anyone who can write there could
+        registry.store.replace(object_key(_record(registry, model, number)["files"][rel]), data)
         return
     from mlspec.registry.mlflowstore import ARTIFACTS, MlflowRegistry
 
@@ -57,12 +65,36 @@ def _pass_the_failed_gate(registry: Registry, model: str, number: int) -> None:
         path.chmod(0o644)
         path.write_text(json.dumps({**record, "verdict": "pass"}))
         return
+    if isinstance(registry, StoreRegistry):
+        record = _record(registry, model, number)
+        registry.store.replace(_record_key(registry, model, number), json.dumps({**record, "verdict": "pass"}).encode())
+        return
     registry.client.set_model_version_tag(model, str(number), "mlspec.verdict", "pass")  # type: ignore[attr-defined]
+
+
+def _record_key(registry: StoreRegistry, model: str, number: int) -> str:
+    manifest = next(e.manifest for e in registry.history(model) if e.kind == "register" and e.version == number)
+    assert manifest is not None
+    return f"registry/{model}/versions/{manifest.removeprefix('sha256:')}.json"
+
+
+def _record(registry: StoreRegistry, model: str, number: int) -> dict[str, Any]:
+    data = registry.store.read(_record_key(registry, model, number))
+    assert data is not None
+    record: dict[str, Any] = json.loads(data)
+    return record
+
+
+def _shared(registry: Registry, model: str, rel: str) -> bool:
+    """Whether versions 1 and 2 hold ``rel`` as one object (content-addressed: the store registry only)."""
+    return isinstance(registry, StoreRegistry) and len({_record(registry, model, n)["files"][rel] for n in (1, 2)}) == 1
 
 
 def _where(registry: Registry, model: str, number: int) -> str:
     if isinstance(registry, FileRegistry):
         return f"version {number} of {model!r} ({registry.root / model / 'versions' / str(number)})"
+    if isinstance(registry, StoreRegistry):
+        return f"version {number} of {model!r} ({registry.location})"
     return f"version {number} of {model!r} (MLflow {registry.location})"
 
 
@@ -76,6 +108,7 @@ def test_a_changed_file_is_refused(registry: Registry, tmp_path: Path, rel: str,
     registry.promote(model, "production", 1, CI)
     registry.promote(model, "production", 2, CI)
     _overwrite(registry, model, 1, rel, b'{"verdict": "pass"}\n')
+    registry = _keyed(registry, key)  # used by a later job (the store registry trusts what it uploaded itself)
     message = (f"{_where(registry, model, 1)}: {rel} changed after it was registered (the digests differ from the "
                "registry's record); refusing to use it. Register the model again (`mlspec deploy`) rather than "
                "editing a version")
@@ -86,7 +119,11 @@ def test_a_changed_file_is_refused(registry: Registry, tmp_path: Path, rel: str,
             attempt()
         assert str(err.value) == message
     assert registry.aliases(model) == {"production": 2}  # nothing moved
-    registry.promote(model, "staging", 2, CI)  # the untouched version is still usable
+    if _shared(registry, model, rel):  # one object in both versions: changing it changed both
+        with pytest.raises(RegistryError, match=f"version 2 of {model!r} .*: {rel} changed after"):
+            registry.files(model, 2, tmp_path / "scratch")
+    else:
+        registry.promote(model, "staging", 2, CI)  # the untouched version is still usable
 
 
 @pytest.mark.parametrize("key", [None, KEY], ids=["unsigned", "signed"])
@@ -95,10 +132,12 @@ def test_a_failed_gate_rewritten_as_passed_is_refused(registry: Registry, tmp_pa
     model = unique_model()
     registry.register(model, candidate(tmp_path, "a", verdict="fail"), CI)
     _pass_the_failed_gate(registry, model, 1)
+    registry = _keyed(registry, key)  # read by a later job (the store registry keeps records it read intact)
     assert registry.get(model, 1).verdict == "pass"  # the record now claims it passed
     with pytest.raises(RegistryError) as err:
         registry.promote(model, "production", 1, CI)
-    record = "version.json" if isinstance(registry, FileRegistry) else "its mlspec tags"
+    record = ("version.json" if isinstance(registry, FileRegistry) else _record_key(registry, model, 1)
+              if isinstance(registry, StoreRegistry) else "its mlspec tags")
     assert str(err.value).startswith(f"{_where(registry, model, 1)}: {record} changed after it was registered "
                                      "(manifest sha256:")
     assert registry.aliases(model) == {}

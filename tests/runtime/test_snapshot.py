@@ -131,7 +131,7 @@ def test_one_run_sees_one_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     reads: list[str] = []
     real = file_kind.FileAdapter.read
 
-    def read_then_replace(self: Any, root: Path, name: str, source: Any) -> Any:
+    def read_then_replace(self: Any, root: Path, name: str, source: Any, reading: Any = None) -> Any:
         read = real(self, root, name, source)
         reads.append(name)
         (root / source.path).write_text("replaced\n1\n")  # any later reader of the file would fail on this

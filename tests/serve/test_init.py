@@ -22,6 +22,9 @@ from mlspec.runtime.hashing import file_digest, manifest, outputs_fingerprint
 from mlspec.serve import load_service
 from tests.runtime import crafted
 from tests.serve.models import BY, register, train_diabetes
+from tests.store.conftest import StoreServer, new_bucket, s3_server
+
+__all__ = ["s3_server"]  # moto's S3 server, a fixture of these tests too
 from tests.support import run_mlspec
 
 
@@ -143,3 +146,36 @@ def test_serve_with_the_signing_key_serves_a_signed_version(models: FileRegistry
     other = FileRegistry(signed.root, key=b"another-key-0123456789")
     with pytest.raises(RegistryError, match="its signature does not match MLSPEC_SIGNING_KEY"):
         load_service(other, "diabetes", "production", tmp_path)
+
+
+def test_serve_a_version_from_the_registry_in_a_store(s3_server: StoreServer, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A serving host with no spec: the version is downloaded from the bucket into scratch, checked, served."""
+    from mlspec.registry.storestore import StoreRegistry
+    from mlspec.store import object_key
+    from tests.registry.kit import store_of
+
+    for key, value in s3_server.env.items():
+        monkeypatch.setenv(key, value)
+    url = new_bucket(s3_server)
+    registry = StoreRegistry(store_of(url))
+    register(registry, "diabetes", train_diabetes(tmp_path / "bundle"))  # type: ignore[arg-type]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlspec", "serve", "--registry", url, "--model", "diabetes", "--port", "0"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = _first_line(proc, 120)
+        assert line.startswith("serving 'diabetes' version 1 (m, gate pass) on http://127.0.0.1:")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert proc.returncode == 0
+    (event,) = registry.history("diabetes")[:1]
+    record = json.loads(registry.store.read(f"registry/diabetes/versions/{event.manifest.removeprefix('sha256:')}"
+                                            ".json") or b"")
+    registry.store.replace(object_key(record["files"]["bundle/model.skops"]), b"not the registered model")
+    done = run_mlspec("serve", "--registry", url, "--model", "diabetes", "--port", "0", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == (f"error: version 1 of 'diabetes' ({url}/registry): bundle/model.skops changed after it "
+                           "was registered (the digests differ from the registry's record); refusing to use it. "
+                           "Register the model again (`mlspec deploy`) rather than editing a version\n")

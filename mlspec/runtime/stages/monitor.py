@@ -60,6 +60,8 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
         Read("deploy.<monitored alias>", derived=_monitored_alias),
         # ...and the model it names is the stage's input (see _model_input).
         Read("deploy", fingerprinted=False),
+        # Whether there is a store says where the registry is; the model found there is the input, not the URL.
+        Read("store", fingerprinted=False),
         *(source_read(s) for s in _sources(spec)),
     ]
 
