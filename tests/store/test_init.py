@@ -130,3 +130,53 @@ def test_refused_credentials_say_what_to_set(azurite: object, tmp_path: Path,
         opened(tmp_path).read("mlspec-store.json")
     text = str(caught.value)
     assert "(from MLSPEC_STORE)" in text and "AZURE_STORAGE_CONNECTION_STRING" in text
+
+
+def test_batches_send_only_what_is_missing(store_env: str, tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    files = []
+    for n in range(40):  # enough for directory listings rather than one lookup per object
+        path = tmp_path / "src" / f"f{n}.txt"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f"file {n}\n")
+        files.append((path, file_digest(path)))
+    assert store.put_many(files[:5]) == 5
+    assert store.missing([d for _, d in files]) == [d for _, d in files[5:]]
+    assert store.put_many(files + files[:3]) == 35  # duplicates and what is there are not sent again
+    assert store.missing([d for _, d in files]) == []
+    dests = [(digest, tmp_path / "back" / path.name) for path, digest in files]
+    store.get_many(dests)
+    assert all(dest.read_text() == src.read_text() for (src, _), (_, dest) in zip(files, dests, strict=True))
+    assert sorted(p.name for p in (tmp_path / "back").iterdir()) == sorted(p.name for p, _ in files)
+
+
+def test_a_missing_object_in_a_batch_names_it(store_env: str, tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    src = tmp_path / "here.txt"
+    src.write_text("here")
+    store.put_file(src, file_digest(src))
+    absent = "sha256:" + "0" * 64
+    with pytest.raises(StoreError, match=f"has no {object_key(absent)}; push it"):
+        store.get_many([(file_digest(src), tmp_path / "a" / "here.txt"), (absent, tmp_path / "a" / "gone.txt")])
+    assert not (tmp_path / "a" / "gone.txt").exists()
+    assert [p.name for p in (tmp_path / "a").iterdir()] in ([], ["here.txt"])  # no temporary left
+
+
+def test_large_transfers_report_each_tenth(store_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from mlspec.store import progress
+
+    monkeypatch.setattr(progress, "LARGE", 1_000_000)  # the threshold, lowered so the test file is small
+    store = opened(tmp_path)
+    src = tmp_path / "big.bin"
+    src.write_bytes(bytes(range(256)) * 12_000)  # 3 MB
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"s" * 1000)
+    store.put_many([(src, file_digest(src)), (small, file_digest(small))])
+    store.get_many([(file_digest(src), tmp_path / "got" / "big.bin")])
+    err = capsys.readouterr().err
+    assert "mlspec: download big.bin (2.9 MiB): 100%" in err
+    assert "small.bin" not in err
+    assert "mlspec: upload big.bin (2.9 MiB): 100%" in err
+    assert store.get_many([(file_digest(src), tmp_path / "quiet" / "big.bin")], progress=False) is None
+    assert capsys.readouterr().err == ""
