@@ -155,8 +155,9 @@ class Backend:
             try:
                 found = self.fs.find(base)
             except FileNotFoundError:
+                found = []
+            if not found:  # adlfs lists a missing container as empty
                 self._check_container(f"list {prefix}")
-                return []
         root = self.root + "/" if self.root else ""
         keys = [str(p)[len(root):] if str(p).startswith(root) else str(p) for p in found]
         return sorted(k for k in keys if not k.startswith(f"{TMP}/"))
@@ -204,7 +205,7 @@ class Backend:
                 finally:
                     self._discard(staged)
             else:
-                self._checked_write(key, lambda: self.fs.pipe_file(self.path(key), data))
+                self.fs.pipe_file(self.path(key), data)
 
     def create(self, key: str, data: bytes) -> bool:
         with self.errors(f"create {key}"):
@@ -236,16 +237,9 @@ class Backend:
             finally:
                 self._discard(staged)
         elif self.kind == "az":
-            self._checked_write(key, lambda: self.fs.pipe_file(self.path(key), data, overwrite=False))
+            self.fs.pipe_file(self.path(key), data, overwrite=False)
         else:  # s3, gs
-            self._checked_write(key, lambda: self.fs.pipe_file(self.path(key), data, mode="create"))
-
-    def _checked_write(self, key: str, write: Callable[[], None]) -> None:
-        try:
-            write()
-        except FileNotFoundError:  # object stores: the bucket or container is missing
-            self._check_container(f"write {key}")
-            raise
+            self.fs.pipe_file(self.path(key), data, mode="create")
 
     def _stage(self, data: bytes, label: str, key: str) -> str:
         """``data`` written completely under a temporary name in ``tmp/`` (SFTP), beside ``key``'s directory."""
@@ -341,9 +335,14 @@ class Backend:
         """Turn what the filesystem library raises into a :class:`StoreError` that says what to set."""
         try:
             yield
-        except (MlspecError, FileExistsError, FileNotFoundError, *_BUGS):
+        except (MlspecError, FileExistsError, *_BUGS):
+            raise
+        except FileNotFoundError:
+            self._check_container(what)  # the bucket, rather than the key, may be what is missing
             raise
         except Exception as exc:
+            if "notfound" in type(exc).__name__.lower() or "not exist" in str(exc):
+                self._check_container(what)
             raise StoreError(filesystems.describe(self.settings, what, exc)) from None
 
     def _parallel(self, jobs: Sequence[tuple[str, Callable[[], None]]]) -> None:

@@ -31,6 +31,9 @@ _S3_CONFIG = {"connect_timeout": 5, "read_timeout": 60, "retries": {"max_attempt
               "max_pool_connections": 2 * CONCURRENCY["s3"]}
 _S3_RETRIES = 2
 _SSH_TIMEOUT = 10
+# What each library raises for missing or refused credentials, by name (the libraries may not be installed).
+_AUTH_ERRORS = ("PermissionDenied", "ClientAuthenticationError", "DefaultCredentialsError", "RefreshError",
+                "NoCredentialsError", "PartialCredentialsError")
 
 
 def open_filesystem(settings: StoreConfig) -> Any:
@@ -60,7 +63,9 @@ def open_filesystem(settings: StoreConfig) -> Any:
     if url.kind == "az":
         import adlfs
 
-        return adlfs.AzureBlobFileSystem(skip_instance_cache=True, **_azure_options())
+        fs = adlfs.AzureBlobFileSystem(skip_instance_cache=True, **_azure_options())
+        _bound_azure_retries(fs)
+        return fs
     import sshfs
 
     ssh: dict[str, Any] = {"skip_instance_cache": True, "connect_timeout": _SSH_TIMEOUT,
@@ -91,6 +96,18 @@ def _azure_options() -> dict[str, Any]:
     return options
 
 
+def _bound_azure_retries(fs: Any) -> None:
+    """The Azure SDK retries a refused connection three times after 15, 18 and 24 s (a store that is down took
+    over a minute per request here); adlfs offers no way to pass a retry policy, so its client's is tuned."""
+    policy = getattr(getattr(fs.service_client, "_config", None), "retry_policy", None)
+    if policy is None:
+        return
+    for name, value in (("total_retries", 2), ("connect_retries", 1), ("read_retries", 2), ("status_retries", 2),
+                        ("initial_backoff", 0.5), ("increment_base", 2), ("random_jitter_range", 0.5)):
+        if hasattr(policy, name):
+            setattr(policy, name, value)
+
+
 def describe(settings: StoreConfig, what: str, exc: BaseException) -> str:
     """The message of a :class:`~mlspec.store.StoreError` for ``exc``, raised while trying to ``what``."""
     url = settings.url
@@ -102,7 +119,7 @@ def describe(settings: StoreConfig, what: str, exc: BaseException) -> str:
         return (f"{where}: cannot {what}: the server's host key is not in ~/.ssh/known_hosts; check it and add it "
                 f"(`ssh-keyscan {host} >> ~/.ssh/known_hosts`)")
     if kind == "auth":
-        return f"{where}: cannot {what}: access refused ({detail[:200]}); set {CREDENTIALS[url.kind]}"
+        return f"{where}: cannot {what}: no credentials it accepts ({detail[:200]}); set {CREDENTIALS[url.kind]}"
     fix = f"check that it is reachable and that {settings.named_by} is right"
     if url.kind == "s3":
         fix += f" (an S3-compatible service also needs store.endpoint_url or {ENDPOINT_VAR})"
@@ -121,9 +138,9 @@ def problem(exc: BaseException, detail: str) -> str:
     name = type(exc).__name__
     if name == "HostKeyNotVerifiable":
         return "host key"
-    if isinstance(exc, PermissionError) or name in ("PermissionDenied", "ClientAuthenticationError"):
+    if isinstance(exc, PermissionError) or name in _AUTH_ERRORS:
         return "auth"
     lowered = detail.lower()
     words = ("access denied", "accessdenied", "forbidden", "invalidaccesskeyid", "signaturedoesnotmatch",
-             "authorization", "authentication", "credential", "403", "401")
+             "authorization", "authentication", "credential", "403", "401", "must provide either a connection_string")
     return "auth" if any(word in lowered for word in words) else "other"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from mlspec.errors import MlspecError
 from mlspec.load import load_text
 from mlspec.runtime.hashing import file_digest
 from mlspec.store import Store, StoreError, digest_of_key, object_key, open_store
@@ -103,33 +102,6 @@ def test_racing_creators_one_wins(store_env: str, tmp_path: Path) -> None:
         t.join()
     assert len(wins) == 1
     assert store.read("registry/claim") == str(wins[0]).encode()
-
-
-def test_a_store_that_is_down_names_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.servers import free_port
-
-    monkeypatch.setenv("MLSPEC_STORE", "s3://bucket/p")
-    monkeypatch.setenv("MLSPEC_STORE_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
-    with pytest.raises(StoreError) as caught:
-        opened(tmp_path).read("mlspec-store.json")
-    text = str(caught.value)
-    assert "s3://bucket/p (from MLSPEC_STORE)" in text and "endpoint" in text
-
-
-def test_refused_credentials_say_what_to_set(azurite: object, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.store.conftest import AZURITE_KEY, StoreServer, new_bucket
-
-    assert isinstance(azurite, StoreServer)
-    monkeypatch.setenv("MLSPEC_STORE", new_bucket(azurite))
-    wrong = azurite.env["AZURE_STORAGE_CONNECTION_STRING"].replace(AZURITE_KEY, "d3Jvbmc=")
-    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", wrong)
-    with pytest.raises(MlspecError) as caught:
-        opened(tmp_path).read("mlspec-store.json")
-    text = str(caught.value)
-    assert "(from MLSPEC_STORE)" in text and "AZURE_STORAGE_CONNECTION_STRING" in text
 
 
 def test_batches_send_only_what_is_missing(store_env: str, tmp_path: Path) -> None:
