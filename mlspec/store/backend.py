@@ -48,6 +48,8 @@ TMP_AGE = 24 * 3600.0
 """Seconds after which a writer removes what a killed writer left in ``tmp/``: a live upload keeps writing."""
 _LIST_FROM = 16
 """From this many keys on, :meth:`Backend.existing` lists directories instead of looking up each key."""
+_PAGE = 1000
+"""Keys per page of a flat listing (S3's ListObjectsV2, GCS, Azure all return up to 1,000 or more)."""
 # Bugs in mlspec or a library, never "the store is down".
 _BUGS = (TypeError, AttributeError, NameError, AssertionError, ImportError)
 
@@ -63,6 +65,7 @@ class Backend:
         self.renames = self.kind in ("file", "sftp")
         """Whether uploads need a temporary name and a rename to be atomic."""
         self._container_checked = False
+        self._last_listing: set[str] = set()
         self._tmp_cleared = False
 
     def path(self, key: str) -> str:
@@ -74,9 +77,13 @@ class Backend:
         return key in self.existing([key])
 
     def existing(self, keys: Sequence[str]) -> set[str]:
-        """Which of ``keys`` exist, several requests at once: a few keys by a lookup each, many by one listing
-        of each directory they are in (a push of a thousand files asks at most 256 listings, not a thousand
-        lookups, and a listing of a missing directory is one request where a missing S3 key costs two)."""
+        """Which of ``keys`` exist, in as few requests as the store's size allows, several at once.
+
+        A few keys: a lookup each. Many: one listing of each directory they are in (at most 256 for objects)
+        or, on an object store whose listing is flat and paginated, one listing of everything below their
+        common prefix when that is fewer pages, estimated from the first directory's size as DVC does: a push
+        to a small store costs a request or two, to a large one at most one per directory.
+        """
         if len(keys) < _LIST_FROM:
             hits: set[str] = set()
 
@@ -90,13 +97,23 @@ class Backend:
         for key in keys:
             parent, _, name = key.rpartition("/")
             by_dir.setdefault(parent, set()).add(name)
+        dirs = sorted(by_dir)
         found: set[str] = set()
 
         def look(parent: str) -> None:
-            names = self._names_in(parent)
+            with self.errors(f"list {parent}/"):
+                names = self._names_in(parent)
             found.update(f"{parent}/{name}" if parent else name for name in by_dir[parent] & names)
 
-        self._parallel([(f"look up {parent or 'the store'}/", partial(look, parent)) for parent in sorted(by_dir)])
+        look(dirs[0])
+        rest = dirs[1:]
+        if rest and not self.renames:
+            # Content addresses spread evenly over the 256 object directories: each holds about as many.
+            pages = len(self._last_listing) * 256 // _PAGE + 1
+            if pages < len(rest):
+                present = set(self.list(_common_dir(rest)))
+                return found | {key for key in keys if key in present}
+        self._parallel([(f"list {parent}/", partial(look, parent)) for parent in rest])
         return found
 
     def _exists_one(self, key: str) -> bool:
@@ -119,8 +136,10 @@ class Backend:
             entries = self.fs.ls(where, detail=False)
         except FileNotFoundError:
             self._check_container(f"list {parent}/")
-            return set()
-        return {str(entry).rstrip("/").rsplit("/", 1)[-1] for entry in entries}
+            entries = []
+        names = {str(entry).rstrip("/").rsplit("/", 1)[-1] for entry in entries}
+        self._last_listing = names
+        return names
 
     def read(self, key: str) -> bytes | None:
         with self.errors(f"read {key}"):
@@ -166,6 +185,8 @@ class Backend:
 
     def upload_many(self, items: Sequence[tuple[Path, str]], show: bool = True) -> None:
         """Upload each ``(local path, key)``, several at once; each appears at its key whole or not at all."""
+        if not items:
+            return
         if self.renames:  # object stores have no directories to make
             self._clear_old_tmp()
             parents = sorted({key.rpartition("/")[0] for _, key in items} | {TMP})
@@ -175,6 +196,10 @@ class Backend:
 
     def _upload(self, local: Path, key: str, show: bool) -> None:
         done = progress.callback("upload", local.name, local.stat().st_size, show)
+        if self.kind == "az":
+            # adlfs reports a block upload's bytes per block, not in total; the SDK's own hook counts them all.
+            self.fs.put_file(str(local), self.path(key), **({} if done is None else {"progress_hook": done.hook}))
+            return
         if not self.renames:
             self.fs.put_file(str(local), self.path(key), **_callback(done))
             return
@@ -382,6 +407,17 @@ def open_backend(settings: StoreConfig) -> Backend:
     except Exception as exc:  # sshfs connects here; adlfs and gcsfs read their credentials here
         raise StoreError(filesystems.describe(settings, "connect", exc)) from None
     return Backend(settings, fs, url.root)
+
+
+def _common_dir(dirs: Sequence[str]) -> str:
+    """The deepest directory holding every one of ``dirs``: ``objects/sha256`` for object directories."""
+    parts = [d.split("/") for d in dirs]
+    common: list[str] = []
+    for level in zip(*parts, strict=False):
+        if len(set(level)) != 1:
+            break
+        common.append(level[0])
+    return "/".join(common)
 
 
 def _callback(callback: Any) -> dict[str, Any]:

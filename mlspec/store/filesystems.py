@@ -22,7 +22,7 @@ CREDENTIALS = {
     "file": "a directory this user can write",
 }
 CONTAINER = {"s3": "bucket", "gs": "bucket", "az": "container", "sftp": "directory", "file": "directory"}
-CONCURRENCY = {"s3": 32, "gs": 16, "az": 16, "sftp": 8, "file": 8}
+CONCURRENCY = {"s3": 16, "gs": 16, "az": 16, "sftp": 8, "file": 8}
 """Transfers in flight at once, per kind: enough to hide round trips, few enough for one connection pool."""
 
 # botocore retries a refused connection with backoff; s3fs retries again around it. Bounded both ways, a store
@@ -84,7 +84,8 @@ def open_filesystem(settings: StoreConfig) -> Any:
 def _azure_options() -> dict[str, Any]:
     # adlfs reads the account name from the environment, but not every variable the Azure SDKs know.
     env = os.environ
-    options: dict[str, Any] = {"connection_timeout": 5}
+    # adlfs sends every block of a file at once by default (thousands of requests for a large one).
+    options: dict[str, Any] = {"connection_timeout": 5, "max_concurrency": 8}
     if env.get("AZURE_STORAGE_CONNECTION_STRING"):
         return {**options, "connection_string": env["AZURE_STORAGE_CONNECTION_STRING"]}
     if env.get("AZURE_STORAGE_ACCOUNT_NAME"):

@@ -51,6 +51,13 @@ class Tenths(Callback):  # type: ignore[misc]  # fsspec is untyped
         stream.flush()
 
 
+    async def hook(self, current: int, total: int | None) -> None:
+        """The Azure SDK's ``progress_hook`` (bytes sent so far, of ``total``)."""
+        if total:
+            self.size = total
+        self.absolute_update(current)
+
+
 def callback(verb: str, name: str, size: int, enabled: bool) -> Callback | None:
     """A :class:`Tenths` for a large file when progress is ``enabled``; None (no callback) otherwise."""
     return Tenths(verb, name, size) if enabled and size >= LARGE else None
