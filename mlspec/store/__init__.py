@@ -22,8 +22,9 @@ Atomicity, per filesystem (what lets a reader never see half an object):
 
 The one conditional write (:meth:`Store.create`: create a key only if it does not exist) is what makes the
 registry and the run records safe with several writers: S3's ``If-None-Match: *``, GCS's
-``ifGenerationMatch=0``, Azure's ``If-None-Match: *``, and ``link(2)`` for a directory, which fails on an
-existing name; see :mod:`mlspec.store.backend`.
+``ifGenerationMatch=0``, Azure's ``If-None-Match: *``, ``link(2)`` of a complete temporary file for a directory
+and, through OpenSSH's ``hardlink@openssh.com``, for an SFTP server (both fail on an existing name); see
+:mod:`mlspec.store.backend`.
 
 This package imports no filesystem library at module level: ``mlspec validate`` and ``compile`` stay light.
 """
