@@ -46,11 +46,13 @@ demo: $(STAMP)
 	@echo "  why reruns    $(BIN)/mlspec plan -f $(DEMO)/mlspec.yaml"
 
 # gitlab-ci-local and action-validator (npm), and rsync, which gitlab-ci-local uses to copy job directories;
-# Debian's headless chromium, which opens the HTML report in tests/report/test_html_browser.py.
+# Debian's headless chromium, which opens the HTML report in tests/report/test_html_browser.py; Debian's
+# openssh-server, whose sshd the store's SFTP tests start on loopback (tests/store/conftest.py).
 $(NODE_TOOLS): .ci/node/package.json .ci/node/package-lock.json
 	cd .ci/node && npm ci --no-audit --no-fund
 	command -v rsync >/dev/null || (apt-get update -qq && apt-get install -y -qq rsync)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	test -x /usr/sbin/sshd || (apt-get update -qq && apt-get install -y -qq openssh-server)
 	touch $@
 
 test: $(STAMP) $(NODE_TOOLS)
@@ -81,6 +83,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_run.py
 	$(BIN)/python benchmarks/bench_serve.py
+	$(BIN)/python benchmarks/bench_store.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -22,8 +22,9 @@ Atomicity, per filesystem (what lets a reader never see half an object):
 
 The one conditional write (:meth:`Store.create`: create a key only if it does not exist) is what makes the
 registry and the run records safe with several writers: S3's ``If-None-Match: *``, GCS's
-``ifGenerationMatch=0``, Azure's ``If-None-Match: *``, and ``link(2)`` for a directory, which fails on an
-existing name; see :mod:`mlspec.store.backend`.
+``ifGenerationMatch=0``, Azure's ``If-None-Match: *``, ``link(2)`` of a complete temporary file for a directory
+and, through OpenSSH's ``hardlink@openssh.com``, for an SFTP server (both fail on an existing name); see
+:mod:`mlspec.store.backend`.
 
 This package imports no filesystem library at module level: ``mlspec validate`` and ``compile`` stay light.
 """
@@ -31,10 +32,10 @@ This package imports no filesystem library at module level: ``mlspec validate`` 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mlspec.errors import MlspecError
 from mlspec.store.base import DIGEST_PREFIX, ENDPOINT_VAR, ENV_VAR, MARKER, StoreConfig, StoreError
@@ -126,49 +127,81 @@ class Store:
     def has(self, digest: str) -> bool:
         return self.backend.exists(object_key(digest))
 
-    def put_file(self, path: Path, digest: str, callback: Any = None) -> bool:
+    def missing(self, digests: Iterable[str]) -> list[str]:
+        """The digests of ``digests`` the store lacks, in their order (duplicates once): batched lookups."""
+        wanted = list(dict.fromkeys(digests))
+        present = self.backend.existing([object_key(d) for d in wanted])
+        return [d for d in wanted if object_key(d) not in present]
+
+    def put_file(self, path: Path, digest: str, progress: bool = True) -> bool:
         """Upload ``path`` as the object ``digest``; False when the store has it already (nothing sent).
 
         The caller computed ``digest`` from the file (the lock's digest); the store does not trust it blindly:
         every reader verifies what it downloads (:meth:`get_file`).
         """
-        key = object_key(digest)
-        if self.backend.exists(key):
-            return False
-        self.backend.upload(path, key, callback)
-        return True
+        return self.put_many([(path, digest)], progress) == 1
 
-    def get_file(self, digest: str, dest: Path, callback: Any = None) -> None:
+    def get_file(self, digest: str, dest: Path, progress: bool = True) -> None:
         """Download the object ``digest`` to ``dest``: into a temporary name beside it, verified, then renamed.
 
         An object whose bytes do not match its name (corrupted, or written by someone who could rewrite the
         bucket) is refused and ``dest`` is left as it was.
         """
+        self.get_many([(digest, dest)], progress)
+
+    def put_many(self, items: Sequence[tuple[Path, str]], progress: bool = True) -> int:
+        """Upload each ``(path, digest)`` the store lacks; the number uploaded.
+
+        One batch of lookups finds what is missing, then several uploads run at once (and a large file's parts
+        concurrently); with ``progress``, files from 64 MiB up print a line per tenth on stderr.
+        """
+        paths = {digest: path for path, digest in items}
+        todo = self.missing(paths)
+        self.backend.upload_many([(paths[d], object_key(d)) for d in todo], progress)
+        return len(todo)
+
+    def get_many(self, items: Sequence[tuple[str, Path]], progress: bool = True) -> None:
+        """Download each ``(digest, dest)``, several at once, each verified as :meth:`get_file` says.
+
+        Every object is downloaded to a temporary name beside its ``dest`` and renamed only once its digest
+        is checked: a ``dest`` whose object fails the check (or never arrives) is left as it was.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
         from mlspec.fsutil import own_name
+
+        staged: list[tuple[str, Path, Path]] = []
+        for digest, dest in items:
+            object_key(digest)  # a bad digest fails before anything is fetched
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            staged.append((digest, dest, dest.parent / own_name("download")))
+        try:
+            self.backend.download_many([(object_key(d), tmp, dest.name) for d, dest, tmp in staged], progress)
+            # sha256 releases the GIL on large buffers: two files hash at once on two cores.
+            with ThreadPoolExecutor(2) as pool:
+                verdicts = list(pool.map(lambda s: self._verify(s[0], s[2]), staged))
+            for (_, dest, tmp), problem in zip(staged, verdicts, strict=True):
+                if problem is None:
+                    os.replace(tmp, dest)
+            problems = [p for p in verdicts if p]
+            if problems:
+                raise StoreError(problems[0])
+        finally:
+            for _, _, tmp in staged:
+                tmp.unlink(missing_ok=True)
+
+    def _verify(self, digest: str, tmp: Path) -> str | None:
         from mlspec.runtime.hashing import file_digest
 
-        key = object_key(digest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.parent / own_name("download")
-        try:
-            self.backend.download(key, tmp, callback)
-            got = file_digest(tmp)
-            if got != digest:
-                raise StoreError(f"store {self.location}: object {key} holds {got}, not {digest}: it was changed "
-                                 f"or corrupted after it was written; delete it there and push it again")
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
+        got = file_digest(tmp)
+        if got == digest:
+            return None
+        return (f"store {self.location}: object {object_key(digest)} holds {got}, not {digest}: it was changed or "
+                f"corrupted after it was written; delete it there and push it again")
 
-    def put_many(self, items: list[tuple[Path, str]], progress: Any = None) -> int:
-        """Upload each ``(path, digest)`` the store lacks; the number uploaded. (Batching and concurrency live
-        in the backend, so one push of a thousand small files is not a thousand round trips in a row.)"""
-        return sum(1 for path, digest in items if self.put_file(path, digest, progress))
-
-    def get_many(self, items: list[tuple[str, Path]], progress: Any = None) -> None:
-        """Download each ``(digest, dest)``, verified as :meth:`get_file` does."""
-        for digest, dest in items:
-            self.get_file(digest, dest, progress)
+    def clear_tmp(self, age: float) -> int:
+        """Remove what writers killed ``age`` seconds ago or more left (see :meth:`Backend.clear_tmp`)."""
+        return self.backend.clear_tmp(age)
 
     # --- small keyed files (markers, run records, registry state) ------------------------------------------
 

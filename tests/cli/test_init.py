@@ -14,7 +14,9 @@ import mlspec
 from mlspec.cli import EXIT_BUG, build_parser, run_command
 from tests.support import EXAMPLE_NAMES, EXAMPLES, run_mlspec
 
-HEAVY = ("pandas", "numpy", "sklearn", "great_expectations", "scipy", "matplotlib", "jinja2", "jsonschema")
+HEAVY = ("pandas", "numpy", "sklearn", "great_expectations", "scipy", "matplotlib", "jinja2", "jsonschema",
+         # the store's filesystems (tests/store/test_filesystems.py checks a spec with a store, too)
+         "fsspec", "s3fs", "boto3", "botocore", "aiobotocore", "gcsfs", "adlfs", "azure", "sshfs", "asyncssh")
 
 
 def test_version() -> None:

@@ -1,12 +1,15 @@
-"""The store tests' servers: moto's standalone S3 server and Azurite, real servers on loopback.
+"""The store tests' servers: moto's standalone S3 server, Azurite and OpenSSH's sshd, real servers on loopback.
 
-``store_url`` runs a test once per kind of store (a directory, S3 over HTTP, Azure Blob), each in a fresh
-bucket or container, with the environment that kind's real credential variables would give it.
+``store_env`` runs a test once per kind of store (a directory, S3 over HTTP, Azure Blob, SFTP), each in a fresh
+bucket, container or directory, with the environment that kind's real credential variables would give it.
 """
 
 from __future__ import annotations
 
+import getpass
+import os
 import secrets
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +24,8 @@ AZURITE = REPO / ".ci" / "node" / "node_modules" / ".bin" / "azurite-blob"
 # Azurite's documented development account (public, well known: it only ever opens the local emulator).
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+SSHD = Path("/usr/sbin/sshd")
+KINDS = ["file", "s3", "az", "sftp"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,9 @@ class StoreServer:
     kind: str
     env: dict[str, str] = field(default_factory=dict)
     endpoint_url: str | None = None
+    root: Path | None = None
+    port: int = 0
+    """sftp: the directory under which each test gets a store of its own."""
 
 
 @pytest.fixture(scope="session")
@@ -56,8 +64,48 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreServer]:
         yield StoreServer("az", {"AZURE_STORAGE_CONNECTION_STRING": conn})
 
 
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreServer]:
+    """OpenSSH's sshd on 127.0.0.1, run as this user with a config, host key and authorized key of its own; the
+    client side is a HOME whose ~/.ssh holds the user's key and the server's host key, as ssh(1) would."""
+    if not SSHD.exists():
+        pytest.skip(f"{SSHD} is missing: the store's SFTP tests need Debian's openssh-server (`make test` installs "
+                    "it with apt-get)")
+    root = tmp_path_factory.mktemp("sshd")
+    home = root / "home"
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    for name in ("host_key", "user_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(root / name)],
+                       check=True)
+    (root / "user_key").rename(home / ".ssh" / "id_ed25519")
+    (root / "authorized_keys").write_text((root / "user_key.pub").read_text())
+    port = free_port()
+    host_key = (root / "host_key.pub").read_text().split()
+    (home / ".ssh" / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
+    (root / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {root / 'host_key'}\nPidFile {root / 'sshd.pid'}\n"
+        f"AuthorizedKeysFile {root / 'authorized_keys'}\nAuthenticationMethods publickey\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+        "PermitRootLogin prohibit-password\nMaxSessions 20\nSubsystem sftp internal-sftp\nLogLevel ERROR\n")
+    if os.getuid() == 0:
+        # As root, sshd insists on its privilege separation directory (systemd's unit creates it at boot).
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    (root / "stores").mkdir()
+    with serve([str(SSHD), "-D", "-e", "-f", str(root / "sshd_config")], port, root):
+        yield StoreServer("sftp", {"HOME": str(home)}, root=root / "stores", port=port)
+
+
+def sftp_url(server: StoreServer, path: str = "") -> str:
+    """An SFTP store URL on ``server``: a fresh directory below its root unless ``path`` names one."""
+    assert server.root is not None
+    name = path or "t" + secrets.token_hex(6)
+    return f"sftp://{getpass.getuser()}@127.0.0.1:{server.port}{server.root}/{name}"
+
+
 def new_bucket(server: StoreServer) -> str:
-    """A fresh bucket (S3) or container (Azure) on ``server``; its store URL."""
+    """A fresh bucket (S3), container (Azure) or directory (SFTP) on ``server``; its store URL."""
+    if server.kind == "sftp":
+        return sftp_url(server)
     name = "t" + secrets.token_hex(6)
     if server.kind == "s3":
         import boto3
@@ -71,15 +119,18 @@ def new_bucket(server: StoreServer) -> str:
     return f"az://{name}/store"
 
 
-@pytest.fixture(params=["file", "s3", "az"])
+SERVERS = {"s3": "s3_server", "az": "azurite", "sftp": "sshd"}
+
+
+@pytest.fixture(params=KINDS)
 def store_env(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh store of each kind: its URL in MLSPEC_STORE, its credentials in the environment; the URL."""
-    for var in ("MLSPEC_STORE", "MLSPEC_STORE_ENDPOINT_URL", "AZURE_STORAGE_CONNECTION_STRING"):
+    for var in ("MLSPEC_STORE", "MLSPEC_STORE_ENDPOINT_URL", "AZURE_STORAGE_CONNECTION_STRING", "SSH_AUTH_SOCK"):
         monkeypatch.delenv(var, raising=False)
     if request.param == "file":
         url = f"file://{tmp_path / 'store'}"
     else:
-        server: StoreServer = request.getfixturevalue("s3_server" if request.param == "s3" else "azurite")
+        server: StoreServer = request.getfixturevalue(SERVERS[request.param])
         for key, value in server.env.items():
             monkeypatch.setenv(key, value)
         url = new_bucket(server)

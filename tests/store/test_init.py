@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from mlspec.errors import MlspecError
 from mlspec.load import load_text
 from mlspec.runtime.hashing import file_digest
 from mlspec.store import Store, StoreError, digest_of_key, object_key, open_store
@@ -105,28 +104,51 @@ def test_racing_creators_one_wins(store_env: str, tmp_path: Path) -> None:
     assert store.read("registry/claim") == str(wins[0]).encode()
 
 
-def test_a_store_that_is_down_names_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.servers import free_port
+def test_batches_send_only_what_is_missing(store_env: str, tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    files = []
+    for n in range(40):  # enough for directory listings rather than one lookup per object
+        path = tmp_path / "src" / f"f{n}.txt"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f"file {n}\n")
+        files.append((path, file_digest(path)))
+    assert store.put_many(files[:5]) == 5
+    assert store.missing([d for _, d in files]) == [d for _, d in files[5:]]
+    assert store.put_many(files + files[:3]) == 35  # duplicates and what is there are not sent again
+    assert store.missing([d for _, d in files]) == []
+    dests = [(digest, tmp_path / "back" / path.name) for path, digest in files]
+    store.get_many(dests)
+    assert all(dest.read_text() == src.read_text() for (src, _), (_, dest) in zip(files, dests, strict=True))
+    assert sorted(p.name for p in (tmp_path / "back").iterdir()) == sorted(p.name for p, _ in files)
 
-    monkeypatch.setenv("MLSPEC_STORE", "s3://bucket/p")
-    monkeypatch.setenv("MLSPEC_STORE_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
-    with pytest.raises(StoreError) as caught:
-        opened(tmp_path).read("mlspec-store.json")
-    text = str(caught.value)
-    assert "s3://bucket/p (from MLSPEC_STORE)" in text and "endpoint" in text
+
+def test_a_missing_object_in_a_batch_names_it(store_env: str, tmp_path: Path) -> None:
+    store = opened(tmp_path)
+    src = tmp_path / "here.txt"
+    src.write_text("here")
+    store.put_file(src, file_digest(src))
+    absent = "sha256:" + "0" * 64
+    with pytest.raises(StoreError, match=f"has no {object_key(absent)}; push it"):
+        store.get_many([(file_digest(src), tmp_path / "a" / "here.txt"), (absent, tmp_path / "a" / "gone.txt")])
+    assert not (tmp_path / "a" / "gone.txt").exists()
+    assert [p.name for p in (tmp_path / "a").iterdir()] in ([], ["here.txt"])  # no temporary left
 
 
-def test_refused_credentials_say_what_to_set(azurite: object, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.store.conftest import AZURITE_KEY, StoreServer, new_bucket
+def test_large_transfers_report_each_tenth(store_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from mlspec.store import progress
 
-    assert isinstance(azurite, StoreServer)
-    monkeypatch.setenv("MLSPEC_STORE", new_bucket(azurite))
-    wrong = azurite.env["AZURE_STORAGE_CONNECTION_STRING"].replace(AZURITE_KEY, "d3Jvbmc=")
-    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", wrong)
-    with pytest.raises(MlspecError) as caught:
-        opened(tmp_path).read("mlspec-store.json")
-    text = str(caught.value)
-    assert "(from MLSPEC_STORE)" in text and "AZURE_STORAGE_CONNECTION_STRING" in text
+    monkeypatch.setattr(progress, "LARGE", 1_000_000)  # the threshold, lowered so the test file is small
+    store = opened(tmp_path)
+    src = tmp_path / "big.bin"
+    src.write_bytes(bytes(range(256)) * 12_000)  # 3 MB
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"s" * 1000)
+    store.put_many([(src, file_digest(src)), (small, file_digest(small))])
+    store.get_many([(file_digest(src), tmp_path / "got" / "big.bin")])
+    err = capsys.readouterr().err
+    assert "mlspec: download big.bin (2.9 MiB): 100%" in err
+    assert "small.bin" not in err
+    assert "mlspec: upload big.bin (2.9 MiB): 100%" in err
+    assert store.get_many([(file_digest(src), tmp_path / "quiet" / "big.bin")], progress=False) is None
+    assert capsys.readouterr().err == ""
