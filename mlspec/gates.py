@@ -198,8 +198,15 @@ def _drop_check(
         better = f"{fmt(-worse)} better than" if worse < 0 else "equal to"
         return Check("max_drop", limit, "pass", f"{better} the baseline {fmt(base)}")
     how = f"{fmt(worse)} worse than the baseline {fmt(base)}"
+    ci = ""
+    if isinstance(significance, Interval):
+        # Worsening is -(current - baseline) for higher-is-better metrics, so the interval flips.
+        low, high = (-significance.high, -significance.low) if direction == "higher" else (
+            significance.low, significance.high)
+        ci = f"{significance.confidence * 100:g}% interval of the worsening [{fmt(low)}, {fmt(high)}]"
     if worse <= allowed or _close(worse, allowed):
-        return Check("max_drop", limit, "pass", f"{how}, within max_drop {shown}")
+        # A computed interval is shown either way: how sure the comparison is matters when it passes too.
+        return Check("max_drop", limit, "pass", f"{how}, within max_drop {shown}" + (f"; {ci}" if ci else ""))
     over = f"{how}, more than max_drop {shown}"
     if percent and base == 0:
         over = f"{how}; a percentage of a baseline of 0 allows no worsening (use an absolute max_drop)"
@@ -207,10 +214,6 @@ def _drop_check(
         return Check("max_drop", limit, "fail", over)
     if not isinstance(significance, Interval):
         return Check("max_drop", limit, "fail", f"{over} (significance not tested)")
-    # Worsening is -(current - baseline) for higher-is-better metrics, so the interval flips.
-    low, high = (-significance.high, -significance.low) if direction == "higher" else (
-        significance.low, significance.high)
-    ci = f"{significance.confidence * 100:g}% interval of the worsening [{fmt(low)}, {fmt(high)}]"
     if low > allowed and not _close(low, allowed):
         return Check("max_drop", limit, "fail", f"{over}, significantly: {ci}")
     return Check("max_drop", limit, "pass", f"{over}, but not significantly: {ci} reaches down to {fmt(allowed)}")

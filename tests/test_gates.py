@@ -142,9 +142,9 @@ SIG = Gate(max_drop=0.01, significance=Significance())
         (RMSE, 55.5, 55.0, Interval(-0.3, 1.2, 0.9, 500), "pass",
          "0.5 worse than the baseline 55, more than max_drop 0.01, but not significantly: 90% interval of the "
          "worsening [-0.3, 1.2] reaches down to 0.01"),
-        # within the allowance: the interval does not matter
+        # within the allowance: the interval does not decide, and is shown
         ("accuracy", 0.895, 0.9, Interval(-0.05, -0.02, 0.95, 2000), "pass",
-         "0.005 worse than the baseline 0.9, within max_drop 0.01"),
+         "0.005 worse than the baseline 0.9, within max_drop 0.01; 95% interval of the worsening [0.02, 0.05]"),
         # the interval could not be computed: the plain threshold applies
         ("accuracy", 0.87, 0.9, "no predictions", "fail",
          "0.03 worse than the baseline 0.9, more than max_drop 0.01 (significance not tested)"),

@@ -17,8 +17,9 @@ class StoreFilesystems:
     """:class:`mlspec.sources.base.Filesystems` over :func:`mlspec.store.backend.open_backend`."""
 
     def open(self, url: SourceUrl, endpoint: str | None) -> tuple[Any, str]:
-        from mlspec.store.backend import PACKAGES, open_backend
+        from mlspec.store.backend import open_backend
         from mlspec.store.base import StoreConfig, StoreError
+        from mlspec.store.filesystems import PACKAGES
         from mlspec.store.url import StoreUrl
 
         package = PACKAGES[url.kind]
@@ -34,7 +35,7 @@ class StoreFilesystems:
         return backend.fs, backend.root
 
     def credentials(self, kind: str) -> str:
-        from mlspec.store.backend import CREDENTIALS
+        from mlspec.store.filesystems import CREDENTIALS
 
         return CREDENTIALS[kind]
 

@@ -152,7 +152,7 @@ def _diagnose(store: Store, items: list[tuple[str, Path]], outputs: Mapping[str,
             continue
         probe = path.parent / own_name("probe")
         try:
-            store.backend.download(object_key(want), probe)
+            store.backend.download_many([(object_key(want), probe, names[want])], show=False)
             if file_digest(probe) != want:
                 result.corrupt[names[want]] = want
             else:
@@ -196,7 +196,7 @@ def push(store: Store, stage_id: str, stage_dir: Path, entry: lockfile.Entry,
     fix = set(repair) & by_digest.keys()
     for want in sorted(fix):
         _verify(by_digest[want], want)
-        store.backend.upload(by_digest[want], object_key(want))
+        store.backend.upload_many([(by_digest[want], object_key(want))], show=False)
     needed = [(path, want) for want, path in sorted(by_digest.items()) if want not in fix and not store.has(want)]
     for path, want in needed:
         _verify(path, want)

@@ -33,7 +33,7 @@ from mlspec.graph import Stage
 from mlspec.load import Loaded
 from mlspec.runtime import lockfile
 from mlspec.runtime.context import RunOptions
-from mlspec.runtime.hashing import StatCache, manifest, outputs_fingerprint
+from mlspec.runtime.hashing import StatCache, file_digest, manifest, outputs_fingerprint
 from mlspec.runtime.stages import build
 from mlspec.runtime.workspace import Workspace
 from mlspec.store import Store, runcache
@@ -222,15 +222,28 @@ def pull_for(loaded: Loaded, kinds: Sequence[str] = (), ids: Sequence[str] = (),
     """Before a command reads stage outputs (deploy, report, comment): pull the stages of ``kinds`` (but not
     scheduled ones) and ``ids``, not their upstream, when there is a store; (lines of what moved, warnings of
     what is missing). Without a store, nothing happens: the command reads the workspace as it is."""
-    from mlspec.store import open_store
+    from mlspec.store import config, open_store
 
-    store = open_store(loaded, environ)
-    if store is None:
+    if config(loaded, environ) is None:
         return [], []
     # Scheduled stages (monitoring) only when named: the pipeline's commands never read them.
     wanted = [s.id for s in build(loaded.spec) if (s.kind in kinds and not s.scheduled) or s.id in ids]
+    # Outputs the job already holds with the record that describes them (CI artifacts of this pipeline) are
+    # read as they are: a job given artifacts and no store credentials (the report job) never asks the store.
+    workspace = Workspace.for_spec(loaded.path, environ)
+    wanted = [sid for sid in wanted if not _held(workspace, sid)]
     if not wanted:
         return [], []
+    store = open_store(loaded, environ)
+    assert store is not None
     moved = pull(loaded, store, wanted, with_deps=False, environ=environ)
     lines = [*moved.lines, moved.summary_text(store.location)] if moved.stages else []
     return lines, [f"warning: cannot pull {problem}" for problem in moved.missing]
+
+
+def _held(workspace: Workspace, stage_id: str) -> bool:
+    """Whether the workspace has ``stage_id``'s outputs exactly as their record describes them."""
+    record = lockfile.read_record(workspace, stage_id)
+    if record is None:
+        return False
+    return manifest(workspace.stage_dir(stage_id), file_digest) == dict(record.outputs)

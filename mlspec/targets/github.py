@@ -140,6 +140,10 @@ def _report(ctx: Context) -> dict[str, Any]:
         "comment_if": SAME_REPOSITORY_PR,
         "artifact": REPORT_ARTIFACT,
         "dir": ctx.report_dir,
+        # With a store, whether each stage is current depends on the registry's baseline and url sources'
+        # objects: the `mlspec report` step (not the comment step, which holds the token) reaches the store.
+        "store_env": oidc.github_env(ctx.spec) if has_store(ctx.spec) else [],
+        "oidc": oidc.github_steps(gh.oidc) if has_store(ctx.spec) else [],
     }
 
 

@@ -136,17 +136,20 @@ def _job(ctx: Context, job: Job) -> dict[str, Any]:
 
 def _report(ctx: Context) -> dict[str, Any]:
     job = report_job(ctx.spec)
+    store = has_store(ctx.spec)
+    auth = oidc.gitlab_auth(ctx.spec.ci.gitlab.oidc) if store else oidc.GitLabAuth([], [], [])
     return {
         "id": job.id,
         "stage": "report",
-        # No store credentials here (it can post to the merge request): it reads what the jobs uploaded.
+        # It reads what the jobs uploaded; with a store it also needs the store (whether each stage is current
+        # depends on the registry's baseline and on url sources' objects), so it signs in like the stage jobs.
         "needs": [{"job": n, "optional": False, "artifacts": True} for n in job.needs],
         "matrix_var": "",
         "matrix": [],
         "script": [job.report, job.comment],
-        "auth_script": [],
-        "id_tokens": [],
-        "env": [],
+        "auth_script": auth.script,
+        "id_tokens": auth.id_tokens,
+        "env": [*(oidc.gitlab_env(ctx.spec) if store else []), *auth.variables],
         "tags": None,
         "timeout": "",
         # After a failed gate too: the report shows why. Schedules run monitoring only.

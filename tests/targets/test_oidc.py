@@ -17,7 +17,9 @@ from tests.golden import compiled
 
 STORE = "breast-cancer+store"
 REPORTERS = ("report", "monitor-issue")
-"""Jobs that read only what earlier jobs uploaded, and hold a token that can write to the project."""
+"""Jobs that read what earlier jobs uploaded, and hold a token that can write to the project. The report job also
+reaches the store in its `mlspec report` step alone (whether a stage is current depends on the registry's
+baseline and on url sources), never in the step that holds the token."""
 
 
 def _github(rel: str) -> dict[str, Any]:
@@ -28,6 +30,7 @@ def _github(rel: str) -> dict[str, Any]:
 def test_github_env_and_oidc_only_in_the_mlspec_step_of_store_jobs(rel: str) -> None:
     jobs = _github(rel)["jobs"]
     store_jobs = [j for j in jobs if j not in REPORTERS]
+    reporters = [j for j in jobs if j in REPORTERS and j != "report"]
     assert "deploy-staging" in store_jobs  # on_drift: retrain deploys from the monitoring workflow too
     assert ("monitor" in store_jobs) == rel.endswith("-monitor.yml")
     for job_id, job in jobs.items():
@@ -35,7 +38,9 @@ def test_github_env_and_oidc_only_in_the_mlspec_step_of_store_jobs(rel: str) -> 
         signs_in = [u for u in uses if u in (a.uses for a in (actions.AWS_CREDENTIALS, actions.AZURE_LOGIN,
                                                                actions.GCP_AUTH))]
         text = yaml.safe_dump(job)
-        if job_id in REPORTERS:
+        if job_id == "report":
+            continue  # test_github_report_reaches_the_store_in_its_report_step_only
+        if job_id in reporters:
             assert "id-token" not in job["permissions"] and not signs_in
             assert "MLFLOW_TRACKING_TOKEN" not in text and "vars.AZURE" not in text
             continue
@@ -65,14 +70,28 @@ def test_github_reporters_still_read_the_uploaded_outputs() -> None:
     assert actions.DOWNLOAD_ARTIFACT.uses in [s.get("uses") for s in jobs["report"]["steps"]]
 
 
+def test_github_report_reaches_the_store_in_its_report_step_only() -> None:
+    report = _github(".github/workflows/mlspec.yml")["jobs"]["report"]
+    assert report["permissions"] == {"contents": "read", "pull-requests": "write", "id-token": "write"}
+    names = [s["name"] for s in report["steps"]]
+    step = next(s for s in report["steps"] if s.get("run", "").startswith("mlspec report"))
+    assert step["env"]["MLFLOW_TRACKING_TOKEN"] == "${{ secrets.MLFLOW_TRACKING_TOKEN }}"
+    assert names.index(step["name"]) == names.index("Google Cloud credentials (OIDC)") + 1
+    comment = next(s for s in report["steps"] if s.get("run", "").startswith("mlspec comment"))
+    assert set(comment["env"]) == {"GITHUB_TOKEN"}  # the token, and no store credential beside it
+
+
 def test_gitlab_env_id_tokens_and_needs_with_a_store() -> None:
     ci = yaml.safe_load(compiled(STORE)[".gitlab-ci.yml"])
     jobs = {k: v for k, v in ci.items() if isinstance(v, dict) and "script" in v}
     for job_id, job in jobs.items():
         if job_id in REPORTERS:
-            assert "id_tokens" not in job and "MLFLOW_TRACKING_TOKEN" not in job.get("variables", {})
+            # Both read what the jobs uploaded; only the report job reaches the store (GitLab scopes variables
+            # per job, and the merge request token is a CI/CD variable of every job anyway).
             assert all(isinstance(n, str) or n.get("artifacts", True) for n in job["needs"])
-            continue
+            if job_id != "report":
+                assert "id_tokens" not in job and "MLFLOW_TRACKING_TOKEN" not in job.get("variables", {})
+                continue
         assert set(job["id_tokens"]) == {"MLSPEC_AWS_ID_TOKEN", "MLSPEC_AZURE_ID_TOKEN", "MLSPEC_GCP_ID_TOKEN"}
         assert job["id_tokens"]["MLSPEC_GCP_ID_TOKEN"] == {"aud": "https://iam.googleapis.com/$GCP_PROVIDER"}
         variables = job["variables"]
@@ -81,8 +100,9 @@ def test_gitlab_env_id_tokens_and_needs_with_a_store() -> None:
         assert variables["AWS_REGION"] == variables["AWS_DEFAULT_REGION"] == "$AWS_REGION_NAME"
         assert job["script"][:3] == [oidc.AWS_SCRIPT, oidc.AZURE_SCRIPT, oidc.GCP_SCRIPT]
         assert job["script"][-1].startswith("mlspec ")
-        # Only the monitor job's dotenv report (is there drift?) still travels as an artifact.
-        for need in job["needs"]:
+        # Only the monitor job's dotenv report (is there drift?) still travels as an artifact, and every job's
+        # outputs to the report job.
+        for need in ([] if job_id == "report" else job["needs"]):
             assert isinstance(need, dict), (job_id, need)
             assert need.get("artifacts", True) is (need["job"] == "monitor"), (job_id, need)
         assert all(c["key"].startswith("pip-") for c in job.get("cache", [])), job_id
