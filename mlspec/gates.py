@@ -194,19 +194,20 @@ def _drop_check(
     allowed = amount * abs(base) if percent else amount
     worse = base - value if direction == "higher" else value - base
     shown = f"{limit} of {fmt(base)} = {fmt(allowed)}" if percent else limit
-    if worse <= 0:
-        better = f"{fmt(-worse)} better than" if worse < 0 else "equal to"
-        return Check("max_drop", limit, "pass", f"{better} the baseline {fmt(base)}")
-    how = f"{fmt(worse)} worse than the baseline {fmt(base)}"
     ci = ""
     if isinstance(significance, Interval):
         # Worsening is -(current - baseline) for higher-is-better metrics, so the interval flips.
         low, high = (-significance.high, -significance.low) if direction == "higher" else (
             significance.low, significance.high)
         ci = f"{significance.confidence * 100:g}% interval of the worsening [{fmt(low)}, {fmt(high)}]"
+    # A computed interval is shown whatever the outcome: how sure the comparison is matters when it passes too.
+    tail = f"; {ci}" if ci else ""
+    if worse <= 0:
+        better = f"{fmt(-worse)} better than" if worse < 0 else "equal to"
+        return Check("max_drop", limit, "pass", f"{better} the baseline {fmt(base)}{tail}")
+    how = f"{fmt(worse)} worse than the baseline {fmt(base)}"
     if worse <= allowed or _close(worse, allowed):
-        # A computed interval is shown either way: how sure the comparison is matters when it passes too.
-        return Check("max_drop", limit, "pass", f"{how}, within max_drop {shown}" + (f"; {ci}" if ci else ""))
+        return Check("max_drop", limit, "pass", f"{how}, within max_drop {shown}{tail}")
     over = f"{how}, more than max_drop {shown}"
     if percent and base == 0:
         over = f"{how}; a percentage of a baseline of 0 allows no worsening (use an absolute max_drop)"

@@ -84,7 +84,7 @@ def pull_request_event(base: str, base_sha: str, head: str, head_sha: str, repos
 
 
 def run(root: Path, workflow: Path, event: str, event_file: Path, env: Mapping[str, str], job_env: Mapping[str, str],
-        variables: Mapping[str, str], cache_dir: Path) -> Run:
+        variables: Mapping[str, str], cache_dir: Path, secrets: Mapping[str, str] | None = None) -> Run:
     command = [
         tool("act"), event, "--eventpath", str(event_file), "--workflows", str(workflow),
         # On the host, no Docker; no cache server (the cache stand-in never calls one); never pull an action
@@ -97,6 +97,7 @@ def run(root: Path, workflow: Path, event: str, event_file: Path, env: Mapping[s
     ]
     command += [arg for key, value in job_env.items() for arg in ("--env", f"{key}={value}")]
     command += [arg for key, value in variables.items() for arg in ("--var", f"{key}={value}")]
+    command += [arg for key, value in (secrets or {}).items() for arg in ("--secret", f"{key}={value}")]
     result = subprocess.run(command, cwd=root, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, timeout=900)
     # Kept for a look after a failure (pytest keeps the last three runs' tmp_path).

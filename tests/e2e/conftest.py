@@ -41,3 +41,7 @@ def project_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
 def project(project_template: Project, tmp_path: Path) -> Project:
     """A copy for one test: the executors write into the repository (gitlab-ci-local keeps its state there)."""
     return project_template.copy_to(tmp_path / "repo")
+
+
+# The S3-compatible server of the store tests, for the pipelines that share state only through a store.
+from tests.store.conftest import s3_server  # noqa: E402, F401

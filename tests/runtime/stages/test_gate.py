@@ -164,7 +164,7 @@ def test_significance_with_the_baseline_predictions(diabetes: Path, tmp_path: Pa
         in lines
     gate = next(g for g in _verdict()["gates"] if g["metric"] == "root_mean_squared_error")  # type: ignore[attr-defined]
     assert gate["interval"] == {"low": 0.0, "high": 0.0, "confidence": 0.95, "resamples": 200}
-    assert gate["reason"] == "55.71 <= max 65; equal to the baseline 55.71"
+    assert gate["reason"] == "55.71 <= max 65; equal to the baseline 55.71; 95% interval of the worsening [0, 0]"
 
 
 def test_gate_baseline_is_a_run_option_and_leaves_the_environment_alone(
