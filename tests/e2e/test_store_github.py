@@ -1,8 +1,9 @@
 """The generated GitHub workflow on a store, under act: every job in a fresh copy of the repository with a fresh
 Python, no cache, no downloads of earlier jobs' artifacts (a workflow with a store has none), so the store is the
-only thing jobs share. Two runs on one repository: the first push to main (train, gate without a baseline, deploy
-into the store's registry), then a pull request gated against the store's ``production`` version, scored on the
-same rows, with the paired significance test computed."""
+only thing jobs share. Three runs on one repository: the first push to main (train, gate without a baseline,
+deploy into the store's registry), a pull request gated against the store's ``production`` version, scored on
+the same rows, with the paired significance test computed, and the monitoring schedule with drifted data in the
+bucket (monitor finds production in the store; drift → retrain → gate → deploy)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.e2e.test_store_gitlab import CHANGE
 from tests.store.conftest import StoreServer, new_bucket
 
 WORKFLOW = Path(".github/workflows/mlspec.yml")
+MONITOR_WORKFLOW = Path(".github/workflows/mlspec-monitor.yml")
 REPOSITORY = "mlspec-e2e/project"
 
 
@@ -43,7 +45,8 @@ def test_workflow_runs_share_only_the_store(tmp_path: Path, home: Path, job_pyth
              if job_id != "report"]
     assert not [s for s in steps if "download-artifact" in s or s.startswith("actions/cache")], steps
 
-    def act(event_name: str, payload: dict[str, object], run: str) -> dict[str, act_local.Job]:
+    def act(event_name: str, payload: dict[str, object], run: str, workflow: Path = WORKFLOW
+            ) -> dict[str, act_local.Job]:
         event = tmp_path / f"{run}.json"
         event.write_text(json.dumps(payload))
         artifacts = tmp_path / f"artifacts-{run}"
@@ -51,7 +54,7 @@ def test_workflow_runs_share_only_the_store(tmp_path: Path, home: Path, job_pyth
         job_env = {"MLSPEC_E2E_PYTHON": str(job_python.base), "MLSPEC_E2E_DEPS": str(job_python.deps),
                    "MLSPEC_E2E_ARTIFACTS": str(artifacts), "PIP_NO_INDEX": "1"}
         secrets = {k: v for k, v in project.ci_variables().items() if k != "STORE_ENDPOINT"}
-        result = act_local.run(project.root, project.root / WORKFLOW, event_name, event, executor_env(home), job_env,
+        result = act_local.run(project.root, project.root / workflow, event_name, event, executor_env(home), job_env,
                                {"MLSPEC_INSTALL": str(job_python.wheel), "STORE_ENDPOINT": project.endpoint},
                                tmp_path / f"act-{run}", secrets)
         assert result.returncode == 0, result.describe()
@@ -80,3 +83,13 @@ def test_workflow_runs_share_only_the_store(tmp_path: Path, home: Path, job_pyth
     assert _says(gate, r"baseline: registry production"), gate.output
     assert _says(gate, r"significance: paired bootstrap"), gate.output
     assert project.aliases() == {"production": 1}
+
+    # 3. The schedule on main, with drifted production data in the bucket: the monitor job finds production in
+    #    the store, and drift retrains, gates and deploys.
+    git(project.root, home, "switch", "--quiet", DEFAULT_BRANCH)
+    project.drift()
+    jobs = act("schedule", {"schedule": "0 6 * * 1"}, "schedule", MONITOR_WORKFLOW)
+    assert _says(jobs["monitor"], r"registry alias 'production': version 1 of 'breast-cancer'"), jobs["monitor"].output
+    assert _says(jobs["monitor"], r"monitor: drift in "), jobs["monitor"].output
+    assert jobs["gate"].result == "success" and _says(jobs["gate"], r"gate: pass"), jobs["gate"].output
+    assert jobs["deploy-production"].result == "success", jobs["deploy-production"].output
