@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -16,6 +14,7 @@ import pytest
 from mlspec.registry import FileRegistry, Registry
 from mlspec.registry.storestore import StoreRegistry
 from tests.registry.kit import store_of
+from tests.servers import free_port, stop
 from tests.store.conftest import StoreServer, azurite, new_bucket, s3_server
 from tests.support import tool
 
@@ -27,10 +26,6 @@ QUIET_MLFLOW = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
 START_SECONDS = 240.0  # the server creates its SQLite schema first: tens of seconds on a busy 2-core machine
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -60,22 +55,10 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.5)
         yield uri
     finally:
-        _stop(proc)
+        stop(proc)
         log.close()
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    # The server runs uvicorn as a child process: signal the whole process group it leads.
-    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @pytest.fixture

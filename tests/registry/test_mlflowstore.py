@@ -15,8 +15,8 @@ from mlspec.cli import main
 from mlspec.registry.mlflowstore import MlflowRegistry
 from mlspec.serve import load_service
 from mlspec.serve.validation import InputSchema, to_frame
-from tests.registry.conftest import free_port
 from tests.runtime.gatekit import edit
+from tests.servers import free_port
 
 pytestmark = pytest.mark.usefixtures("quiet_mlflow")
 
