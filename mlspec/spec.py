@@ -295,6 +295,10 @@ class Training(Model):
     packages: list[Package] = []
     """Top-level packages besides sklearn that estimators may be imported from, e.g. [xgboost]. Nothing else
     is imported: an estimator's package is checked against this list before any import."""
+    trust: list[ImportPath] = []
+    """Exact types (package.module.Class) a model file may hold beyond mlspec's reviewed allowlist: your own
+    transformer classes, or a library's types mlspec has not reviewed (skorch, torch). Loading a model builds
+    every type it holds, so list only code you trust; each load says which of these it trusted."""
     models: Annotated[dict[Name, TrainedModel], Field(min_length=1)]
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,8 +111,11 @@ def _stable_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def load(path: str | Path) -> Bundle:
-    """Load a bundle directory (or its ``model.skops``); raise :class:`BundleError` on untrusted content."""
+def load(path: str | Path, trust: Collection[str] = ()) -> Bundle:
+    """Load a bundle directory (or its ``model.skops``); raise :class:`BundleError` on untrusted content.
+
+    ``trust`` is the loader's own opt-in (the spec's ``training.trust``) to exact types beyond the reviewed
+    allowlist; the bundle's files never widen it."""
     import skops.io as sio
 
     directory = Path(path)
@@ -126,7 +130,7 @@ def load(path: str | Path) -> Bundle:
     except jsonio.JsonError as exc:
         raise BundleError(f"unreadable metadata: {exc}") from None
     types = _types(model_file)
-    refused = trusted_types.refused(types)
+    refused = trusted_types.refused(types, trust)
     if refused:
         raise BundleError(
             f"{model_file}: refusing to load a model file that holds types outside mlspec's reviewed allowlist "

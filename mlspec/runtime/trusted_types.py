@@ -63,6 +63,8 @@ REVIEWED: dict[str, frozenset[str]] = {
 ALLOWED: frozenset[str] = frozenset().union(*REVIEWED.values())
 
 
-def refused(types: Iterable[str]) -> list[str]:
-    """Those of ``types`` (what ``skops.io.get_untrusted_types`` reports) that are not on the allowlist."""
-    return sorted(t for t in set(types) if t not in ALLOWED)
+def refused(types: Iterable[str], extra: Iterable[str] = ()) -> list[str]:
+    """Those of ``types`` (what ``skops.io.get_untrusted_types`` reports) that are neither on the allowlist nor
+    in ``extra`` (the spec's ``training.trust``: never a list the model file itself carries)."""
+    allowed = ALLOWED | frozenset(extra)
+    return sorted(t for t in set(types) if t not in allowed)
