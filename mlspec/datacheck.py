@@ -159,7 +159,11 @@ def _columns(spec: Spec, headers: dict[str, list[str]], report: Report) -> None:
                     for i, c in enumerate(getattr(data.features, kind) if data.features else [])]
         _need_all(need, declared, source, columns)
         _need_all(need, [(c, ("data", "exclude", i), "data.exclude") for i, c in enumerate(data.exclude)],
-                 source, columns)
+                  source, columns)
+    for suite_name, suite in spec.validation.items():
+        if suite.data in headers:
+            _need_all(need, list(_suite_columns(suite_name, suite.expectations or [])), suite.data,
+                      headers[suite.data])
     if features is None:
         return
     evaluation = spec.evaluation.data
@@ -178,10 +182,6 @@ def _columns(spec: Spec, headers: dict[str, list[str]], report: Report) -> None:
                 need(Finding(("monitoring", "drift", "features", name),
                              f"drift override for {name!r}, which is not a feature of the models"
                              + _suggest(name, features), at_key=True))
-    for suite_name, suite in spec.validation.items():
-        if suite.data in headers:
-            _need_all(need, list(_suite_columns(suite_name, suite.expectations or [])), suite.data,
-                     headers[suite.data])
 
 
 def _feature_names(spec: Spec, headers: dict[str, list[str]], train_sources: Sequence[str]) -> list[str] | None:
