@@ -182,6 +182,11 @@ def _locate_finding(f: Finding, doc: Document, filename: str) -> Problem:
     return Problem(filename, mark.line, mark.col, _display(shown), f.message)
 
 
+def locate(loaded: Loaded, findings: list[Finding]) -> list[Problem]:
+    """Findings made after loading (``mlspec validate --data``), located in the loaded spec like its own."""
+    return sorted(_locate_finding(f, loaded.doc, str(loaded.path)) for f in findings)
+
+
 # --- pydantic errors ----------------------------------------------------------------------------------------
 
 

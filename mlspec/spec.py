@@ -680,6 +680,25 @@ class CI(Model):
         return value
 
 
+# --- serving ----------------------------------------------------------------------------------------------
+
+InputPolicy = Literal["count", "reject"]
+
+
+class Serving(Model):
+    """What `mlspec serve` does with inputs unlike the training data. Either way each response counts them per
+    feature (`input_issues`); `reject` answers 422 instead, naming the feature, the value and what training saw."""
+
+    unseen_categories: InputPolicy = "count"
+    """A categorical value never seen in training (the model encodes it as "unknown"): `count` or `reject`."""
+    out_of_range: InputPolicy = "count"
+    """A numeric value below the training minimum or above its maximum: `count` or `reject`."""
+
+    def rejects(self) -> frozenset[str]:
+        """The kinds of input issue answered with 422 (names as in the response's `input_issues`)."""
+        return frozenset(k for k in ("unseen_categories", "out_of_range") if getattr(self, k) == "reject")
+
+
 # --- the spec ---------------------------------------------------------------------------------------------
 
 
@@ -704,4 +723,6 @@ class Spec(Model):
     store: Store | None = None
     """The shared store; without one, everything stays in the workspace beside mlspec.yaml."""
     monitoring: Monitoring | None = None
+    serving: Serving = Serving()
+    """How `mlspec serve` treats inputs unlike the training data."""
     ci: CI = CI()

@@ -47,6 +47,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "mlspec.runtime", "mlspec.runtime.lockfile", "mlspec.runtime.workspace", "mlspec.runtime.context",
         "mlspec.runtime.specview", "mlspec.runtime.snapshot", "mlspec.runtime.bundle",
         "mlspec.runtime.trusted_types", "mlspec.runtime.structure", "mlspec.runtime.features",
+        "mlspec.runtime.seen",
         "mlspec.runtime.stages", "mlspec.runtime.stages.*", "mlspec.registry.base", "mlspec.registry.integrity",
         "mlspec.report", "mlspec.monitor",
     )),
@@ -62,7 +63,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("features", (
         "mlspec.gates", "mlspec.baseline", "mlspec.diff", "mlspec.report.*", "mlspec.monitor.*", "mlspec.deploy",
         "mlspec.serve", "mlspec.serve.*", "mlspec.registry.*", "mlspec.runtime.verdict",
-        "mlspec.runtime.significance", "mlspec.describe", "mlspec.project",
+        "mlspec.runtime.significance", "mlspec.describe", "mlspec.project", "mlspec.datacheck",
     )),
     ("cli", ("mlspec.cli", "mlspec.cli.*", "mlspec.__main__")),
 ]

@@ -52,7 +52,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     registry, model, _ = locate(args.file, args.registry, args.model)
     ref = str(args.version) if args.version is not None else args.alias
     with tempfile.TemporaryDirectory(prefix="mlspec-serve.") as scratch:
-        service = load_service(registry, model, ref, Path(scratch))
+        service = load_service(registry, model, ref, Path(scratch), _rejects(args.file))
 
         def ready(url: str) -> None:
             info = service.info
@@ -61,6 +61,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         serve(service, args.host, args.port, Limits(args.max_body_bytes, args.max_rows), ready)
     return EXIT_OK
+
+
+def _rejects(spec_file: str) -> frozenset[str]:
+    """The spec's ``serving`` policy when there is a spec (a serving host may have none: everything counted)."""
+    from pathlib import Path
+
+    from mlspec.load import load as load_spec
+
+    return load_spec(spec_file).spec.serving.rejects() if Path(spec_file).is_file() else frozenset()
 
 
 def add_deploy(sub: Subparsers) -> None:

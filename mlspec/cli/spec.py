@@ -12,6 +12,7 @@ from mlspec.targets import NAMES as PLATFORM_NAMES
 
 if TYPE_CHECKING:
     from mlspec.cli.common import Subparsers
+    from mlspec.load import Loaded
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -26,6 +27,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     loaded = load(args.file)
+    if args.data:
+        check_data(loaded)
     if not args.quiet:
         # Only the summary needs the stage graph (and so the stage kinds): `-q`, as the pre-commit hook runs
         # it, does not pay for importing them.
@@ -34,6 +37,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{args.file}: valid")
         print(render_summary(loaded.spec))
     return EXIT_OK
+
+
+def check_data(loaded: Loaded) -> None:
+    """``--data``: the estimators and the data files, checked as the pipeline will meet them (heavy imports)."""
+    from mlspec.datacheck import check_data as check
+    from mlspec.errors import SpecError
+    from mlspec.load import locate
+
+    report = check(loaded.spec, loaded.root)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if report.findings:
+        raise SpecError(locate(loaded, report.findings), loaded.doc.text)
+    checked = ", ".join(report.checked) or "none"
+    print(f"{loaded.path}: data checked ({len(loaded.spec.training.models)} estimators; sources read: {checked})",
+          file=sys.stderr)
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -87,6 +106,8 @@ def add_validate(sub: Subparsers) -> None:
     p = sub.add_parser("validate", help="check mlspec.yaml and report every problem with its line and column")
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing when the spec is valid")
+    p.add_argument("--data", action="store_true",
+                   help="also import the estimators and read the data headers and labels (what training will meet)")
     p.set_defaults(func=cmd_validate)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from types import FrameType
 
@@ -39,8 +39,10 @@ DEFAULT_ALIAS = "production"
 __all__ = ["DEFAULT_ALIAS", "Limits", "Service", "bind", "create_app", "load_service", "serve"]
 
 
-def load_service(registry: Registry, model: str, ref: str, scratch: Path) -> Service:
-    """The version ``ref`` (an alias or a number) of ``model``, loaded and checked."""
+def load_service(registry: Registry, model: str, ref: str, scratch: Path,
+                 reject: Collection[str] = ()) -> Service:
+    """The version ``ref`` (an alias or a number) of ``model``, loaded and checked; ``reject``: the kinds of
+    input issue to answer with 422 (``Serving.rejects()``)."""
     from mlspec.runtime import bundle
 
     version = resolve(registry, model, ref)
@@ -52,7 +54,7 @@ def load_service(registry: Registry, model: str, ref: str, scratch: Path) -> Ser
         raise MlspecError(f"{folder}/metadata.json has no usable input schema ({type(exc).__name__}: {exc})") from None
     info = {"model": model, "version": version.number, "alias": None if ref.isdigit() else ref,
             "trained_model": version.trained_model, "digest": version.digest, "verdict": version.verdict}
-    return Service(loaded.model, schema, info, loaded.classes)
+    return Service(loaded.model, schema, info, loaded.classes, frozenset(reject))
 
 
 def serve(service: Service, host: str, port: int, limits: Limits, ready: Callable[[str], None]) -> None:

@@ -4,7 +4,8 @@ Endpoints::
 
     GET  /health    200 {"status": "ok", model, version, alias, trained_model, digest, verdict}
     GET  /schema    the input columns a request must carry, with their JSON types
-    POST /predict   {"rows": [{column: value, ...}, ...]} -> {"predictions": [...], model, version}
+    POST /predict   {"rows": [{column: value, ...}, ...]} -> {"predictions": [...], model, version,
+                    "input_issues": {"unseen_categories": {feature: n}, "out_of_range": {feature: n}}}
                     ?probabilities=true adds "classes" and "probabilities" for classifiers
 
 Errors are JSON ``{"error": {"status", "message", "details"?}}``: 400 unreadable JSON or a bad Content-Length,
@@ -27,7 +28,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mlspec.runtime.bundle import jsonable
-from mlspec.serve.validation import InputSchema, RequestError, check, parse_json, rows_of, to_frame
+from mlspec.runtime.seen import counts
+from mlspec.serve.validation import InputSchema, RequestError, check, input_issues, parse_json, rows_of, to_frame
 
 log = logging.getLogger("mlspec.serve")
 JSON_TYPES = ("application/json", "text/json")
@@ -49,6 +51,8 @@ class Service:
     info: dict[str, Any]
     """model, version, alias, trained_model, digest, verdict: shown by /health and in every prediction."""
     classes: list[Any] | None = None
+    reject: frozenset[str] = frozenset()
+    """The kinds of input issue answered with 422 instead of counted (the spec's ``serving``)."""
 
 
 def create_app(service: Service, limits: Limits = Limits()) -> Starlette:
@@ -67,7 +71,9 @@ def create_app(service: Service, limits: Limits = Limits()) -> Starlette:
             _check_media_type(request)
             raw = await _read_body(request, limits.max_body_bytes)
             rows = rows_of(parse_json(raw), limits.max_rows)
-            frame = to_frame(service.schema, check(service.schema, rows))
+            columns = check(service.schema, rows)
+            issues = input_issues(service.schema, columns, service.reject)
+            frame = to_frame(service.schema, columns)
             proba = request.query_params.get("probabilities", "false").lower() in ("1", "true", "yes")
         except RequestError as exc:
             return JSONResponse(exc.body(), status_code=exc.status)
@@ -80,6 +86,8 @@ def create_app(service: Service, limits: Limits = Limits()) -> Starlette:
             # that fails on this data): that is about this input, so a 422 the caller can act on, never a 500.
             log.warning("the model could not score a request: %s: %s", type(exc).__name__, exc)
             return _error(422, f"the model could not score this input: {type(exc).__name__}: {_short(str(exc))}")
+        if service.schema.seen is not None:
+            body["input_issues"] = counts(issues)
         return JSONResponse({**body, **identity})
 
     async def not_found(request: Request, exc: Exception) -> JSONResponse:

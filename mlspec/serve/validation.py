@@ -23,11 +23,12 @@ never becomes a 500.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlspec import jsonio
+from mlspec.runtime.seen import KINDS, Issue, Seen, find
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,6 +76,8 @@ class Column:
 @dataclass(frozen=True)
 class InputSchema:
     columns: tuple[Column, ...]
+    seen: Seen | None = None
+    """What training saw per feature; None for a bundle from before it was recorded (nothing is counted)."""
     names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -88,7 +91,7 @@ class InputSchema:
         for feature in metadata["input"]["features"]:
             kind, dtype = str(feature["kind"]), str(feature["dtype"])
             columns.append(Column(str(feature["name"]), kind, dtype, _accepts(kind, dtype), imputes.get(kind, False)))
-        return cls(tuple(columns))
+        return cls(tuple(columns), Seen.from_input(metadata["input"]))
 
 
 def _accepts(kind: str, dtype: str) -> Accepts:
@@ -102,6 +105,25 @@ def _accepts(kind: str, dtype: str) -> Accepts:
     if low.startswith("float"):
         return "number"
     return "string"
+
+
+def input_issues(schema: InputSchema, columns: Mapping[str, Sequence[Any]],
+                 reject: Collection[str] = ()) -> list[Issue]:
+    """The request's values unlike the training data (what a prediction log keeps per request); a
+    :class:`RequestError` (422) instead when any is of a kind in ``reject`` (``unseen_categories``,
+    ``out_of_range``: the spec's ``serving`` section)."""
+    if schema.seen is None:
+        return []
+    issues = find(schema.seen, columns)
+    refused = [i for i in issues if i.kind in reject]
+    if refused:
+        seen = schema.seen
+        parts = [f"{kind.replace('_', ' ')} in {', '.join(sorted({i.column for i in refused if i.kind == kind}))}"
+                 for kind in KINDS if any(i.kind == kind for i in refused)]
+        first = refused[0]
+        raise RequestError(422, f"inputs unlike the training data ({'; '.join(parts)}): {first.column} "
+                                f"{first.explain(seen)}", [i.detail(seen) for i in refused])
+    return issues
 
 
 def parse_json(raw: bytes) -> Any:

@@ -3,6 +3,7 @@ a clear 4xx, never a 500."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import socket
@@ -51,7 +52,8 @@ def test_one_row(regressor: Client) -> None:
     answer = regressor.predict({"rows": [ROW]})
     assert answer.status == 200
     assert answer.headers["content-type"] == "application/json"
-    assert answer.body == {"predictions": _in_process(regressor, [ROW]), "model": "diabetes", "version": 1}
+    assert answer.body == {"predictions": _in_process(regressor, [ROW]), "model": "diabetes", "version": 1,
+                           "input_issues": {"unseen_categories": {}, "out_of_range": {}}}
 
 
 def test_a_batch_matches_the_model_in_process(regressor: Client) -> None:
@@ -307,3 +309,51 @@ def test_random_json_bodies_are_never_a_500(classifier: Client, document: Any) -
     answer = classifier.request("POST", "/predict", body, {"Content-Type": "application/json"})
     assert answer.status < 500, (body[:300], answer.body)
     assert answer.status == 200 or "error" in answer.body
+
+
+# --- inputs unlike the training data (mlspec.runtime.seen) ---------------------------------------------------
+
+
+def test_unseen_categories_and_out_of_range_values_are_counted_per_feature(classifier: Client) -> None:
+    rows = [SHOP, {**SHOP, "color": "purple"}, {**SHOP, "color": "teal", "size": 99.0}, {**SHOP, "size": -1.0},
+            {**SHOP, "grade": 7}, {**SHOP, "color": None}]
+    answer = classifier.predict({"rows": rows})
+    assert answer.status == 200, answer.body
+    assert answer.body["input_issues"] == {"unseen_categories": {"color": 2, "grade": 1}, "out_of_range": {"size": 2}}
+    assert answer.body["predictions"] == _in_process(classifier, rows)  # counted, still answered
+
+
+def test_a_request_like_the_training_data_has_no_issues(classifier: Client, regressor: Client) -> None:
+    assert classifier.predict({"rows": [SHOP]}).body["input_issues"] == {"unseen_categories": {}, "out_of_range": {}}
+    # The regressor's integer-coded category (sex: 1/2) matches 2 and 2.0 alike; 3 it never saw.
+    body = regressor.predict({"rows": [ROW, {**ROW, "sex": 2.0}, {**ROW, "sex": 3}]}).body
+    assert body["input_issues"] == {"unseen_categories": {"sex": 1}, "out_of_range": {}}
+
+
+def test_reject_answers_422_naming_the_feature_the_value_and_what_training_saw(classifier: Client) -> None:
+    service = dataclasses.replace(classifier.service, reject=frozenset({"unseen_categories"}))
+    with running(service) as strict:
+        answer = strict.predict({"rows": [SHOP, {**SHOP, "color": "purple", "size": 99.0}]})
+        assert _error(answer) == (422, "inputs unlike the training data (unseen categories in color): color "
+                                       "'purple' was never seen in training (seen: 'blue', 'green', 'red')")
+        assert answer.body["error"]["details"] == [
+            {"row": 1, "column": "color", "value": "purple",
+             "error": "'purple' was never seen in training (seen: 'blue', 'green', 'red')"}]
+        # Out of range is still only counted: each kind has its own policy.
+        answer = strict.predict({"rows": [{**SHOP, "size": 99.0}]})
+        assert answer.status == 200
+        assert answer.body["input_issues"]["out_of_range"] == {"size": 1}
+    service = dataclasses.replace(classifier.service, reject=frozenset({"out_of_range"}))
+    with running(service) as strict:
+        answer = strict.predict({"rows": [{**SHOP, "size": 99.0}]})
+    assert _error(answer) == (422, "inputs unlike the training data (out of range in size): size 99.0 is outside "
+                                   "the training range 0 to 6")
+
+
+def test_a_bundle_from_before_the_record_is_served_without_counts(classifier: Client) -> None:
+    schema = dataclasses.replace(classifier.service.schema, seen=None)
+    old = dataclasses.replace(classifier.service, schema=schema, reject=frozenset({"unseen_categories"}))
+    with running(old) as client:
+        answer = client.predict({"rows": [{**SHOP, "color": "purple"}]})
+    assert answer.status == 200
+    assert "input_issues" not in answer.body

@@ -66,6 +66,34 @@ def test_serve_starts_answers_and_stops(models: FileRegistry, tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
 
 
+def test_the_specs_serving_section_makes_serve_reject_unseen_categories(models: FileRegistry,
+                                                                        tmp_path: Path) -> None:
+    (tmp_path / "mlspec.yaml").write_text(
+        "version: 1\nproject: shop\ntask: binary\n"
+        "data:\n  target: label\n  sources:\n    train: {path: train.csv}\n    holdout: {path: holdout.csv}\n"
+        "training:\n  models:\n    m: {estimator: sklearn.linear_model.LogisticRegression, data: train}\n"
+        "evaluation: {data: holdout, metrics: [accuracy]}\n"
+        "serving: {unseen_categories: reject}\n", encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlspec", "serve", "--registry", str(models.root), "--port", "0"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = int(_first_line(proc, 60).split("http://127.0.0.1:")[1].split()[0])
+        row = {"size": 5.0, "color": "purple", "grade": 2, "fresh": True}
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/predict", json.dumps({"rows": [row]}), {"Content-Type": "application/json"})
+        answer = conn.getresponse()
+        body = json.loads(answer.read())
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert answer.status == 422
+    assert body["error"]["details"] == [{"row": 0, "column": "color", "value": "purple",
+                                         "error": "'purple' was never seen in training (seen: 'blue', 'green', "
+                                                  "'red')"}]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -327,7 +327,7 @@ def fit(pipeline: Any, x: pd.DataFrame, y: pd.Series, name: str, model: TrainedM
 
 
 def input_schema(frame: pd.DataFrame, features: FeatureSet, task: str, pipeline: Any) -> dict[str, Any]:
-    from mlspec.runtime import bundle
+    from mlspec.runtime import bundle, seen
 
     kinds = dict.fromkeys(features.numeric, "numeric") | dict.fromkeys(features.categorical, "categorical")
     schema: dict[str, Any] = {
@@ -339,6 +339,10 @@ def input_schema(frame: pd.DataFrame, features: FeatureSet, task: str, pipeline:
     }
     if task != "regression":
         schema["classes"] = bundle.jsonable(pipeline.classes_)
+    # What serving compares requests with (mlspec.runtime.seen): input columns only, not derived ones.
+    present = {str(c) for c in frame.columns}
+    schema["seen"] = seen.record(frame, [c for c in features.numeric if c in present],
+                                 [c for c in features.categorical if c in present])
     return schema
 
 

@@ -80,7 +80,9 @@ KIND = Kind(
     "validate", _stages, _reads, _files,
     libraries=("great-expectations", "pandas", "pyarrow"),
     spec_key=lambda stage: ("validation", str(stage.name)),
-    ci=Ci('mlspec run {spec} "validate:$SUITE"', matrix_var="SUITE", stage_cache=True),
+    # `validate --data` first: a misspelt column or estimator fails here, before the train jobs start.
+    ci=Ci('mlspec validate {spec} -q --data && mlspec run {spec} "validate:$SUITE"', matrix_var="SUITE",
+          stage_cache=True),
 )
 
 

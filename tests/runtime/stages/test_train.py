@@ -59,6 +59,13 @@ def test_trains_every_example_model(
     columns = [c for c in train.columns if c != spec.data.target]
     assert sorted(f["name"] for f in meta["input"]["features"]) == sorted(columns)
     assert all(f["dtype"] == str(train[f["name"]].dtype) for f in meta["input"]["features"])
+    seen = meta["input"]["seen"]  # what serving compares requests with (mlspec.runtime.seen)
+    for f in meta["input"]["features"]:
+        column = train[f["name"]]
+        if f["kind"] == "numeric":
+            assert seen["ranges"][f["name"]] == [float(column.min()), float(column.max())]
+        else:
+            assert seen["categories"][f["name"]] == sorted(column.dropna().unique().tolist())
     assert meta["versions"]["scikit-learn"] == sklearn.__version__
     assert set(meta["versions"]) == {"python", "mlspec", "scikit-learn", "pandas", "numpy", "scipy", "skops"}
     assert "fit_seconds" not in meta and "trained_at" not in meta
