@@ -24,8 +24,6 @@ import os
 import posixpath
 import shutil
 import sys
-import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -122,7 +120,10 @@ def program(root: Path, first: str, spec_path: tuple[str | int, ...]) -> str:
 
 def _execute(argv: list[str], cwd: Path, env: Mapping[str, str], log: Callable[[str], None]) -> tuple[int, str]:
     """Run ``argv`` with both streams shown line by line as they come; its exit code and stderr's last lines."""
+    # Imported here: `validate` and `compile` read this module's declaration and never run a command.
     import subprocess
+    import threading
+    from collections import deque
 
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     lock = threading.Lock()
