@@ -232,3 +232,60 @@ def test_a_directory_output_is_kept_and_restored_file_by_file(project: Path) -> 
     assert (project / "data" / "notes.txt").read_text() == "mine"  # not the step's: left alone
     assert Workspace.for_spec(project / "mlspec.yaml").stage_dir("prepare:split").joinpath(
         "files", "data", "train.csv").read_bytes() == (project / "data" / "train.csv").read_bytes()
+
+
+def test_a_checkout_with_a_store_fetches_the_step_and_restores_its_outputs(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in CI with a store: the first job pushes the step's outputs, a fresh runner fetches them by fingerprint
+    and puts them where the sources read them, without running the command."""
+    import shutil
+
+    monkeypatch.setenv("MLSPEC_STORE", str(tmp_path / "store"))
+    report = runner.run(load(project / "mlspec.yaml"), DATA, log=Log(io.StringIO(), io.StringIO(), {}))
+    assert report.ok
+    checkout = tmp_path / "fresh"
+    shutil.copytree(project, checkout,
+                    ignore=lambda where, names: ["data", ".mlspec", "mlspec.lock"] if Path(where) == project else [])
+    (checkout / "prep" / "split.py").write_text(SCRIPT)  # the same bytes: a command that ran would fail below
+    out = io.StringIO()
+    report = runner.run(load(checkout / "mlspec.yaml"), DATA, log=Log(out, io.StringIO(), {}))
+    assert [(o.stage_id, o.status, o.detail) for o in report.outcomes] == [
+        (sid, "up to date", runner.FROM_STORE) for sid in ("prepare:split", *DATA)]
+    assert "  restored data/train.csv from the outputs of prepare:split" in out.getvalue().splitlines()
+    assert "split 178 rows" not in out.getvalue()
+    assert (checkout / "data" / "train.csv").read_bytes() == (project / "data" / "train.csv").read_bytes()
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_an_interrupted_step_leaves_the_previous_outputs(project: Path, how: str) -> None:
+    """Ctrl-C puts the previous outputs back at once; a run killed outright leaves half a file, which the next
+    run replaces with the recorded outputs (the step did not finish, so its record is the previous run's)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    go()
+    before = (project / "data" / "train.csv").read_bytes()
+    (project / "mlspec.yaml").write_text(SPEC.replace('HOLDOUT_EVERY: "3"', 'HOLDOUT_EVERY: "5"'))
+    (project / "prep" / "split.py").write_text(
+        "import time\nopen('data/train.csv', 'w').write('half')\nprint('started', flush=True)\ntime.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-m", "mlspec", "run", "prepare:split"], cwd=project,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    while "started" not in proc.stdout.readline() and time.monotonic() < deadline:
+        pass
+    assert (project / "data" / "train.csv").read_text() == "half"
+    os.killpg(proc.pid, getattr(signal, how))  # the whole group, as a terminal's Ctrl-C or a CI runner does
+    proc.communicate(timeout=60)
+    if how == "SIGINT":
+        assert (project / "data" / "train.csv").read_bytes() == before
+        return
+    (project / "prep" / "split.py").write_text(SCRIPT)
+    (project / "mlspec.yaml").write_text(SPEC)
+    report, lines, _ = go()
+    assert report.ok
+    assert lines[:2] == ["skip prepare:split: up to date",
+                         "  restored data/train.csv from the outputs of prepare:split"]
+    assert (project / "data" / "train.csv").read_bytes() == before
