@@ -247,6 +247,7 @@ def _files(spec: Spec, root: Path) -> list[Finding]:
         out += [Finding(c.path, c.message, warning=c.warning)
                 for c in adapter.concerns(root, name, source) if not (c.warning and prepared)]
     out += [Finding(path, message) for path, message in preparecheck.problems(spec, root, "mlspec.yaml")]
+    out += [Finding(path, message, warning=True) for path, message in preparecheck.missing_inputs(spec, root)]
     for name, suite in spec.validation.items():
         if suite.suite_file is not None:
             out += _suite_path(root, ("validation", name, "suite_file"), suite.suite_file)

@@ -63,6 +63,13 @@ def problems(spec: Spec, root: Path, spec_name: str) -> list[tuple[tuple[str | i
     return out
 
 
+def missing_inputs(spec: Spec, root: Path) -> list[tuple[tuple[str | int, ...], str]]:
+    """Inputs that neither exist nor are written by another step: warnings, since CI may fetch them first."""
+    return [(("prepare", name, "inputs", i), f"{rel!r} does not exist (yet), and no prepare step writes it")
+            for name, step in spec.prepare.items() for i, rel in enumerate(step.inputs)
+            if not outside(root, rel) and not (root / rel).exists() and not written(spec, rel)]
+
+
 def written(spec: Spec, path: str) -> bool:
     """Whether a prepare step writes project path ``path`` (a data source's file need not exist yet)."""
     return any(overlaps(out, path) for step in spec.prepare.values() for out in step.outputs)

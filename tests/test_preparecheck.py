@@ -85,7 +85,17 @@ def test_steps_reading_each_other_are_a_cycle(tmp_path: Path) -> None:
 
 def test_a_source_a_step_writes_need_not_exist_yet(tmp_path: Path) -> None:
     loaded = load_text(BASE, "mlspec.yaml", base=tmp_path / "mlspec.yaml")
-    assert [w for w in loaded.warnings if "does not exist" in str(w)] == []
+    assert [w for w in loaded.warnings if "data/train.csv' does not exist" in str(w)] == []
     without = BASE.replace("outputs: [data/train.csv]", "outputs: [data/other.csv]")
     assert any("'data/train.csv' does not exist (yet)" in str(w)
                for w in load_text(without, "mlspec.yaml", base=tmp_path / "mlspec.yaml").warnings)
+
+
+def test_an_input_that_nothing_makes_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "prep.py").write_text("")
+    (tmp_path / "raw").mkdir()
+    text = BASE.replace("inputs: [clean.py, raw]", "inputs: [clean.py, raw, data/train.csv]")
+    warnings = [str(w).splitlines()[0] for w in load_text(text, "mlspec.yaml", base=tmp_path / "mlspec.yaml").warnings]
+    # prep.py and raw exist, data/train.csv is another step's output: only clean.py is missing.
+    assert [w for w in warnings if "prepare" in w] == [
+        "mlspec.yaml:15:14: prepare.clean.inputs[0]: 'clean.py' does not exist (yet), and no prepare step writes it"]

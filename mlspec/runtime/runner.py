@@ -13,6 +13,11 @@ fix only the failed branch reruns, and CI reports every failing suite in one go.
 failed verdict keeps its outputs (they hold the report) and removes the stage from mlspec.lock. Any other
 exception is a bug in mlspec or a stage: it propagates (exit 3); the lock and outputs are untouched.
 
+A stage whose outputs are also files of the project (a prepare step's, :mod:`mlspec.runtime.stages.prepare`)
+is run into place by its command; whenever it is up to date instead (skipped, adopted, fetched), the runner
+has its kind put the recorded outputs back where the project has them (``Kind.restore``) before any stage
+that needs it reads them.
+
 ``--force`` reruns the stages named on the command line (all of them when none are named); the stages they
 need run only if stale.
 
