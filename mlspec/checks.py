@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlspec import cloudauth, confine, expectations, sources, suitefile
+from mlspec import cloudauth, confine, expectations, preparecheck, sources, suitefile
 from mlspec.graph import find_cycle
 from mlspec.metrics import METRICS, metrics_for
 from mlspec.spec import RegistryTarget, Spec
@@ -241,8 +241,13 @@ def _files(spec: Spec, root: Path) -> list[Finding]:
     is its adapter's to say."""
     out: list[Finding] = []
     for name, source in spec.data.sources.items():
+        adapter = sources.adapter(source)
+        # A file a prepare step writes is no concern for not existing before the step runs.
+        prepared = any(preparecheck.written(spec, f) for f in adapter.files(source))
         out += [Finding(c.path, c.message, warning=c.warning)
-                for c in sources.adapter(source).concerns(root, name, source)]
+                for c in adapter.concerns(root, name, source) if not (c.warning and prepared)]
+    out += [Finding(path, message) for path, message in preparecheck.problems(spec, root, "mlspec.yaml")]
+    out += [Finding(path, message, warning=True) for path, message in preparecheck.missing_inputs(spec, root)]
     for name, suite in spec.validation.items():
         if suite.suite_file is not None:
             out += _suite_path(root, ("validation", name, "suite_file"), suite.suite_file)

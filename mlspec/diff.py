@@ -2,9 +2,9 @@
 
 Both sides are read the same way: the metrics every stage recorded in ``mlspec.lock`` (the file in the work
 tree against the one committed at REV), the training parameters of ``mlspec.yaml`` (``training.seed``, each
-model's estimator and params) and the digests of the data files the ``data:<source>`` stages read. By
-default only what changed is listed; ``--all`` lists everything. REV defaults to HEAD, so the question is
-"what did my uncommitted run change"; ``mlspec diff origin/main`` compares with the base branch.
+model's estimator and params) and the digests of the files the ``data:<source>`` and ``prepare:<name>``
+stages read. By default only what changed is listed; ``--all`` lists everything. REV defaults to HEAD, so the
+question is "what did my uncommitted run change"; ``mlspec diff origin/main`` compares with the base branch.
 """
 
 from __future__ import annotations
@@ -120,7 +120,8 @@ def _params(spec: Any) -> dict[str, Any]:
 
 
 def _data(lock: lockfile.Lock) -> dict[str, Any]:
-    return {path: digest for sid, entry in lock.stages.items() if sid.startswith("data:")
+    # A prepare step's inputs too (raw files, its script): what the tables the sources read were built from.
+    return {path: digest for sid, entry in lock.stages.items() if sid.startswith(("data:", "prepare:"))
             for path, digest in entry.inputs.items()}
 
 

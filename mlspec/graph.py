@@ -7,10 +7,11 @@ so local runs and CI runs agree on the order by construction.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from mlspec.spec import StageKind
+from mlspec.spec import Spec, StageKind
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,21 @@ def downstream(stages: list[Stage], roots: Iterable[str]) -> set[str]:
         if any(n in result for n in s.needs):
             result.add(s.id)
     return result
+
+
+# --- prepare steps: whose outputs a path is --------------------------------------------------------------------
+
+
+def overlaps(a: str, b: str) -> bool:
+    """Whether two project paths (relative to the spec, ``/``-separated) name the same file, or one lies in the
+    other (a directory output holds the file a source reads)."""
+    a, b = posixpath.normpath(a), posixpath.normpath(b)
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/") or "." in (a, b)
+
+
+def producers(spec: Spec, paths: Iterable[str], besides: str | None = None) -> tuple[str, ...]:
+    """Ids of the prepare stages whose outputs ``paths`` read, in the spec's order (``besides``: a step
+    reading its own output is reported by the checks, not made its own need)."""
+    wanted = list(paths)
+    return tuple(stage_id("prepare", name) for name, step in spec.prepare.items()
+                 if name != besides and any(overlaps(out, p) for out in step.outputs for p in wanted))

@@ -63,7 +63,7 @@ Package = Annotated[str, StringConstraints(pattern=PACKAGE_PATTERN)]
 # No bound of a spec needs more (18 digits); a longer literal is a typo or a probe.
 MAX_NUMBER = 1e18
 
-StageKind = Literal["data", "validate", "train", "evaluate", "gate", "deploy", "monitor"]
+StageKind = Literal["prepare", "data", "validate", "train", "evaluate", "gate", "deploy", "monitor"]
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 
 
@@ -231,6 +231,46 @@ class Data(Model):
     """Feature columns; when omitted, every column but the target and `exclude` is a feature, typed by dtype."""
     exclude: list[NonEmptyStr] = []
     """Columns that are never features (ids, timestamps)."""
+
+
+# --- prepare ----------------------------------------------------------------------------------------------
+
+
+class PrepareStep(Model):
+    """A command of the project that builds files from others (the training table from raw data), run by
+    `mlspec run prepare:<name>` and by CI before the data stages that read its outputs. It is fingerprinted like
+    any stage: it reruns when its command, environment or the content of its inputs change."""
+
+    cmd: Annotated[list[NonEmptyStr], Field(min_length=1)]
+    """The command as a list of arguments, run without a shell in the directory holding mlspec.yaml:
+    `[python, prepare.py, raw, data]`. `python` (or `python3`) is the interpreter running mlspec; another first
+    argument with a `/` is a path relative to mlspec.yaml, else a program looked up on PATH."""
+    inputs: list[CIPath] = []
+    """Files or directories the command reads, relative to mlspec.yaml and inside the project (its script
+    too): their content is part of the step's fingerprint."""
+    outputs: Annotated[list[CIPath], Field(min_length=1)]
+    """Files or directories the command writes, relative to mlspec.yaml and inside the project; it must
+    create all of them. They are kept as the step's outputs, restored where declared in a job that did not run
+    it, and may be data sources (`data.sources.<name>.path`), which then need the step."""
+    env: dict[EnvName, str] = {}
+    """Variables added to the command's environment (literal values, part of the fingerprint)."""
+    description: str | None = None
+
+    @field_validator("cmd", mode="before")
+    @classmethod
+    def _argv(cls, value: Any) -> Any:
+        import shlex  # here: stdlib, but only specs with a prepare step pay for it
+
+        text = value[0] if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str) else value
+        if isinstance(text, str) and (value is text or len(text.split()) > 1):
+            try:
+                parts = shlex.split(text)
+            except ValueError:
+                parts = text.split()
+            shown = "[" + ", ".join(parts) + "]"
+            raise ValueError(f"must be a list of arguments, not a command line: mlspec runs no shell; write "
+                             f"`cmd: {shown}`")
+        return value
 
 
 # --- validation -------------------------------------------------------------------------------------------
@@ -713,6 +753,8 @@ class Spec(Model):
     task: Task
     """binary or multiclass classification, or regression."""
     data: Data
+    prepare: dict[Name, PrepareStep] = {}
+    """Named commands that build files of the project (a training table from raw data) before the data stages."""
     validation: dict[Name, Suite] = {}
     """Named expectation suites."""
     training: Training

@@ -43,8 +43,23 @@ ci:
 """The breast-cancer example (which monitors and retrains on drift) with a store, job environment by reference,
 and OIDC sign-in to all three clouds on both platforms."""
 
-VARIANTS = {"breast-cancer+store": ("breast-cancer", STORE_CI)}
-"""Golden name -> (example, what replaces the example's `ci:` section)."""
+PREPARE = """\
+prepare:
+  clean:
+    cmd: [python, prep/clean.py, raw, build/clean.csv]
+    inputs: [prep/clean.py, raw]
+    outputs: [build/clean.csv]
+  split:
+    cmd: [python, prep/split.py, build/clean.csv, data]
+    inputs: [prep/split.py, build/clean.csv]
+    outputs: [data/train.csv, data/holdout.csv]
+    env: {SPLIT_SEED: "7"}
+"""
+"""The wine example with its training tables made by two prepare steps, the second reading the first's output:
+a job each, the second needing the first, and every data stage's job needing both."""
+
+VARIANTS = {"breast-cancer+store": ("breast-cancer", STORE_CI), "wine+prepare": ("wine", PREPARE)}
+"""Golden name -> (example, what replaces the example's `ci:` section, or is added when it has none)."""
 NAMES = [*EXAMPLE_NAMES, *VARIANTS]
 
 
@@ -54,7 +69,7 @@ def spec_of(name: str) -> Spec:
     example, tail = VARIANTS[name]
     path = EXAMPLES / example / "mlspec.yaml"
     text = path.read_text()
-    text = text[:text.index("\nci:\n")] + "\n" + tail
+    text = (text[:text.index("\nci:\n")] if "\nci:\n" in text else text) + "\n" + tail
     return load_text(text, str(path), base=path.parent).spec
 
 

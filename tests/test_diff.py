@@ -78,3 +78,15 @@ def test_infinite_params_keep_the_json_output_valid() -> None:
     d = Diff("main", tuple(compare(OLD, OLD, old, spec)))
     row = json.loads(dumps(d))["params"]["training.models.m.params.tol"]
     assert row == {"old": -1e308, "new": "inf", "change": None}
+
+
+def test_a_prepare_steps_inputs_are_data_rows() -> None:
+    """What the tables were built from: a changed raw file shows even when the table it made did not change."""
+    def lock(raw: str) -> lockfile.Lock:
+        step = lockfile.Entry("sha256:0", {}, {}, {"raw/events.csv": raw, "prepare.py": "sha256:" + "c" * 64}, {},
+                              {}, {"files": 1})
+        return lockfile.Lock({"prepare:table": step})
+
+    rows = {(r.kind, r.name): r.changed for r in compare(lock("sha256:" + "a" * 64), lock("sha256:" + "b" * 64),
+                                                          OLD_SPEC, OLD_SPEC)}
+    assert (rows[("data", "raw/events.csv")], rows[("data", "prepare.py")]) == (True, False)

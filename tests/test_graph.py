@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlspec.graph import Stage, downstream, find_cycle, toposort
+from mlspec.graph import Stage, downstream, find_cycle, overlaps, toposort
 from mlspec.load import load
 from mlspec.runtime.stages import build
 from tests.support import EXAMPLES
@@ -46,3 +46,27 @@ def test_downstream_of_a_data_source() -> None:
     affected = downstream(stages, ["data:holdout"])
     assert "train:forest" not in affected
     assert {"validate:holdout_quality", "evaluate", "gate", "deploy:production"} <= affected
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ("data/train.csv", "data/train.csv", True), ("data", "data/train.csv", True), ("./data/", "data/x", True),
+    ("data/train.csv", "data/train.csv.gz", False), ("data2", "data/x", False), ("raw", "data", False),
+])
+def test_overlaps(a: str, b: str, expected: bool) -> None:
+    assert overlaps(a, b) is expected
+    assert overlaps(b, a) is expected
+
+
+def test_sources_and_steps_need_the_steps_that_write_what_they_read() -> None:
+    from mlspec.load import load_text
+
+    text = (EXAMPLES / "wine" / "mlspec.yaml").read_text() + (
+        "prepare:\n"
+        "  clean: {cmd: [python, c.py], inputs: [raw], outputs: [build]}\n"
+        "  split: {cmd: [python, s.py], inputs: [build/clean.csv], outputs: [data/train.csv, data/holdout.csv]}\n")
+    stages = {s.id: s for s in build(load_text(text, "mlspec.yaml").spec)}
+    order = list(stages)
+    assert order.index("prepare:clean") < order.index("prepare:split") < order.index("data:train")
+    assert stages["prepare:split"].needs == ("prepare:clean",)
+    assert (stages["data:train"].needs, stages["data:holdout"].needs) == (("prepare:split",), ("prepare:split",))
+    assert stages["data:current"].needs == ()

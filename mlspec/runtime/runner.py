@@ -13,6 +13,11 @@ fix only the failed branch reruns, and CI reports every failing suite in one go.
 failed verdict keeps its outputs (they hold the report) and removes the stage from mlspec.lock. Any other
 exception is a bug in mlspec or a stage: it propagates (exit 3); the lock and outputs are untouched.
 
+A stage whose outputs are also files of the project (a prepare step's, :mod:`mlspec.runtime.stages.prepare`)
+is run into place by its command; whenever it is up to date instead (skipped, adopted, fetched), the runner
+has its kind put the recorded outputs back where the project has them (``Kind.restore``) before any stage
+that needs it reads them.
+
 ``--force`` reruns the stages named on the command line (all of them when none are named); the stages they
 need run only if stale.
 
@@ -50,7 +55,7 @@ from mlspec.runtime import lockfile
 from mlspec.runtime.cilog import Log
 from mlspec.runtime.context import RunOptions, StageContext, StageError, StageResult
 from mlspec.runtime.hashing import StatCache, file_digest, manifest, outputs_fingerprint, to_json
-from mlspec.runtime.stages import RUNNABLE, build, describe_runnable, spec_key
+from mlspec.runtime.stages import RUNNABLE, build, describe_runnable, kind_of, spec_key
 from mlspec.runtime.stages import context as stage_context
 from mlspec.runtime.staleness import Facts, facts_of, settle
 from mlspec.runtime.workspace import Workspace, display_path
@@ -197,6 +202,7 @@ class _Run:
                 self._write(self.lock.with_entry(stage.id, entry))
             self.output_digests[stage.id] = outputs_fingerprint(entry.outputs)
             self._record(StageOutcome(stage.id, "up to date"), f"skip {stage.id}: up to date")
+            self._restore(stage, entry)
             return
         if not forced and self.store is not None and self.store.settings.run_cache and self._fetch(stage, facts):
             return
@@ -231,7 +237,17 @@ class _Run:
         self.output_digests[stage.id] = outputs_fingerprint(entry.outputs)
         self._record(StageOutcome(stage.id, "up to date", FROM_STORE),
                      f"fetch {stage.id}: {FROM_STORE} {self.store.location} ({got.describe()})")
+        self._restore(stage, entry)
         return True
+
+    def _restore(self, stage: Stage, entry: lockfile.Entry) -> None:
+        """Outputs that are also project files (a prepare step's) back where the project has them, when they
+        differ from the stage's recorded ones (another job ran the step, a run was killed while writing)."""
+        hook = kind_of(stage).restore
+        if hook is None:
+            return
+        for path in hook(self.loaded, stage, self.workspace.stage_dir(stage.id), entry.outputs, self.cache.digest):
+            self.log.line(f"  restored {path} from the outputs of {stage.id}")
 
     def _push(self, stage: Stage, entry: lockfile.Entry) -> None:
         assert self.store is not None

@@ -9,8 +9,10 @@ only explains a difference.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from mlspec.graph import Stage
 from mlspec.load import Loaded
@@ -47,9 +49,30 @@ def facts_of(stage: Stage, loaded: Loaded, cache: StatCache, upstream: Mapping[s
              options: RunOptions = NO_OPTIONS) -> Facts:
     spec = loaded.spec
     sections = {path: fingerprint(value) for path, value in stages.spec_sections(spec, stage).items()}
-    inputs = {rel: cache.digest(loaded.root / rel) or MISSING for rel in stages.input_files(spec, stage)}
+    inputs = {rel: cache.digest(loaded.root / rel) or MISSING
+              for rel in expand(loaded.root, stages.input_files(spec, stage))}
     inputs.update(stages.external_inputs(loaded, stage, options))
     return Facts(stage.id, stage.kind, sections, stages.stage_versions(spec, stage), inputs, dict(upstream))
+
+
+SKIPPED_DIRS = frozenset({"__pycache__", ".git"})
+"""Directories an input directory's files are not taken from: what Python and git keep there is not content."""
+
+
+def expand(root: Path, files: list[str]) -> list[str]:
+    """``files`` (relative to ``root``) with each directory replaced by the files under it, in sorted order (a
+    prepare step's inputs may be directories: a new, changed or removed file in one reruns the step)."""
+    out: list[str] = []
+    for rel in files:
+        path = root / rel
+        if not path.is_dir() or path.is_symlink():
+            out.append(rel)
+            continue
+        for found in sorted(path.rglob("*")):
+            parts = found.relative_to(path).parts
+            if found.is_file() and not SKIPPED_DIRS.intersection(parts[:-1]) and not found.name.endswith(".pyc"):
+                out.append(posixpath.join(rel, *parts))
+    return list(dict.fromkeys(out))
 
 
 def settle(

@@ -73,13 +73,19 @@ def install_requirement(ctx: Context) -> str:
 
 
 def cache_inputs(ctx: Context) -> list[str]:
-    """Files whose content decides whether cached stage outputs are current: spec, lock, data, suites."""
+    """Files whose content decides whether cached stage outputs are current: spec, lock, data, suites, the
+    prepare steps' inputs."""
     spec = ctx.spec
     paths = [ctx.spec_path, ctx.lock_path]
     paths += [posixpath.normpath(posixpath.join(ctx.spec_dir, f))
               for s in spec.data.sources.values() for f in sources.adapter(s).files(s)]
     paths += [posixpath.normpath(posixpath.join(ctx.spec_dir, s.suite_file))
               for s in spec.validation.values() if s.suite_file]
+    # A prepare step's inputs may be files or directories (the compiler does not look): both patterns.
+    for step in spec.prepare.values():
+        for rel in step.inputs:
+            path = posixpath.normpath(posixpath.join(ctx.spec_dir, rel))
+            paths += [path, f"{path}/**"]
     return [inert(p) for p in dict.fromkeys(paths)]
 
 

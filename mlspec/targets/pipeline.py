@@ -62,7 +62,7 @@ def jobs(spec: Spec) -> list[Job]:
             name = str(stage.name)
             after = tuple(job_id(n) for n in stage.needs if n.startswith(f"{kind.name}:"))
             out.append(Job(job_id(stage.id), kind.name, (*before, *after), command,
-                           env=((ci.per_stage_var, name),), target=name))
+                           env=((ci.per_stage_var, name),), target=name if ci.deploys else None))
     return out
 
 

@@ -148,8 +148,9 @@ def test_gitlab_sections(root: Path) -> None:
     ("args", "stderr"),
     [
         (["run", "trian"], "error: unknown stage 'trian'; did you mean 'train'?\n"),
-        (["plan", "deploy"], "error: stage 'deploy' is not available yet; mlspec run can run data, validate, "
-                             "train, evaluate, gate and monitor stages; deploy with `mlspec deploy TARGET`\n"),
+        (["plan", "deploy"], "error: stage 'deploy' is not available yet; mlspec run can run prepare, data, "
+                             "validate, train, evaluate, gate and monitor stages; deploy with "
+                             "`mlspec deploy TARGET`\n"),
         (["run", "-f", "nope.yaml"], "error: nope.yaml: file not found; run `mlspec init` to create a project, "
                                      "or pass the spec with -f PATH\n"),
     ],

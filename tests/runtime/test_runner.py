@@ -230,8 +230,8 @@ def test_kind_selects_every_stage_of_that_kind_and_what_they_need(root: Path) ->
         ("train:mm1", "unknown stage 'train:mm1'; did you mean 'train:m1'?"),
         ("bogus", "unknown stage 'bogus'; expected one of: data, data:holdout, data:train, evaluate, gate, train, "
                   "train:m1, train:m2, validate, validate:train_check"),
-        ("deploy:staging", "stage 'deploy:staging' is not available yet; mlspec run can run data, validate, "
-                           "train, evaluate, gate and monitor stages; deploy with `mlspec deploy TARGET`"),
+        ("deploy:staging", "stage 'deploy:staging' is not available yet; mlspec run can run prepare, data, "
+                           "validate, train, evaluate, gate and monitor stages; deploy with `mlspec deploy TARGET`"),
         ("monitor", "there are no monitor stages in the spec; run `mlspec plan` to list the stages"),
     ],
 )

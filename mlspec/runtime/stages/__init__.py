@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlspec.graph import Stage, toposort
-from mlspec.runtime.stages import data, deploy, evaluate, gate, monitor, train, validate
+from mlspec.runtime.stages import data, deploy, evaluate, gate, monitor, prepare, train, validate
 from mlspec.runtime.stages.kind import Kind, Read, section_values, versions
 from mlspec.spec import Spec
 
@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from mlspec.load import Loaded
     from mlspec.runtime.context import RunOptions, StageContext
 
-KINDS: tuple[Kind, ...] = (data.KIND, validate.KIND, train.KIND, evaluate.KIND, gate.KIND, deploy.KIND, monitor.KIND)
+KINDS: tuple[Kind, ...] = (
+    prepare.KIND, data.KIND, validate.KIND, train.KIND, evaluate.KIND, gate.KIND, deploy.KIND, monitor.KIND,
+)
 """Every stage kind, in the order the graph lists their stages."""
 BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
 RUNNABLE: tuple[str, ...] = tuple(k.name for k in KINDS if k.runnable)

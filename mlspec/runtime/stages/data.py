@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlspec import sources
 from mlspec.fsutil import atomic_write_text
-from mlspec.graph import Stage, stage_id
+from mlspec.graph import Stage, producers, stage_id
 from mlspec.runtime.stages.kind import Kind, Read, source_files, source_read
 from mlspec.sources.remote import RAW_DIR
 from mlspec.spec import Source, Spec, UrlSource
@@ -39,7 +39,9 @@ PROFILE = "profile.json"
 
 
 def _stages(spec: Spec) -> list[Stage]:
-    return [Stage(stage_id("data", source), "data", source, ()) for source in spec.data.sources]
+    # A source whose file a prepare step writes needs that step (mlspec.graph.producers).
+    return [Stage(stage_id("data", source), "data", source, producers(spec, source_files(spec, source)))
+            for source in spec.data.sources]
 
 
 def _reads(spec: Spec, stage: Stage) -> list[Read]:

@@ -21,6 +21,6 @@ KIND = Kind(
     "deploy", _stages,
     runnable=False,
     run_with="deploy with `mlspec deploy TARGET`",
-    ci=Ci('mlspec deploy {spec} "$MLSPEC_TARGET"', per_stage_var="MLSPEC_TARGET", after_report=True,
+    ci=Ci('mlspec deploy {spec} "$MLSPEC_TARGET"', per_stage_var="MLSPEC_TARGET", deploys=True, after_report=True,
           interruptible=False),
 )

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -68,7 +69,10 @@ class Ci:
     matrix_var: str | None = None
     """One job fanned out by this variable over the kind's stages (a suite or a model per runner)."""
     per_stage_var: str | None = None
-    """One job per stage instead, each given its stage's name in this variable (deploy: its target)."""
+    """One job per stage instead, each given its stage's name in this variable (deploy: its target), needing the
+    jobs of the same kind its stage needs (a deploy target's `after`, a prepare step's upstream steps)."""
+    deploys: bool = False
+    """Whether each of its jobs deploys its stage's target (the job's environment and ref conditions)."""
     stage_cache: bool = False
     """Whether the job restores and saves its stage outputs (jobs after evaluate take them from artifacts)."""
     after_report: bool = False
@@ -111,6 +115,10 @@ class Kind:
     scheduled: bool = False
     """Whether it runs on its schedule rather than as part of the training pipeline (monitoring)."""
     ci: Ci = Ci()
+    restore: Callable[[Loaded, Stage, Path, Mapping[str, str], Callable[[Path], str | None]], list[str]] | None = None
+    """For a kind whose outputs are also files of the project (a prepare step's): put its recorded outputs
+    (``outputs``, kept in the stage directory) back where the project has them, returning the paths it
+    rewrote. The runner calls it whenever the stage is up to date, before the stages that need it read them."""
 
 
 def _cannot_run(stage: Stage) -> Any:

@@ -61,8 +61,8 @@ def test_importing_the_registry_imports_no_heavy_library_or_feature() -> None:
 
 
 def test_the_message_for_kinds_mlspec_run_does_not_run() -> None:
-    assert stages.describe_runnable() == ("mlspec run can run data, validate, train, evaluate, gate and monitor "
-                                          "stages; deploy with `mlspec deploy TARGET`")
+    assert stages.describe_runnable() == ("mlspec run can run prepare, data, validate, train, evaluate, gate "
+                                          "and monitor stages; deploy with `mlspec deploy TARGET`")
 
 
 # --- every declared section is fingerprinted -------------------------------------------------------------------
