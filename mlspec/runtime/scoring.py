@@ -73,12 +73,16 @@ def predict_labels(model: bundle.Bundle, x: pd.DataFrame) -> np.ndarray:
     """The labels ``model`` predicts for the rows ``x``: by its decision threshold where it was trained with
     one (the positive class when its probability is at least the threshold), else by its own ``predict``.
     Everything that predicts labels from a bundle (evaluate, rescoring, monitoring, serve) calls this."""
+    return decide(model.model, decision_rule(model), x)
+
+
+def decide(fitted: Any, rule: tuple[Any, float] | None, x: pd.DataFrame) -> np.ndarray:
+    """The labels the fitted pipeline predicts for ``x`` by the decision ``rule`` (:func:`decision_rule`)."""
     import numpy as np
 
-    rule = decision_rule(model)
     if rule is None:
-        return np.asarray(model.model.predict(x))
-    return thresholded(model.model.classes_, model.model.predict_proba(x), *rule)
+        return np.asarray(fitted.predict(x))
+    return thresholded(fitted.classes_, fitted.predict_proba(x), *rule)
 
 
 def thresholded(classes: Any, proba: np.ndarray, positive: Any, threshold: float) -> np.ndarray:
@@ -88,7 +92,8 @@ def thresholded(classes: Any, proba: np.ndarray, positive: Any, threshold: float
 
     values = np.asarray(classes)
     index = bundle.jsonable(list(values)).index(positive)
-    return values[np.where(proba[:, index] >= threshold, index, 1 - index)]
+    chosen: np.ndarray = values[np.where(proba[:, index] >= threshold, index, 1 - index)]
+    return chosen
 
 
 def predict(task: str, name: str, model: bundle.Bundle, frame: pd.DataFrame, source: str,

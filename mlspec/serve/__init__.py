@@ -41,7 +41,7 @@ __all__ = ["DEFAULT_ALIAS", "Limits", "Service", "bind", "create_app", "load_ser
 
 def load_service(registry: Registry, model: str, ref: str, scratch: Path) -> Service:
     """The version ``ref`` (an alias or a number) of ``model``, loaded and checked."""
-    from mlspec.runtime import bundle
+    from mlspec.runtime import bundle, scoring
 
     version = resolve(registry, model, ref)
     folder = registry.files(model, version.number, scratch) / BUNDLE  # checked against the registration
@@ -52,7 +52,7 @@ def load_service(registry: Registry, model: str, ref: str, scratch: Path) -> Ser
         raise MlspecError(f"{folder}/metadata.json has no usable input schema ({type(exc).__name__}: {exc})") from None
     info = {"model": model, "version": version.number, "alias": None if ref.isdigit() else ref,
             "trained_model": version.trained_model, "digest": version.digest, "verdict": version.verdict}
-    return Service(loaded.model, schema, info, loaded.classes)
+    return Service(loaded.model, schema, info, loaded.classes, scoring.decision_rule(loaded))
 
 
 def serve(service: Service, host: str, port: int, limits: Limits, ready: Callable[[str], None]) -> None:

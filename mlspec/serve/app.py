@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mlspec.runtime.bundle import jsonable
+from mlspec.runtime.scoring import decide
 from mlspec.serve.validation import InputSchema, RequestError, check, parse_json, rows_of, to_frame
 
 log = logging.getLogger("mlspec.serve")
@@ -49,6 +50,8 @@ class Service:
     info: dict[str, Any]
     """model, version, alias, trained_model, digest, verdict: shown by /health and in every prediction."""
     classes: list[Any] | None = None
+    decision: tuple[Any, float] | None = None
+    """A binary model's (positive class, threshold) from its bundle (:func:`mlspec.runtime.scoring.decide`)."""
 
 
 def create_app(service: Service, limits: Limits = Limits()) -> Starlette:
@@ -95,7 +98,7 @@ def create_app(service: Service, limits: Limits = Limits()) -> Starlette:
 
 def _predict(service: Service, frame: Any, proba: bool) -> dict[str, Any]:
     # jsonable: NumPy values as Python ones, and a non-finite prediction as null (JSON has no NaN).
-    out: dict[str, Any] = {"predictions": jsonable(service.model.predict(frame))}
+    out: dict[str, Any] = {"predictions": jsonable(decide(service.model, service.decision, frame))}
     if proba:
         out["classes"] = service.classes
         out["probabilities"] = jsonable(service.model.predict_proba(frame))

@@ -84,7 +84,7 @@ def run(ctx: StageContext) -> StageResult:
     table = {s.name: scoring.compute_metrics(spec, s, y_true) for s in scored}
     champion = choose_champion(spec, table)
     profile = bundle.read_profile(ctx.upstream(f"data:{source}"))
-    report = {
+    report: dict[str, Any] = {
         "task": spec.task,
         "metrics": list(spec.evaluation.metrics),
         "directions": {m: "higher" if METRICS[m].greater_is_better else "lower" for m in spec.evaluation.metrics},

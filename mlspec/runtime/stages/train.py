@@ -275,7 +275,6 @@ def labels(frame: pd.DataFrame, column: str, source: str, task: str, positive_cl
     import pandas as pd
 
     from mlspec.labels import positive_problem
-
     from mlspec.runtime.context import StageError
 
     y = frame[column]
