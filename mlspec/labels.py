@@ -97,7 +97,7 @@ def _meant_by_boolean(declared: Any, labels: Sequence[Any]) -> str | None:
 
 def _shown(seen: Mapping[Any, int] | Sequence[Any]) -> str:
     if isinstance(seen, Mapping):
-        return ", ".join(f"{_yaml(label)} ({count} rows)" for label, count in
+        return ", ".join(f"{_yaml(label)} ({count} row{'' if count == 1 else 's'})" for label, count in
                          sorted(seen.items(), key=lambda item: _sort_key(item[0])))
     return ", ".join(_yaml(label) for label in sorted(seen, key=_sort_key))
 
