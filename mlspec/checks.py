@@ -32,6 +32,7 @@ def check(spec: Spec, root: Path) -> list[Finding]:
     out += _features(spec)
     out += _expectations(spec, root)
     out += _metrics(spec)
+    out += _binary_only(spec)
     out += _deploy(spec)
     out += _baseline(spec)
     out += _files(spec, root)
@@ -167,6 +168,22 @@ def _metrics(spec: Spec) -> list[Finding]:
         metric = ev.champion.metric
         out.append(Finding(("evaluation", "champion", "metric"),
                            f"champion metric {metric!r} is not computed" + _not_computed(metric, computed)))
+    return out
+
+
+def _binary_only(spec: Spec) -> list[Finding]:
+    """The positive class and a decision threshold mean something only for two classes."""
+    if spec.task == "binary":
+        return []
+    out: list[Finding] = []
+    if spec.data.positive_class is not None:
+        out.append(Finding(("data", "positive_class"), f"positive_class is only for task binary, and the task is "
+                           f"{spec.task}; remove it", at_key=True))
+    for name, model in spec.training.models.items():
+        if model.threshold is not None:
+            out.append(Finding(("training", "models", name, "threshold"), "a decision threshold is only for task "
+                               f"binary (the positive class's probability), and the task is {spec.task}; remove it",
+                               at_key=True))
     return out
 
 

@@ -231,6 +231,10 @@ class Data(Model):
     """Feature columns; when omitted, every column but the target and `exclude` is a feature, typed by dtype."""
     exclude: list[NonEmptyStr] = []
     """Columns that are never features (ids, timestamps)."""
+    positive_class: bool | Int | NonEmptyStr | None = None
+    """For `task: binary`: the label the metrics are about (precision, recall, F1, average precision, the
+    probability ROC AUC ranks by). Required when the two labels are not 0/1 or false/true; quote text labels,
+    as YAML reads a bare yes/no as true/false: `positive_class: "yes"`."""
 
 
 # --- prepare ----------------------------------------------------------------------------------------------
@@ -326,6 +330,10 @@ class TrainedModel(Model):
     data: Name
     """The data source to train on."""
     preprocessing: Preprocessing = Preprocessing()
+    threshold: Annotated[Number, Field(gt=0, lt=1)] | None = None
+    """For `task: binary`: the positive class is predicted when its probability (predict_proba) is at least
+    this; otherwise the estimator's own decision. Used wherever the model predicts labels: evaluate, the gate's
+    rescoring of a registry baseline, monitoring and `mlspec serve`."""
 
 
 class Training(Model):

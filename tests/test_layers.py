@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "mlspec", "mlspec.errors", "mlspec.fsutil", "mlspec.gitio", "mlspec.jsonio", "mlspec.confine",
         "mlspec.yamlio", "mlspec.suggest", "mlspec.cistrings", "mlspec.cron", "mlspec.resources",
         "mlspec.ownership", "mlspec.numbers", "mlspec.store.url", "mlspec.runtime.hashing", "mlspec.metrics",
-        "mlspec.render", "mlspec.sourceurl", "mlspec.cloudauth",
+        "mlspec.labels", "mlspec.render", "mlspec.sourceurl", "mlspec.cloudauth",
         "mlspec.exportdir", "mlspec.platforms", "mlspec.platforms.*", "mlspec.gx_types", "mlspec.gx_catalogue",
     )),
     ("spec", (

@@ -335,6 +335,21 @@ CASES: list[tuple[str, str, str]] = [
     ("feature both numeric and categorical", edit("  target: label",
                                                   "  target: label\n  features: {numeric: [x], categorical: [x]}"),
      "mlspec.yaml:6:42: data.features.categorical[0]: feature 'x' is also listed as numeric"),
+    # --- the positive class and the decision threshold -------------------------------------------------------
+    ("positive class of a multiclass task",
+     edit("task: binary", "task: multiclass").replace("  target: label", '  target: label\n  positive_class: "yes"')
+     .replace("metrics: [accuracy, roc_auc]", "metrics: [accuracy]").replace("roc_auc: {min", "accuracy: {min"),
+     "mlspec.yaml:6:3: data: positive_class is only for task binary, and the task is multiclass; remove it"),
+    ("threshold of a regressor",
+     edit("task: binary", "task: regression").replace("      data: train\n", "      data: train\n      threshold: 0.4\n")
+     .replace("RandomForestClassifier", "RandomForestRegressor").replace("metrics: [accuracy, roc_auc]", "metrics: [r2]")
+     .replace("roc_auc: {min", "r2: {min"),
+     "mlspec.yaml:19:7: training.models.forest: a decision threshold is only for task binary (the positive class's "
+     "probability), and the task is regression; remove it"),
+    ("threshold not a probability", edit("      data: train\n", "      data: train\n      threshold: 1.5\n"),
+     "mlspec.yaml:19:18: training.models.forest.threshold: must be < 1.0, got 1.5"),
+    ("positive class a list", edit("  target: label", "  target: label\n  positive_class: [a]"),
+     "mlspec.yaml:6:19: data.positive_class: expected a string, got a list"),
 ]
 
 

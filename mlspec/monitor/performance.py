@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mlspec.metrics import METRICS
 from mlspec.monitor import profile as prof
 from mlspec.runtime.context import StageError
+from mlspec.runtime.scoring import decision_rule, thresholded
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,8 +31,12 @@ class Scoring:
     rows: Any
     """Positions of the scored rows in the current frame."""
     predictions: np.ndarray
+    """The estimator's own predictions, as the training reference's are (prediction drift compares them)."""
     proba: np.ndarray | None
     decision: np.ndarray | None
+    labels: np.ndarray | None = None
+    """The labels by the model's decision threshold (:func:`mlspec.runtime.scoring.predict_labels`), which
+    its metrics are of; None: ``predictions``."""
 
 
 def score(model: Bundle, frame: pd.DataFrame, name: str, source: str) -> Scoring:
@@ -51,13 +56,15 @@ def score(model: Bundle, frame: pd.DataFrame, name: str, source: str) -> Scoring
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StageError(f"model {name!r} cannot predict on data source {source!r}: {first}",
                          ("monitoring", "current")) from None
-    return Scoring(rows, predictions, proba, decision)
+    rule = decision_rule(model)
+    decided = thresholded(pipeline.classes_, proba, *rule) if rule is not None and proba is not None else None
+    return Scoring(rows, predictions, proba, decision, decided)
 
 
 def compare(spec: Spec, model: Bundle, name: str, frame: pd.DataFrame, scoring: Scoring,
             recorded: dict[str, Any]) -> dict[str, Any]:
     """``{"available": bool, "rows": n, "reason": str, "metrics": [...]}`` for the report."""
-    from mlspec.runtime.scoring import Scored, compute_metrics
+    from mlspec.runtime.scoring import Scored, compute_metrics, positive_of
 
     label = spec.data.target
     if label not in frame.columns:
@@ -68,9 +75,11 @@ def compare(spec: Spec, model: Bundle, name: str, frame: pd.DataFrame, scoring: 
         return {"available": False, "rows": 0, "reason": f"every {label!r} value of the current data is null",
                 "metrics": []}
     classes = model.classes
-    scored = Scored(name, str(model.metadata.get("estimator")), classes, scoring.predictions[known],
+    predicted = scoring.labels if scoring.labels is not None else scoring.predictions
+    positive = positive_of(model, classes, spec.data.positive_class) if spec.task == "binary" else None
+    scored = Scored(name, str(model.metadata.get("estimator")), classes, predicted[known],
                     None if scoring.proba is None else scoring.proba[known],
-                    None if scoring.decision is None else scoring.decision[known])
+                    None if scoring.decision is None else scoring.decision[known], positive)
     try:
         current = compute_metrics(spec, scored, labels.to_numpy()[known])
     except StageError as exc:  # e.g. a class the model never saw: the report says so instead of failing

@@ -28,6 +28,7 @@ def render(prov: Mapping[str, Any], version: int | None = None) -> str:
         *([["version", str(version)]] if version is not None else []),
         ["trained model", f"{prov.get('trained_model')} (`{prov.get('estimator')}`)"],
         ["task", str(prov.get("task"))],
+        *_decision(prov.get("decision") or {}),
         ["gate verdict", f"**{gate.get('verdict', 'unknown')}**"],
         ["bundle digest", f"`{prov.get('bundle_digest')}`"],
         ["code", _code(code)],
@@ -76,7 +77,25 @@ def _evaluation(ev: Mapping[str, Any], data: Mapping[str, Any], trained: str) ->
                                                      if rule.get("metric") else "."), ""]
     rows = [[f"**{m}**" if m == trained else m, *(fmt(scores.get(k), missing="—") for k in metrics)]
             for m, scores in models.items()]
-    return lines + _table(["model", *metrics], rows)
+    return lines + _table(["model", *metrics], rows) + _per_class(ev.get("per_class") or {}, trained)
+
+
+def _decision(decision: Mapping[str, Any]) -> list[list[str]]:
+    """A binary model's positive class and how it turns that class's probability into a label."""
+    if "positive_class" not in decision:
+        return []
+    threshold = decision.get("threshold")
+    cut = (f"positive when its probability is at least {fmt(threshold)}" if threshold is not None
+           else "the estimator's own predict")
+    return [["positive class", f"`{json.dumps(decision['positive_class'])}`"], ["decision", cut]]
+
+
+def _per_class(per_class: Mapping[str, Mapping[str, Any]], trained: str) -> list[str]:
+    if not per_class:
+        return []
+    rows = [[f"`{label}`", *(fmt(v.get(k), missing="—") for k in ("precision", "recall", "f1")),
+             str(v.get("support"))] for label, v in per_class.items()]
+    return [f"Per class, `{trained}`:", "", *_table(["class", "precision", "recall", "F1", "support"], rows)]
 
 
 def _gate(gate: Mapping[str, Any]) -> list[str]:

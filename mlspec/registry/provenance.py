@@ -63,6 +63,8 @@ def record(loaded: Loaded, trained_model: str, bundle_dir: Path, bundle_metadata
         "libraries": bundle_metadata.get("versions", {}),
         "registered_with": {"mlspec": __version__, "python": platform.python_version()},
         "input": bundle_metadata.get("input"),
+        # A binary model's positive class and decision threshold, as it predicts labels (absent otherwise).
+        **({"decision": bundle_metadata["decision"]} if bundle_metadata.get("decision") else {}),
         "metrics": dict((evaluation.get("models") or {}).get(trained_model) or {}),
         "evaluation": {
             "metrics": list(evaluation.get("metrics") or []),
@@ -70,6 +72,7 @@ def record(loaded: Loaded, trained_model: str, bundle_dir: Path, bundle_metadata
             "champion": evaluation.get("champion"),
             "champion_rule": evaluation.get("champion_rule"),
             "models": evaluation.get("models"),
+            **({"per_class": evaluation["per_class"].get(trained_model)} if evaluation.get("per_class") else {}),
         },
         "gate": {k: verdict.get(k) for k in ("verdict", "model", "spec_fingerprint", "evaluation_digest",
                                                "baseline", "notices", "gates")},

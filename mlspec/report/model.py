@@ -9,6 +9,7 @@ says how far it got. Numbers are formatted here, once, so every format shows the
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -91,6 +92,19 @@ class ModelRow:
 
 
 @dataclass(frozen=True)
+class ClassRow:
+    """One class of the champion's per-class metrics (a classification task)."""
+
+    label: str
+    precision: str
+    recall: str
+    f1: str
+    support: str
+    positive: bool
+    """The binary task's positive class."""
+
+
+@dataclass(frozen=True)
 class DataRow:
     source: str
     path: str
@@ -123,6 +137,12 @@ class Report:
     models: tuple[ModelRow, ...]
     evaluation_note: str
     """Why there is no models table, when there is none."""
+    positive_class: str
+    """A binary task's positive class as the spec writes it (``"yes"``, ``1``); empty otherwise."""
+    decision: str
+    """How the champion turns probabilities into labels (``threshold 0.35``); empty: its own predict."""
+    classes: tuple[ClassRow, ...]
+    """The champion's precision, recall, F1 and support per class (classification)."""
     data: tuple[DataRow, ...]
     changes: changes.Changes
     plots: tuple[Plot, ...]
@@ -166,6 +186,7 @@ def collect(loaded: Loaded, out_dir: Path, environ: Mapping[str, str] = os.envir
         metric_names=tuple(spec.evaluation.metrics),
         models=_models(spec.evaluation.metrics, evaluation),
         evaluation_note=evaluation_note,
+        **_labels(evaluation),
         data=tuple(_data_row(workspace, name) for name in spec.data.sources),
         changes=changes.collect(loaded, workspace, environ),
         plots=plots,
@@ -298,6 +319,24 @@ def _models(metric_names: list[str], evaluation: Evaluation | None) -> tuple[Mod
         ModelRow(name, name == evaluation.champion, tuple(fmt(gates.as_number(values.get(m))) for m in metric_names))
         for name, values in evaluation.models.items()
     )
+
+
+def _labels(evaluation: Evaluation | None) -> dict[str, Any]:
+    """The positive class, the champion's decision threshold and its per-class table, from ``metrics.json``."""
+    doc = evaluation.document if evaluation is not None else {}
+    champion = evaluation.champion if evaluation is not None else ""
+    positive = doc.get("positive_class")
+    shown = json.dumps(positive) if "positive_class" in doc else ""
+    threshold = ((doc.get("decisions") or {}).get(champion) or {}).get("threshold")
+    rows = ((doc.get("per_class") or {}).get(champion) or {}).items()
+    def number(v: Mapping[str, Any], key: str) -> str:
+        return fmt(gates.as_number(v.get(key)))
+
+    classes = tuple(ClassRow(label, number(v, "precision"), number(v, "recall"), number(v, "f1"),
+                             str(v.get("support")), positive is not None and label == str(positive))
+                    for label, v in rows if isinstance(v, Mapping))
+    return {"positive_class": shown, "decision": f"threshold {fmt(threshold)}" if threshold is not None else "",
+            "classes": classes}
 
 
 def _data_row(workspace: Workspace, source: str) -> DataRow:

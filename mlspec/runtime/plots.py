@@ -77,11 +77,13 @@ def roc(y_true: np.ndarray, scored: list[Scored]) -> Any | None:
     ax = fig.subplots()
     drawn = 0
     for s in scored:
-        score = s.proba[:, -1] if s.proba is not None else s.decision
-        if score is None or s.classes is None:
+        if s.classes is None:
+            continue
+        score = s.positive_score()
+        if score is None:
             continue
         RocCurveDisplay.from_predictions(
-            y_true, score, pos_label=s.classes[-1], name=s.name, ax=ax, plot_chance_level=drawn == 0
+            y_true, score, pos_label=s.positive_label, name=s.name, ax=ax, plot_chance_level=drawn == 0
         )
         drawn += 1
     if not drawn:

@@ -6,7 +6,8 @@ version's files (``Registry.files``, which verifies them against the registry's 
 read: a file from elsewhere is untrusted until then), loads the bundle with the safe loader
 (:mod:`mlspec.runtime.bundle`), and scores it on the evaluate stage's own rows, the snapshot of
 ``data:<evaluation.data>`` (:func:`mlspec.runtime.snapshot.read`, the same table in the same order), with
-the evaluate stage's code (:mod:`mlspec.runtime.scoring`). The result is the version's metrics and a
+the evaluate stage's code (:mod:`mlspec.runtime.scoring`): its labels by the decision threshold the version
+was trained with, its binary metrics about the spec's positive class. The result is the version's metrics and a
 ``predictions.parquet`` laid out as the evaluate stage's, so :mod:`mlspec.runtime.significance` pairs it
 with the champion's row by row.
 
@@ -60,7 +61,7 @@ def score(ctx: StageContext, registry: Registry, version: Version, what: str, pr
         except bundle.BundleError as exc:
             raise StageError(f"the baseline {what}: {exc}", WHERE) from None
     try:  # the model is in memory now: the downloaded files can go
-        scored = scoring.predict(spec.task, name, model, frame, source)
+        scored = scoring.predict(spec.task, name, model, frame, source, spec.data.positive_class)
         metrics = scoring.compute_metrics(spec, scored, y_true)
     except StageError as exc:
         raise CannotScore(str(exc)) from None

@@ -111,8 +111,8 @@ def intervals(
         return dict.fromkeys(metrics, problem)
     y = cur["y_true"].to_numpy()
     try:
-        cand_scored = scored_from(cur, cur_model, spec.task, y)
-        base_scored = scored_from(base, base_model, spec.task, y)
+        cand_scored = scored_from(cur, cur_model, spec.task, y, spec.data.positive_class)
+        base_scored = scored_from(base, base_model, spec.task, y, spec.data.positive_class)
     except KeyError as exc:
         return dict.fromkeys(metrics, f"no predictions of model {exc.args[0]!r} in the predictions file")
     out: dict[str, Interval | str] = {}
@@ -152,10 +152,12 @@ def _misaligned(cur: pd.DataFrame, base: pd.DataFrame) -> str | None:
     return None
 
 
-def scored_from(frame: pd.DataFrame, model: str, task: str, y: np.ndarray) -> Scored:
-    """A model's outputs as the evaluate stage held them, rebuilt from its predictions.parquet columns."""
+def scored_from(frame: pd.DataFrame, model: str, task: str, y: np.ndarray, positive_class: Any = None) -> Scored:
+    """A model's outputs as the evaluate stage held them, rebuilt from its predictions.parquet columns;
+    ``positive_class`` is the spec's ``data.positive_class`` (binary)."""
     import numpy as np
 
+    from mlspec import labels as positive_rule
     from mlspec.runtime.scoring import Scored
 
     if f"{model}:pred" not in frame.columns:
@@ -166,11 +168,13 @@ def scored_from(frame: pd.DataFrame, model: str, task: str, y: np.ndarray) -> Sc
     # Column names hold class labels as text; map them back to the labels' own values (0, not "0").
     labels = {str(v): v for v in [*y.tolist(), *predictions.tolist()]}
     if f"{model}:score" in frame.columns:
-        # Binary: the positive class's probability or decision value. As the last column of a two-column
-        # matrix, the evaluate stage's metric code reads it exactly as it read the original.
+        # Binary: the positive class's probability or decision value. As the positive class's column of a
+        # two-column matrix, the evaluate stage's metric code reads it exactly as it read the original.
         score = frame[f"{model}:score"].to_numpy(dtype=float)
         classes = sorted(labels.values(), key=_sort_key)
-        return Scored(model, "", classes, predictions, np.column_stack([1.0 - score, score]), None)
+        positive = positive_rule.resolve(classes, positive_class) if len(classes) == 2 else classes[-1]
+        classes = [*(c for c in classes if c != positive), positive]
+        return Scored(model, "", classes, predictions, np.column_stack([1.0 - score, score]), None, positive)
     for kind in ("proba", "decision"):
         columns = [str(c) for c in frame.columns if str(c).startswith(f"{model}:{kind}:")]
         if columns:

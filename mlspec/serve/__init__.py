@@ -43,7 +43,7 @@ def load_service(registry: Registry, model: str, ref: str, scratch: Path,
                  reject: Collection[str] = ()) -> Service:
     """The version ``ref`` (an alias or a number) of ``model``, loaded and checked; ``reject``: the kinds of
     input issue to answer with 422 (``Serving.rejects()``)."""
-    from mlspec.runtime import bundle
+    from mlspec.runtime import bundle, scoring
 
     version = resolve(registry, model, ref)
     folder = registry.files(model, version.number, scratch) / BUNDLE  # checked against the registration
@@ -54,7 +54,7 @@ def load_service(registry: Registry, model: str, ref: str, scratch: Path,
         raise MlspecError(f"{folder}/metadata.json has no usable input schema ({type(exc).__name__}: {exc})") from None
     info = {"model": model, "version": version.number, "alias": None if ref.isdigit() else ref,
             "trained_model": version.trained_model, "digest": version.digest, "verdict": version.verdict}
-    return Service(loaded.model, schema, info, loaded.classes, frozenset(reject))
+    return Service(loaded.model, schema, info, loaded.classes, frozenset(reject), scoring.decision_rule(loaded))
 
 
 def serve(service: Service, host: str, port: int, limits: Limits, ready: Callable[[str], None]) -> None:

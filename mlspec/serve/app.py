@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mlspec.runtime.bundle import jsonable
+from mlspec.runtime.scoring import decide
 from mlspec.runtime.seen import counts
 from mlspec.serve.validation import InputSchema, RequestError, check, input_issues, parse_json, rows_of, to_frame
 
@@ -53,6 +54,8 @@ class Service:
     classes: list[Any] | None = None
     reject: frozenset[str] = frozenset()
     """The kinds of input issue answered with 422 instead of counted (the spec's ``serving``)."""
+    decision: tuple[Any, float] | None = None
+    """A binary model's (positive class, threshold) from its bundle (:func:`mlspec.runtime.scoring.decide`)."""
 
 
 def create_app(service: Service, limits: Limits = Limits()) -> Starlette:
@@ -103,7 +106,7 @@ def create_app(service: Service, limits: Limits = Limits()) -> Starlette:
 
 def _predict(service: Service, frame: Any, proba: bool) -> dict[str, Any]:
     # jsonable: NumPy values as Python ones, and a non-finite prediction as null (JSON has no NaN).
-    out: dict[str, Any] = {"predictions": jsonable(service.model.predict(frame))}
+    out: dict[str, Any] = {"predictions": jsonable(decide(service.model, service.decision, frame))}
     if proba:
         out["classes"] = service.classes
         out["probabilities"] = jsonable(service.model.predict_proba(frame))

@@ -70,7 +70,7 @@ def test_what_the_monitor_stage_fingerprint_covers() -> None:
     loaded = load(EXAMPLES / "breast-cancer" / "mlspec.yaml")
     stage = next(s for s in build(loaded.spec) if s.id == "monitor")
     sections = stages.spec_sections(loaded.spec, stage)
-    assert sorted(sections) == ["data.sources.current", "data.sources.train", "data.target",
+    assert sorted(sections) == ["data.positive_class", "data.sources.current", "data.sources.train", "data.target",
                                 "deploy.<monitored alias>", "evaluation.metrics", "monitoring", "project",
                                 "registry", "task"]
     assert "schedule" not in sections["monitoring"] and sections["deploy.<monitored alias>"] == "production"

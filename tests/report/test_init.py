@@ -51,6 +51,13 @@ def test_pull_request_report_in_markdown(pull_request: Path) -> None:
     assert "| **logreg** (champion) |" in md and "\n| forest |" in md
     assert "3 plots (confusion_matrix-forest, confusion_matrix-logreg, roc) in the HTML report" in md
     assert "<details" not in md  # nothing failed
+    # Which class the binary metrics are about, and the champion's numbers per class.
+    assert "\nPositive class 1: the binary metrics are about it.\n" in md
+    evaluation = json.loads(Path(".mlspec/stages/evaluate/metrics.json").read_text())
+    for label, row in evaluation["per_class"]["logreg"].items():
+        cells = " | ".join(f"{row[k]:.4g}" for k in ("precision", "recall", "f1"))
+        assert f"| {label}{' (positive)' if label == '1' else ''} | {cells} | {row['support']} |" in md
+    assert "Positive class <code>1</code>" in written()["html"]
 
 
 def test_failed_gate_in_every_format(pull_request: Path) -> None:

@@ -89,7 +89,8 @@ def test_first_run_runs_everything_and_records_it(root: Path) -> None:
     assert sorted(lock.stages["data:train"].outputs) == ["profile.json", "snapshot.parquet"]
     assert train.inputs == {}
     assert sorted(train.upstream) == ["data:train", "validate:train_check"]
-    assert sorted(train.spec) == ["data.exclude", "data.features", "data.sources.train", "data.target",
+    assert sorted(train.spec) == ["data.exclude", "data.features", "data.positive_class", "data.sources.train",
+                                  "data.target",
                                   "task", "training.models.m1", "training.seed"]
     assert train.versions["scikit-learn"] == metadata.version("scikit-learn")
     assert list(train.outputs) == ["model.json"]

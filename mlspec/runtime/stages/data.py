@@ -45,7 +45,13 @@ def _stages(spec: Spec) -> list[Stage]:
 
 
 def _reads(spec: Spec, stage: Stage) -> list[Read]:
-    reads = [source_read(str(stage.name))]
+    # The label check of a binary task's training source (_check_labels) decides whether the stage may pass,
+    # not what it writes; the train stage reads these fingerprinted and checks again.
+    reads = [source_read(str(stage.name)), Read("task", fingerprinted=False)]
+    if spec.task == "binary":
+        reads.append(Read("training.models", fingerprinted=False))  # is this a training source?
+        if any(model.data == stage.name for model in spec.training.models.values()):
+            reads += [Read(p, fingerprinted=False) for p in ("data.target", "data.positive_class")]
     if _on_s3(spec.data.sources[str(stage.name)]):
         # An s3:// source is fetched from the store's endpoint unless it names its own. Where the bytes came
         # from is the stage's input already (the object's identity, see _object_input), as are the bytes.
@@ -107,6 +113,7 @@ def run(ctx: StageContext) -> StageResult:
     except sources.SourceError as exc:
         raise StageError(str(exc), exc.spec_path) from None
     frame = read.frame
+    _check_labels(ctx.spec, name, frame)
     snapshot.write(frame, ctx.out_dir, name)
     columns = [str(c) for c in frame.columns]
     profile: dict[str, Any] = {
@@ -130,3 +137,21 @@ def run(ctx: StageContext) -> StageResult:
     atomic_write_text(ctx.out_dir / PROFILE, json.dumps(profile, indent=2, ensure_ascii=False) + "\n")
     ctx.log(f"read {adapter.location(source)}: {len(frame)} rows, {len(columns)} columns")
     return StageResult(metrics=metrics, summary=f"{len(frame)} rows, {len(columns)} columns")
+
+
+def _check_labels(spec: Spec, name: str, frame: Any) -> None:
+    """A binary task's training source must say which label is positive (:mod:`mlspec.labels`): stopped here,
+    at the data, rather than after training, with the labels it has."""
+    from mlspec.labels import positive_problem
+    from mlspec.runtime.context import StageError
+    from mlspec.runtime.stages.train import label_counts
+
+    if spec.task != "binary":
+        return
+    if all(model.data != name for model in spec.training.models.values()) or spec.data.target not in frame.columns:
+        return
+    declared = spec.data.positive_class
+    problem = positive_problem(label_counts(frame[spec.data.target]), declared)
+    if problem is not None:
+        where = ("data", "positive_class") if declared is not None else ("data", "target")
+        raise StageError(f"target column {spec.data.target!r} of data source {name!r}: {problem}", where)

@@ -1,9 +1,12 @@
 """The ``evaluate`` stage: score every trained model on the evaluation source and pick the champion.
 
 Metric names come from the catalogue in :mod:`mlspec.metrics`; each is its scikit-learn function applied to
-the labels, or to the scores where the metric ``needs`` them (binary: the positive class, i.e. the last of
-the model's sorted classes; multiclass: the full probability matrix with the model's classes). Outputs:
-``metrics.json`` (what the gate stage reads), ``predictions.parquet`` (per-row truth, predictions and scores,
+the labels, or to the scores where the metric ``needs`` them (binary: the positive class's probability, the
+class ``data.positive_class`` names, or 1 of 0/1 and true of false/true; multiclass: the full probability
+matrix with the model's classes). Labels are the models' own, or by the decision threshold a model was trained
+with (:func:`mlspec.runtime.scoring.predict_labels`). Outputs: ``metrics.json`` (what the gate stage reads,
+with ``positive_class`` and each model's ``decisions`` for a binary task and ``per_class`` precision, recall,
+F1 and support for classification), ``predictions.parquet`` (per-row truth, predictions and scores,
 for bootstrapped confidence intervals) and PNG plots.
 
 Everything else reads ``metrics.json`` back through :func:`read_metrics` (or :func:`find_metrics` where an
@@ -76,11 +79,12 @@ def run(ctx: StageContext) -> StageResult:
     require_label(spec.data.target, [str(c) for c in frame.columns], source)
     y_true = frame[spec.data.target].to_numpy()
     ctx.log(f"scoring {len(spec.training.models)} models on {len(frame)} rows of {source!r}")
-    scored = [_score(ctx, name, frame, source) for name in spec.training.models]
+    outputs = [_score(ctx, name, frame, source, y_true) for name in spec.training.models]
+    scored = [s for s, _ in outputs]
     table = {s.name: scoring.compute_metrics(spec, s, y_true) for s in scored}
     champion = choose_champion(spec, table)
     profile = bundle.read_profile(ctx.upstream(f"data:{source}"))
-    report = {
+    report: dict[str, Any] = {
         "task": spec.task,
         "metrics": list(spec.evaluation.metrics),
         "directions": {m: "higher" if METRICS[m].greater_is_better else "lower" for m in spec.evaluation.metrics},
@@ -91,6 +95,13 @@ def run(ctx: StageContext) -> StageResult:
         "scores": {s.name: scoring.score_kind(s) for s in scored},
         "data": {"source": source, "digest": profile.get("digest"), "rows": len(frame)},
     }
+    if spec.task == "binary":
+        # Which class every binary metric is about, and the cut-off that turned probabilities into labels.
+        report["positive_class"] = next(s.positive_label for s in scored if s.name == champion)
+        report["decisions"] = {s.name: decision for s, decision in outputs}
+    if spec.task != "regression":
+        # Beside the gate-able metrics, not among them: a class's numbers are for reading, not for gates.
+        report["per_class"] = {s.name: per_class(s, y_true) for s in scored}
     (ctx.out_dir / METRICS_FILE).write_text(json.dumps(bundle.jsonable(report), indent=2) + "\n", "utf-8")
     scoring.predictions_frame(frame.index, y_true, scored).to_parquet(ctx.out_dir / PREDICTIONS_FILE, index=False)
     written = plots.write_all(ctx.out_dir / "plots", spec.task, y_true, scored, ctx.log)
@@ -103,7 +114,9 @@ def run(ctx: StageContext) -> StageResult:
 # --- predicting ---------------------------------------------------------------------------------------------
 
 
-def _score(ctx: StageContext, name: str, frame: pd.DataFrame, source: str) -> Scored:
+def _score(ctx: StageContext, name: str, frame: pd.DataFrame, source: str, y_true: Any
+           ) -> tuple[Scored, dict[str, Any]]:
+    """Model ``name``'s outputs on ``frame``, and (binary) its positive class and decision threshold."""
     from mlspec.runtime import bundle, scoring
     from mlspec.runtime.context import StageError
 
@@ -111,7 +124,27 @@ def _score(ctx: StageContext, name: str, frame: pd.DataFrame, source: str) -> Sc
         loaded = bundle.load(ctx.upstream(f"train:{name}"))
     except bundle.BundleError as exc:
         raise StageError(f"model {name!r}: {exc}", ("training", "models", name)) from None
-    return scoring.predict(ctx.spec.task, name, loaded, frame, source)
+    scored = scoring.predict(ctx.spec.task, name, loaded, frame, source, ctx.spec.data.positive_class)
+    unseen = scoring.unseen_message(y_true, scored, source, str(loaded.metadata.get("data", {}).get("source")))
+    if unseen:
+        raise StageError(unseen, ("evaluation", "data"))
+    rule = scoring.decision_rule(loaded)
+    decision = {"positive_class": scored.positive, "threshold": rule[1] if rule is not None else None}
+    return scored, decision
+
+
+def per_class(s: Scored, y_true: Any) -> dict[str, dict[str, float | int]]:
+    """Precision, recall, F1 and support of each of the model's classes (by label, as text), in its order."""
+    import warnings
+
+    from sklearn.metrics import precision_recall_fscore_support
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a class never predicted has precision 0 by scikit-learn's rule
+        precision, recall, f1, support = precision_recall_fscore_support(
+            y_true, s.predictions, labels=s.classes, zero_division=0)
+    return {str(label): {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                         "support": int(support[i])} for i, label in enumerate(s.classes or [])}
 
 
 # --- metrics ------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ evaluate outputs read here), so deployment can check that it deploys exactly tha
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,7 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
         Read("evaluation.data"),
         Read("evaluation.metrics"),
         Read("data.target"),
+        Read("data.positive_class"),  # which class the rescored and resampled binary metrics are about
         # Which baseline: a branch's lock, or the registry version of an alias (the spec's project in the
         # spec's registry, the alias by default the deploy targets'); its identity is the stage's input (see
         # _baseline_input), and where the registry is does not change what a version scores.
@@ -122,6 +124,10 @@ def run(ctx: StageContext) -> StageResult:
     verdict = Verdict(result, champion, _model_digest(ctx, champion, outputs), outputs_fingerprint(outputs),
                       spec_fingerprint(spec), _describe(base))
     write(ctx.out_dir, verdict)
+    if "positive_class" in evaluation.document:  # which class the binary metrics judged here are about
+        threshold = ((evaluation.document.get("decisions") or {}).get(champion) or {}).get("threshold")
+        ctx.log(f"positive class: {json.dumps(evaluation.document['positive_class'])}"
+                + (f", {champion} decides at threshold {threshold}" if threshold is not None else ""))
     for g in result.gates:
         ctx.log(f"{g.metric}: {g.verdict}: {g.reason}")
     for notice in result.notices:

@@ -55,7 +55,8 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
     return [
         # The schedule decides when monitoring runs, not what it finds.
         Read("monitoring", exclude=frozenset({"schedule"})),
-        *(Read(p) for p in ("project", "task", "data.target", "evaluation.metrics", "registry")),
+        *(Read(p) for p in ("project", "task", "data.target", "data.positive_class", "evaluation.metrics",
+                            "registry")),
         # Which alias is watched follows from the deploy targets; only that conclusion matters here...
         Read("deploy.<monitored alias>", derived=_monitored_alias),
         # ...and the model it names is the stage's input (see _model_input).

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 Where = tuple[str | int, ...]
 
-LEARNING_READS = tuple(Read(p) for p in ("task", "data.target", "data.features", "data.exclude", "training.seed"))
+LEARNING_READS = tuple(Read(p) for p in ("task", "data.target", "data.features", "data.exclude", "training.seed",
+                                         "data.positive_class"))
 """What training and evaluation both read: they turn a table into features and a label in the same way."""
 
 
@@ -78,7 +79,8 @@ def run(ctx: StageContext) -> StageResult:
 
     frame = snapshot.read(ctx, model.data)
     features = resolve(spec.data, frame, model.data)
-    y = labels(frame, features.label, model.data, spec.task)
+    y = labels(frame, features.label, model.data, spec.task, spec.data.positive_class)
+    check_threshold(estimator, model, where)
     pipeline = make_pipeline(features, model.preprocessing, estimator)
     ctx.log(f"fitting {model.estimator}: {len(frame)} rows of {model.data!r}, {len(features.columns)} cols")
     fit_seconds = fit(pipeline, frame[features.columns], y, name, model, where)
@@ -96,6 +98,10 @@ def run(ctx: StageContext) -> StageResult:
         "data": {"source": model.data, "digest": profile.get("digest"), "rows": len(frame)},
         "versions": versions(model.estimator),
     }
+    if spec.task == "binary":
+        # What every consumer of the bundle predicts labels by (mlspec.runtime.scoring.predict_labels), so a
+        # deployed model keeps its cut-off whatever a later spec says.
+        metadata["decision"] = decision(pipeline, spec.data.positive_class, model.threshold)
     bundle.save(ctx.out_dir, pipeline, metadata)
     try:
         save_reference(ctx, frame, features, pipeline, spec.task, model.data)
@@ -238,10 +244,37 @@ def check_task(estimator: Any, path: str, task: str, where: Where) -> None:
 # --- the data -----------------------------------------------------------------------------------------------
 
 
-def labels(frame: pd.DataFrame, column: str, source: str, task: str) -> pd.Series:
-    """The label column ``column`` of ``frame``, checked to fit the task."""
+def decision(pipeline: Any, positive_class: Any, threshold: float | None) -> dict[str, Any]:
+    """The fitted binary ``pipeline``'s positive class (of its classes) and decision threshold (None: its own)."""
+    from mlspec import labels as positive
+    from mlspec.runtime import bundle
+
+    classes = bundle.jsonable(list(pipeline.classes_))
+    return {"positive_class": positive.resolve(classes, positive_class), "threshold": threshold}
+
+
+def check_threshold(estimator: Any, model: TrainedModel, where: Where) -> None:
+    """A decision threshold is on a probability: the estimator must give one."""
+    from mlspec.runtime.context import StageError
+
+    if model.threshold is not None and not hasattr(estimator, "predict_proba"):
+        raise StageError(f"{model.estimator} has no predict_proba, so no probability for the threshold to cut; "
+                         "remove the threshold or use an estimator with predict_proba", (*where, "threshold"))
+
+
+def label_counts(y: pd.Series) -> dict[Any, int]:
+    """Each label of ``y`` (as a Python value) and its number of rows."""
+    from mlspec.runtime import bundle
+
+    return {bundle.jsonable(label): int(count) for label, count in y.value_counts(dropna=True).items()}
+
+
+def labels(frame: pd.DataFrame, column: str, source: str, task: str, positive_class: Any = None) -> pd.Series:
+    """The label column ``column`` of ``frame``, checked to fit the task (and, binary, to say which class is
+    positive: :func:`mlspec.labels.positive_problem`)."""
     import pandas as pd
 
+    from mlspec.labels import positive_problem
     from mlspec.runtime.context import StageError
 
     y = frame[column]
@@ -268,6 +301,11 @@ def labels(frame: pd.DataFrame, column: str, source: str, task: str) -> pd.Serie
             f"{len(classes)} classes: {shown}",
             ("task",),
         )
+    if task == "binary":
+        problem = positive_problem(label_counts(y), positive_class)
+        if problem is not None:
+            where = ("data", "positive_class") if positive_class is not None else ("data", "target")
+            raise StageError(f"target column {column!r} of data source {source!r}: {problem}", where)
     return y
 
 

@@ -202,5 +202,8 @@ def test_an_s3_source_borrows_the_store_endpoint(tmp_path: Path, monkeypatch: py
     assert reading.store_endpoint == endpoint and reading.filesystems is not None
     stages = {s.id: s for s in build(loaded.spec)}
     reads = [r.path for r in data.KIND.reads(loaded.spec, stages["data:train"])]
-    assert reads == (["data.sources.train"] if own else ["data.sources.train", "store"])
-    assert [r.path for r in data.KIND.reads(loaded.spec, stages["data:web"])] == ["data.sources.web"]
+    # A binary task's training source is checked for its positive class (the label reads are unfingerprinted).
+    labels = ["task", "training.models", "data.target", "data.positive_class"]
+    assert reads == (["data.sources.train", *labels] if own else ["data.sources.train", *labels, "store"])
+    assert [r.path for r in data.KIND.reads(loaded.spec, stages["data:web"])] == ["data.sources.web", "task",
+                                                                                "training.models"]

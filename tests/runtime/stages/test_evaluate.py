@@ -229,6 +229,7 @@ project: shop
 task: binary
 data:
   target: bought
+  positive_class: "yes"
   exclude: [id]
   sources:
     train: {path: train.csv}
@@ -273,7 +274,7 @@ def test_inferred_text_features_and_unseen_categories(tmp_path: Path) -> None:
     saved = pd.read_csv(tmp_path / "holdout.csv")
     x, y = saved.drop(columns=["bought", "id"]), saved["bought"]
     pred = model.predict(x)
-    # The positive class of a binary task is the last of the sorted labels: "yes".
+    # The positive class of the binary task is the one it names: "yes".
     assert report["models"]["tree"] == pytest.approx({
         "accuracy": skm.accuracy_score(y, pred),
         "precision": skm.precision_score(y, pred, pos_label="yes"),
@@ -288,11 +289,10 @@ def test_a_class_the_model_never_saw(tmp_path: Path) -> None:
     with pytest.raises(StageError) as err:
         kit.run("evaluate")
     assert str(err.value) == (
-        "metric 'roc_auc_ovr' of model 'logreg': 'y_true' contains labels not in parameter 'labels' (the "
-        "evaluation data has label(s) 3 that the model never saw in training, whose labels are [0, 1, 2]; fix the "
-        "data or train on data with every label)"
+        "data source 'holdout' has label(s) 3 that model 'logreg' never saw in training on data source 'train', "
+        "whose labels are [0, 1, 2]; fix the data or train on data with every label"
     )
-    assert err.value.spec_path == ("evaluation", "metrics", 2)
+    assert err.value.spec_path == ("evaluation", "data")
 
 
 def test_a_model_that_fits_but_cannot_predict_is_a_stage_error(tmp_path: Path) -> None:
@@ -314,9 +314,10 @@ def test_a_binary_label_the_model_never_saw_says_so(tmp_path: Path) -> None:
     kit.edit_csv("data/holdout.csv", [0, 1], "malignant", [2, 2])
     with pytest.raises(StageError) as err:
         kit.run("evaluate")
-    assert str(err.value).endswith(
-        "(the evaluation data has label(s) 2 that the model never saw in training, whose labels are [0, 1]; fix "
-        "the data or train on data with every label)")
+    assert str(err.value) == (
+        "data source 'holdout' has label(s) 2 that model 'logreg' never saw in training on data source 'train', "
+        "whose labels are [0, 1]; fix the data or train on data with every label")
+    assert err.value.spec_path == ("evaluation", "data")
 
 
 def test_plots_skip_a_model_missing_a_label_with_a_notice(tmp_path: Path) -> None:

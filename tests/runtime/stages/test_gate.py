@@ -63,8 +63,8 @@ def test_the_verdict_names_the_model_bundle_and_the_gate_settings(diabetes: Path
         f"notice: no baseline ({NO_LOCK}): relative gates (max_drop) skipped, absolute gates (min, max) apply",
     ]
     entry = lock.stages["gate"]
-    assert sorted(entry.spec) == ["data.target", "evaluation.champion", "evaluation.data", "evaluation.gates",
-                                  "evaluation.metrics", "task"]
+    assert sorted(entry.spec) == ["data.positive_class", "data.target", "evaluation.champion", "evaluation.data",
+                                  "evaluation.gates", "evaluation.metrics", "task"]
     assert entry.inputs == {"<baseline>": NoBaseline(NO_LOCK).identity}
     assert list(entry.upstream) == ["data:holdout", "evaluate"]
     assert sorted(entry.outputs) == ["summary.txt", "verdict.json"]
