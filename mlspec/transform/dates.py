@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 DATE_PARTS = ("year", "month", "day", "dayofweek", "dayofyear")
 TIME_PARTS = ("hour",)
+_ACCESSOR = {"dayofweek": "day_of_week", "dayofyear": "day_of_year"}  # pandas' own names (Monday is 0)
 
 
 def parse(series: pd.Series) -> pd.Series:
@@ -38,12 +39,7 @@ def part(values: pd.Series, name: str) -> np.ndarray:
     """One part of parsed datetimes as floats, NaN where the value is missing."""
     import numpy as np
 
-    if name == "dayofweek":
-        out = values.dt.dayofweek
-    elif name == "dayofyear":
-        out = values.dt.dayofyear
-    else:
-        out = getattr(values.dt, name)
+    out = getattr(values.dt, _ACCESSOR.get(name, name))
     return np.asarray(out.to_numpy(dtype=float, na_value=np.nan), dtype=float)
 
 
