@@ -51,6 +51,8 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
         source_read(model.data),
         # Which packages estimators may come from: it decides whether the stage may run, not what it makes.
         Read("training.packages", fingerprinted=False),
+        # A derived feature's user transformer must be trusted to be loadable: checked before training.
+        Read("training.trust", fingerprinted=False),
     ]
 
 
