@@ -44,7 +44,8 @@ def parse(text: str) -> Parsed:
     try:
         root = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExprError(f"not an expression: {exc.msg} (at character {exc.offset or 0})") from None
+        at = f" (at character {exc.offset})" if exc.offset else ""
+        raise ExprError(f"not an expression: {exc.msg}{at}") from None
     if sum(1 for _ in ast.walk(root)) > MAX_NODES:
         raise ExprError(f"the expression has more than {MAX_NODES} parts; split it into several derived features")
     columns: list[str] = []
