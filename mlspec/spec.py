@@ -296,18 +296,22 @@ class TransformerFeature(Model):
     """Constructor arguments of the class."""
 
 
+DERIVED_KINDS = ("expr", "log", "clip", "bucket", "date_part", "transformer")
+
+
 def _derived_kind(value: Any) -> str:
-    keys = ("expr", "log", "clip", "bucket", "date_part", "transformer")
+    """The union member of a derived feature: the first of its keys that names a kind (so a second one is an
+    unknown key of that kind), else ``expr`` (whose message then asks for it). Tags are not document keys, so
+    an error's location stays the entry's own key."""
     if isinstance(value, dict):
-        found = [k for k in keys if k in value]
-        return found[0] if len(found) == 1 else "expr"
-    return next((k for k in keys if getattr(value, k, None) is not None), "expr")
+        return next((f"{k} feature" for k in DERIVED_KINDS if k in value), "expr feature")
+    return next((f"{k} feature" for k in DERIVED_KINDS if hasattr(value, k)), "expr feature")
 
 
 DerivedFeature = Annotated[
-    Annotated[ExprFeature, Tag("expr")] | Annotated[LogFeature, Tag("log")] | Annotated[ClipFeature, Tag("clip")]
-    | Annotated[BucketFeature, Tag("bucket")] | Annotated[DatePartFeature, Tag("date_part")]
-    | Annotated[TransformerFeature, Tag("transformer")],
+    Annotated[ExprFeature, Tag("expr feature")] | Annotated[LogFeature, Tag("log feature")]
+    | Annotated[ClipFeature, Tag("clip feature")] | Annotated[BucketFeature, Tag("bucket feature")]
+    | Annotated[DatePartFeature, Tag("date_part feature")] | Annotated[TransformerFeature, Tag("transformer feature")],
     Discriminator(_derived_kind),
 ]
 

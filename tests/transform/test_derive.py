@@ -71,5 +71,6 @@ def test_a_user_transformer_needs_its_class_trusted() -> None:
     x = pd.DataFrame({"a": [2.0, 6.0], "b": [1.0, 2.0]})
     derive = Derive([["r", "transformer", [["a", "b"], Ratio()]]]).fit(x)
     data = sio.dumps(derive)
-    assert sio.get_untrusted_types(data=data) == ["mlspec.transform.derive.Derive", "tests.transform.userfeatures.Ratio"]
+    user = "tests.transform.userfeatures.Ratio"
+    assert sio.get_untrusted_types(data=data) == ["mlspec.transform.derive.Derive", user]
     assert trusted_types.refused(sio.get_untrusted_types(data=data)) == ["tests.transform.userfeatures.Ratio"]

@@ -129,7 +129,7 @@ def test_serve_computes_what_training_computed(trained: Kit, tmp_path: Path) -> 
 
 
 def test_a_model_with_a_user_transformer_is_refused_without_its_trust(trained: Kit) -> None:
-    with pytest.raises(bundle.BundleError, match="tests.transform.userfeatures.Ratio"):
+    with pytest.raises(bundle.BundleError, match=r"tests\.transform\.userfeatures\.Ratio"):
         bundle.load(trained.out_dir("train:forest"))
 
 
