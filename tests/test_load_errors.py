@@ -353,6 +353,11 @@ CASES: list[tuple[str, str, str]] = [
      edit("  target: label", "  target: label\n  derived:\n    r: {transformer: feats.Ratio, columns: [a, b]}"),
      "mlspec.yaml:7:22: data.derived.r.transformer: 'feats.Ratio' is in package 'feats'; add it to "
      "training.packages (packages: [feats]) so it may be imported"),
+    ("derived: user transformer in training.packages but not trusted",
+     edit("  target: label", "  target: label\n  derived:\n    r: {transformer: feats.Ratio, columns: [a, b]}")
+     .replace("training:\n", "training:\n  packages: [feats]\n"),
+     "mlspec.yaml:7:22: data.derived.r.transformer: 'feats.Ratio' must be in training.trust (trust: "
+     "[feats.Ratio]) so the models that hold it can be loaded"),
     ("derived: two kinds in one entry", edit("  target: label", "  target: label\n  derived:\n"
                                             "    r: {log: x, clip: x}"),
      "mlspec.yaml:7:17: data.derived.r: unknown key 'clip'; expected one of: log"),

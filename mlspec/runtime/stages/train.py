@@ -15,7 +15,7 @@ import importlib
 import importlib.util
 import json
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlspec.checks import estimator_packages, not_allowed
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from mlspec.runtime.context import StageContext, StageResult
     from mlspec.runtime.features import FeatureSet
-    from mlspec.spec import Preprocessing, TrainedModel
+    from mlspec.spec import DerivedFeature, Preprocessing, TrainedModel
 
 Where = tuple[str | int, ...]
 
@@ -97,12 +97,10 @@ def run(ctx: StageContext) -> StageResult:
         "all_params": estimator.get_params(deep=False),
         "seed": spec.training.seed,
         "preprocessing": model.preprocessing.model_dump(),
-        "input": input_schema(frame, features, spec.task, pipeline),
+        "input": input_schema(frame, features, spec.task, pipeline, spec.data.derived),
         "data": {"source": model.data, "digest": profile.get("digest"), "rows": len(frame)},
         "versions": versions(model.estimator),
     }
-    if spec.data.derived:
-        metadata["derived"] = {n: d.model_dump(exclude_defaults=True) for n, d in spec.data.derived.items()}
     if found:
         metadata["warnings"] = [w.as_json() for w in found]
     bundle.save(ctx.out_dir, pipeline, metadata)
@@ -376,7 +374,10 @@ def fit(pipeline: Any, x: pd.DataFrame, y: pd.Series, name: str, model: TrainedM
     return time.perf_counter() - start
 
 
-def input_schema(frame: pd.DataFrame, features: FeatureSet, task: str, pipeline: Any) -> dict[str, Any]:
+def input_schema(frame: pd.DataFrame, features: FeatureSet, task: str, pipeline: Any,
+                 derived: Mapping[str, DerivedFeature] | None = None) -> dict[str, Any]:
+    """What the model takes and gives; with ``derived`` (``data.derived``), their definitions too, which the
+    model computes from those columns (the model card lists them)."""
     from mlspec.runtime import bundle
 
     # The raw columns a request must carry: the features and the columns derived features read.
@@ -390,6 +391,8 @@ def input_schema(frame: pd.DataFrame, features: FeatureSet, task: str, pipeline:
     }
     if task != "regression":
         schema["classes"] = bundle.jsonable(pipeline.classes_)
+    if derived:
+        schema["derived"] = {n: d.model_dump(exclude_defaults=True) for n, d in derived.items()}
     return schema
 
 

@@ -90,7 +90,10 @@ def test_the_input_schema_lists_the_raw_columns_serving_needs(trained: Kit) -> N
     kinds = {f["name"]: f["kind"] for f in meta["input"]["features"]}
     assert kinds["bottled"] == "datetime" and kinds["lot"] == "categorical" and kinds["alcohol"] == "numeric"
     assert not set(kinds) & {"per_ash", "phenol_ratio", "sample_id", "cultivar"}
-    assert meta["derived"]["log_proline"] == {"log": "proline"}
+    assert meta["input"]["derived"]["log_proline"] == {"log": "proline"}
+    assert meta["input"]["derived"]["phenol_ratio"] == {
+        "transformer": "tests.transform.userfeatures.Ratio", "columns": ["flavanoids", "total_phenols"],
+        "params": {"scale": 2.0}}
     # The reference profile keeps the date out of drift: its range, not its values.
     reference = json.loads((trained.out_dir("train:forest") / "reference.json").read_text())
     assert reference["features"]["bottled"]["kind"] == "datetime"
