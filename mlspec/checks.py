@@ -12,7 +12,7 @@ from pathlib import Path
 from mlspec import cloudauth, confine, expectations, expr, sources, suitefile
 from mlspec.graph import find_cycle
 from mlspec.metrics import METRICS, metrics_for
-from mlspec.spec import RegistryTarget, Spec
+from mlspec.spec import RegistryTarget, Spec, derived_reads
 from mlspec.suggest import did_you_mean
 
 
@@ -102,6 +102,10 @@ def _features(spec: Spec) -> list[Finding]:
                 where = "listed twice" if seen[column] == kind else f"also listed as {seen[column]}"
                 out.append(Finding(path, f"feature {column!r} is {where}"))
             seen.setdefault(column, kind)
+    # Columns that derived features read are inputs of the model too, and monitored like features.
+    for definition in data.derived.values():
+        for column, _ in derived_reads(definition):
+            seen.setdefault(column, "input")
     if spec.monitoring is not None:
         for column in spec.monitoring.drift.features:
             if column not in seen:

@@ -308,6 +308,22 @@ def _derived_kind(value: Any) -> str:
     return next((f"{k} feature" for k in DERIVED_KINDS if hasattr(value, k)), "expr feature")
 
 
+def derived_reads(definition: Any) -> list[tuple[str, tuple[str | int, ...]]]:
+    """The columns a derived feature reads, each with the key of its definition that names it; an expression
+    that does not parse reads nothing (:mod:`mlspec.checks` reports it)."""
+    from mlspec import expr
+
+    if isinstance(definition, ExprFeature):
+        try:
+            return [(c, ("expr",)) for c in expr.parse(definition.expr).columns]
+        except expr.ExprError:
+            return []
+    if isinstance(definition, TransformerFeature):
+        return [(c, ("columns", i)) for i, c in enumerate(definition.columns)]
+    return [(str(getattr(definition, k)), (k,)) for k in ("log", "clip", "bucket", "date_part")
+            if hasattr(definition, k)]
+
+
 DerivedFeature = Annotated[
     Annotated[ExprFeature, Tag("expr feature")] | Annotated[LogFeature, Tag("log feature")]
     | Annotated[ClipFeature, Tag("clip feature")] | Annotated[BucketFeature, Tag("bucket feature")]

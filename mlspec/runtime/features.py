@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlspec.runtime.context import StageError
+from mlspec.spec import derived_reads
 from mlspec.suggest import closest
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ def _with_derived(found: FeatureSet, derived: dict[str, DerivedFeature], columns
         if name in columns:
             raise StageError(f"derived feature {name!r} has the name of a column of data source {source!r}; "
                              "rename it", ("data", "derived", name))
-        for column, where in derived_inputs(definition):
+        for column, where in derived_reads(definition):
             if column not in known:
                 raise StageError(f"derived feature {name!r} reads column {column!r}, which data source {source!r} "
                                  "does not have" + _suggest(column, known), ("data", "derived", name, *where))
@@ -140,19 +141,6 @@ def _with_derived(found: FeatureSet, derived: dict[str, DerivedFeature], columns
         known.append(name)
     return FeatureSet(found.label, found.numeric, found.categorical, found.declared, found.datetime,
                       tuple(derived), tuple(dict.fromkeys(extra)), found.notices)
-
-
-def derived_inputs(definition: DerivedFeature) -> list[tuple[str, tuple[str | int, ...]]]:
-    """The columns a derived feature reads, each with the key of the definition that names it."""
-    from mlspec import expr
-    from mlspec.spec import ExprFeature, TransformerFeature
-
-    if isinstance(definition, ExprFeature):
-        return [(c, ("expr",)) for c in expr.parse(definition.expr).columns]
-    if isinstance(definition, TransformerFeature):
-        return [(c, ("columns", i)) for i, c in enumerate(definition.columns)]
-    key = next(k for k in ("log", "clip", "bucket", "date_part") if hasattr(definition, k))
-    return [(str(getattr(definition, key)), (key,))]
 
 
 def require_label(label: str, columns: Sequence[str], source: str) -> None:

@@ -352,6 +352,8 @@ def make_pipeline(features: FeatureSet, prep: Preprocessing, estimator: Any, der
         parts: list[tuple[str, Any]] = [("parts", DateParts())]
         if prep.numeric.impute != "none":
             parts.append(("impute", SimpleImputer(strategy=prep.numeric.impute)))
+        if prep.numeric.scale != "none":  # the parts are numeric features: scaled like the others
+            parts.append(("scale", scalers[prep.numeric.scale]()))
         transformers.append(("datetime", Pipeline(parts), list(features.datetime)))
     # Dense output: several estimators (HistGradientBoosting*, most third-party ones) reject sparse input.
     preprocess = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
