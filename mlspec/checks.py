@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlspec import cloudauth, confine, expectations, preparecheck, sources, suitefile
+from mlspec import cloudauth, confine, expectations, expr, preparecheck, sources, suitefile
 from mlspec.graph import find_cycle
 from mlspec.metrics import METRICS, metrics_for
-from mlspec.spec import RegistryTarget, Spec
+from mlspec.spec import RegistryTarget, Spec, derived_reads
 from mlspec.suggest import did_you_mean
 
 
@@ -30,6 +30,7 @@ def check(spec: Spec, root: Path) -> list[Finding]:
     out: list[Finding] = []
     out += _references(spec)
     out += _features(spec)
+    out += _derived(spec)
     out += _expectations(spec, root)
     out += _metrics(spec)
     out += _binary_only(spec)
@@ -91,7 +92,7 @@ def _features(spec: Spec) -> list[Finding]:
     if data.features is None:
         return out
     seen: dict[str, str] = {}
-    for kind in ("numeric", "categorical"):
+    for kind in ("numeric", "categorical", "datetime"):
         for i, column in enumerate(getattr(data.features, kind)):
             path = ("data", "features", kind, i)
             if column == data.target:
@@ -102,12 +103,51 @@ def _features(spec: Spec) -> list[Finding]:
                 where = "listed twice" if seen[column] == kind else f"also listed as {seen[column]}"
                 out.append(Finding(path, f"feature {column!r} is {where}"))
             seen.setdefault(column, kind)
+    # Columns that derived features read are inputs of the model too, and monitored like features.
+    for definition in data.derived.values():
+        for column, _ in derived_reads(definition):
+            seen.setdefault(column, "input")
     if spec.monitoring is not None:
         for column in spec.monitoring.drift.features:
             if column not in seen:
                 out.append(Finding(("monitoring", "drift", "features", column),
                                    f"unknown feature {column!r}" + did_you_mean(column, seen, "features"),
                                    at_key=True))
+    return out
+
+
+def _derived(spec: Spec) -> list[Finding]:
+    """``data.derived``: expressions that parse, names that clash with no feature, user transformers that
+    are both importable (their package in ``training.packages``) and loadable (the class in ``training.trust``)."""
+    from mlspec.spec import ExprFeature, TransformerFeature
+
+    data, out = spec.data, []
+    features = data.features
+    declared = {*features.numeric, *features.categorical, *features.datetime} if features is not None else set()
+    for name, definition in data.derived.items():
+        path: tuple[str | int, ...] = ("data", "derived", name)
+        if name == data.target or name in declared:
+            what = "the target" if name == data.target else "a declared feature"
+            out.append(Finding(path, f"derived feature {name!r} has the name of {what}; rename it", at_key=True))
+        if isinstance(definition, ExprFeature):
+            try:
+                parsed = expr.parse(definition.expr)
+            except expr.ExprError as exc:
+                out.append(Finding((*path, "expr"), f"derived feature {name!r}: {exc}"))
+                continue
+            later = [c for c in parsed.columns if c in data.derived and list(data.derived).index(c)
+                     >= list(data.derived).index(name)]
+            for column in later:
+                out.append(Finding((*path, "expr"), f"derived feature {name!r} reads {column!r}, which is derived "
+                                   "after it (or is itself); derived features may read only the ones before them"))
+        if isinstance(definition, TransformerFeature):
+            package = definition.transformer.split(".")[0]
+            if package not in spec.training.packages:
+                out.append(Finding((*path, "transformer"), f"{definition.transformer!r} is in package {package!r}; "
+                                   f"add it to training.packages (packages: [{package}]) so it may be imported"))
+            if definition.transformer not in spec.training.trust:
+                out.append(Finding((*path, "transformer"), f"{definition.transformer!r} must be in training.trust "
+                                   f"(trust: [{definition.transformer}]) so the models that hold it can be loaded"))
     return out
 
 

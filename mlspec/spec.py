@@ -8,6 +8,7 @@ can point at the exact line.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from typing import Annotated, Any, Literal
@@ -220,6 +221,115 @@ class Features(Model):
 
     numeric: list[NonEmptyStr] = []
     categorical: list[NonEmptyStr] = []
+    datetime: list[NonEmptyStr] = []
+    """Date or datetime columns (ISO text such as 2024-03-01 or 2024-03-01T12:30, or datetime dtypes): turned
+    into numeric parts (year, month, day, dayofweek, dayofyear, and hour when the values have a time) inside the
+    model's Pipeline; a missing or unparseable value is missing in every part, for the numeric imputer."""
+
+
+DatePart = Literal["year", "month", "day", "dayofweek", "dayofyear", "hour", "minute", "quarter"]
+
+
+class ExprFeature(Model):
+    """`{expr: "income / (household + 1)"}`: arithmetic of columns and numbers."""
+
+    expr: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    """`+ - * / **`, unary minus, parentheses, numbers, column names (earlier derived features too) and the
+    functions log, log1p, exp, sqrt, abs, clip(x, lo, hi), min(a, b), max(a, b). Parsed by mlspec's own
+    whitelist, never run as Python. A result that is not finite (x / 0, log(0)) is missing, for the imputer."""
+
+
+class LogFeature(Model):
+    """`{log: income}`: the natural logarithm of a column; a value <= 0 has none and becomes missing (imputed
+    like any missing numeric value). Use `expr: "log1p(x)"` for counts that can be 0."""
+
+    log: NonEmptyStr
+
+
+class ClipFeature(Model):
+    """`{clip: age, min: 18, max: 90}`: the column limited to [min, max] (give one or both)."""
+
+    clip: NonEmptyStr
+    min: Number | None = None
+    max: Number | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ClipFeature:
+        if self.min is None and self.max is None:
+            raise ValueError("give `min`, `max` or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class BucketFeature(Model):
+    """`{bucket: age, edges: [30, 45, 65]}`: the index of the bucket the value falls in: 0 below the first
+    edge, 1 from the first edge (included) to the second, ..., len(edges) from the last; missing stays missing."""
+
+    bucket: NonEmptyStr
+    edges: Annotated[list[Number], Field(min_length=1, max_length=1000)]
+
+    @field_validator("edges")
+    @classmethod
+    def _increasing(cls, edges: list[float]) -> list[float]:
+        if any(b <= a for a, b in itertools.pairwise(edges)):
+            raise ValueError("edges must be strictly increasing")
+        return edges
+
+
+class DatePartFeature(Model):
+    """`{date_part: signup_date, part: month}`: one part of a date or datetime column, as a number."""
+
+    date_part: NonEmptyStr
+    part: DatePart
+
+
+class TransformerFeature(Model):
+    """`{transformer: features.Ratio, columns: [a, b], params: {}}`: your own scikit-learn transformer class,
+    fitted on `columns` in training and kept in the model. Its package must be in `training.packages` and the
+    class in `training.trust`. Its output must be numeric: one column is this feature; k columns are
+    `<name>_0` ... `<name>_<k-1>`."""
+
+    transformer: ImportPath
+    columns: Annotated[list[NonEmptyStr], Field(min_length=1)]
+    params: dict[str, Any] = {}
+    """Constructor arguments of the class."""
+
+
+DERIVED_KINDS = ("expr", "log", "clip", "bucket", "date_part", "transformer")
+
+
+def _derived_kind(value: Any) -> str:
+    """The union member of a derived feature: the first of its keys that names a kind (so a second one is an
+    unknown key of that kind), else ``expr`` (whose message then asks for it). Tags are not document keys, so
+    an error's location stays the entry's own key."""
+    if isinstance(value, dict):
+        return next((f"{k} feature" for k in DERIVED_KINDS if k in value), "expr feature")
+    return next((f"{k} feature" for k in DERIVED_KINDS if hasattr(value, k)), "expr feature")
+
+
+def derived_reads(definition: Any) -> list[tuple[str, tuple[str | int, ...]]]:
+    """The columns a derived feature reads, each with the key of its definition that names it; an expression
+    that does not parse reads nothing (:mod:`mlspec.checks` reports it)."""
+    from mlspec import expr
+
+    if isinstance(definition, ExprFeature):
+        try:
+            return [(c, ("expr",)) for c in expr.parse(definition.expr).columns]
+        except expr.ExprError:
+            return []
+    if isinstance(definition, TransformerFeature):
+        return [(c, ("columns", i)) for i, c in enumerate(definition.columns)]
+    return [(str(getattr(definition, k)), (k,)) for k in ("log", "clip", "bucket", "date_part")
+            if hasattr(definition, k)]
+
+
+DerivedFeature = Annotated[
+    Annotated[ExprFeature, Tag("expr feature")] | Annotated[LogFeature, Tag("log feature")]
+    | Annotated[ClipFeature, Tag("clip feature")] | Annotated[BucketFeature, Tag("bucket feature")]
+    | Annotated[DatePartFeature, Tag("date_part feature")] | Annotated[TransformerFeature, Tag("transformer feature")],
+    Discriminator(_derived_kind),
+]
 
 
 class Data(Model):
@@ -275,6 +385,11 @@ class PrepareStep(Model):
             raise ValueError(f"must be a list of arguments, not a command line: mlspec runs no shell; write "
                              f"`cmd: {shown}`")
         return value
+
+    derived: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")], DerivedFeature] = {}
+    """Features computed from columns inside the model's Pipeline (so serving, monitoring and batch scoring
+    compute exactly what training did), in order: each may use the ones before it. One key per entry: `expr`,
+    `log`, `clip`, `bucket`, `date_part` or `transformer`. Derived features are numeric features of the model."""
 
 
 # --- validation -------------------------------------------------------------------------------------------

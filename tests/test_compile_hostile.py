@@ -73,7 +73,11 @@ OIDC = {"aws": {"role": "arn:aws:iam::123456789012:role/ci", "region": "eu-west-
 FULL: dict[str, Any] = {
     "version": 1, "project": "demo", "task": "binary",
     "data": {
-        "target": "label", "features": {"numeric": ["age"], "categorical": ["city"]}, "exclude": ["id"],
+        "target": "label", "features": {"numeric": ["age"], "categorical": ["city"], "datetime": ["signed"]},
+        "exclude": ["id"],
+        "derived": {"half": {"expr": "age / 2"}, "log_age": {"log": "age"}, "low": {"clip": "age", "min": 0},
+                    "band": {"bucket": "age", "edges": [30]}, "month": {"date_part": "signed", "part": "month"},
+                    "ratio": {"transformer": "feats.Ratio", "columns": ["age"], "params": {"scale": "x"}}},
         "sources": {"train": {"path": "data/train.csv", "format": "csv", "description": "training rows"},
                     "holdout": {"path": "data/holdout.csv"}, "current": {"path": "data/current.csv"},
                     "web": {"kind": "url", "url": "https://data.example/rows.csv", "token_env": "DATA_TOKEN"},
@@ -85,7 +89,7 @@ FULL: dict[str, Any] = {
         "checks": {"data": "train", "expectations": [{"expect_column_values_to_not_be_null": {"column": "label"}}]},
         "filed": {"data": "holdout", "suite_file": "gx/suite.json"},
     },
-    "training": {"seed": 1, "packages": ["xgboost"], "models": {"forest": {
+    "training": {"seed": 1, "packages": ["xgboost", "feats"], "trust": ["feats.Ratio"], "models": {"forest": {
         "estimator": "sklearn.ensemble.RandomForestClassifier", "params": {"criterion": "gini"}, "data": "train"}}},
     "evaluation": {"data": "holdout", "metrics": ["accuracy", "roc_auc"], "champion": {"metric": "roc_auc"},
                    "gates": {"roc_auc": {"min": 0.5, "max_drop": "2%"}}},
@@ -124,6 +128,7 @@ SLOTS: dict[str, tuple[tuple[Any, ...], bool]] = {
     "data.target": (("data", "target"), False),
     "data.features.numeric[]": (("data", "features", "numeric", 0), False),
     "data.features.categorical[]": (("data", "features", "categorical", 0), False),
+    "data.features.datetime[]": (("data", "features", "datetime", 0), False),
     "data.exclude[]": (("data", "exclude", 0), False),
     # A step's name is its job's id and variable; its inputs are in the stage cache key; the rest is run by
     # `mlspec run` in the job, never written into a CI file.
@@ -134,6 +139,14 @@ SLOTS: dict[str, tuple[tuple[Any, ...], bool]] = {
     "prepare{}.env{key}": (("prepare", "build", "env", "SEED", KEY), False),
     "prepare{}.env{}": (("prepare", "build", "env", "SEED"), False),
     "prepare{}.description": (("prepare", "build", "description"), False),
+    # Derived features are computed inside the model's Pipeline; no CI file names them.
+    "data.derived{key}": (("data", "derived", "half", KEY), False),
+    **{f"data.derived{{}}.{kind}": (("data", "derived", name, kind), False) for kind, name in (
+        ("expr", "half"), ("log", "log_age"), ("clip", "low"), ("bucket", "band"), ("date_part", "month"),
+        ("transformer", "ratio"))},
+    "data.derived{}.columns[]": (("data", "derived", "ratio", "columns", 0), False),
+    "data.derived{}.params{key}": (("data", "derived", "ratio", "params", "scale", KEY), False),
+    "data.derived{}.params{}": (("data", "derived", "ratio", "params", "scale"), False),
     "validation{key}": (("validation", "checks", KEY), True),
     "validation{}.data": (("validation", "checks", "data"), False),
     "validation{}.expectations[]{key}": (

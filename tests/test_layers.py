@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "mlspec.ownership", "mlspec.numbers", "mlspec.store.url", "mlspec.runtime.hashing", "mlspec.metrics",
         "mlspec.labels", "mlspec.render", "mlspec.sourceurl", "mlspec.cloudauth",
         "mlspec.exportdir", "mlspec.platforms", "mlspec.platforms.*", "mlspec.gx_types", "mlspec.gx_catalogue",
+        "mlspec.expr",
     )),
     ("spec", (
         "mlspec.spec", "mlspec.load", "mlspec.checks", "mlspec.graph", "mlspec.schema", "mlspec.rowcondition",
@@ -50,6 +51,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "mlspec.runtime.seen",
         "mlspec.runtime.stages", "mlspec.runtime.stages.*", "mlspec.registry.base", "mlspec.registry.integrity",
         "mlspec.report", "mlspec.monitor",
+        "mlspec.transform", "mlspec.transform.*",  # the classes model files hold: a format of the bundle
     )),
     ("engines", (
         "mlspec.runtime.*", "mlspec.targets", "mlspec.targets.*", "mlspec.compile", "mlspec.registry",

@@ -350,6 +350,44 @@ CASES: list[tuple[str, str, str]] = [
      "mlspec.yaml:19:18: training.models.forest.threshold: must be < 1.0, got 1.5"),
     ("positive class a list", edit("  target: label", "  target: label\n  positive_class: [a]"),
      "mlspec.yaml:6:19: data.positive_class: expected a string, got a list"),
+    # --- data.derived -------------------------------------------------------------------------------------
+    ("derived: expression calls an unknown function", edit("  target: label", "  target: label\n  derived:\n"
+                                                          "    r: {expr: \"eval(x)\"}"),
+     "mlspec.yaml:7:15: data.derived.r.expr: derived feature 'r': unknown function 'eval'; the "
+     "functions are log, log1p, exp, sqrt, abs, clip, min, max"),
+    ("derived: expression with attribute access", edit("  target: label", "  target: label\n  derived:\n"
+                                                      "    r: {expr: \"x.__class__\"}"),
+     "mlspec.yaml:7:15: data.derived.r.expr: derived feature 'r': attribute access is not supported; "
+     "an expression is arithmetic (+ - * / **) of columns and numbers, with the functions log, "
+     "log1p, exp, sqrt, abs, clip, min, max"),
+    ("derived: reads a later derived feature", edit("  target: label", "  target: label\n  derived:\n"
+                                                   "    a: {expr: \"b + 1\"}\n    b: {log: x}"),
+     "mlspec.yaml:7:15: data.derived.a.expr: derived feature 'a' reads 'b', which is derived after "
+     "it (or is itself); derived features may read only the ones before them"),
+    ("derived: user transformer outside training.packages and trust",
+     edit("  target: label", "  target: label\n  derived:\n    r: {transformer: feats.Ratio, columns: [a, b]}"),
+     "mlspec.yaml:7:22: data.derived.r.transformer: 'feats.Ratio' is in package 'feats'; add it to "
+     "training.packages (packages: [feats]) so it may be imported"),
+    ("derived: user transformer in training.packages but not trusted",
+     edit("  target: label", "  target: label\n  derived:\n    r: {transformer: feats.Ratio, columns: [a, b]}")
+     .replace("training:\n", "training:\n  packages: [feats]\n"),
+     "mlspec.yaml:7:22: data.derived.r.transformer: 'feats.Ratio' must be in training.trust (trust: "
+     "[feats.Ratio]) so the models that hold it can be loaded"),
+    ("derived: two kinds in one entry", edit("  target: label", "  target: label\n  derived:\n"
+                                            "    r: {log: x, clip: x}"),
+     "mlspec.yaml:7:17: data.derived.r: unknown key 'clip'; expected one of: log"),
+    ("derived: clip without bounds", edit("  target: label", "  target: label\n  derived:\n    r: {clip: x}"),
+     "mlspec.yaml:7:8: data.derived.r: give `min`, `max` or both"),
+    ("derived: bucket edges not increasing", edit("  target: label", "  target: label\n  derived:\n"
+                                                 "    r: {bucket: x, edges: [3, 1]}"),
+     "mlspec.yaml:7:27: data.derived.r.edges: edges must be strictly increasing"),
+    ("derived: unknown date part", edit("  target: label", "  target: label\n  derived:\n"
+                                       "    r: {date_part: d, part: week}"),
+     "mlspec.yaml:7:29: data.derived.r.part: the string 'week' is not allowed; did you mean "
+     "'dayofweek'?"),
+    ("derived: named like the target", edit("  target: label", "  target: label\n  derived:\n"
+                                           "    label: {log: x}"),
+     "mlspec.yaml:7:5: data.derived: derived feature 'label' has the name of the target; rename it"),
 ]
 
 

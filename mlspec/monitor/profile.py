@@ -59,6 +59,8 @@ def build(frame: pd.DataFrame, features: Sequence[tuple[str, str]], predictions:
 
 
 def feature(series: pd.Series, kind: str) -> dict[str, Any]:
+    if kind == "datetime":
+        return {**dates(series), "dtype": str(series.dtype)}
     if kind == "numeric":
         values, _ = numeric_values(series)
         return {**numeric(values), "dtype": str(series.dtype)}
@@ -135,6 +137,22 @@ def numeric(values: np.ndarray) -> dict[str, Any]:
 
 def shown(value: float) -> float | None:
     return float(f"{value:.{SHOWN_DIGITS}g}") if math.isfinite(value) else None
+
+
+# --- datetime --------------------------------------------------------------------------------------------------
+
+
+def dates(series: pd.Series) -> dict[str, Any]:
+    """A datetime feature: its rows, nulls (and unparseable values) and range, for the report. It is left out of
+    drift: time moves on, so recent dates always differ from the training ones; the model sees its parts, and
+    drift in what they mean shows in the predictions' drift."""
+    from mlspec.transform.dates import parse
+
+    values = parse(series)
+    present = values.dropna()
+    span = [present.min().isoformat(), present.max().isoformat()] if len(present) else [None, None]
+    return {"kind": "datetime", "rows": len(series), "nulls": int(values.isna().sum()), "min": span[0],
+            "max": span[1]}
 
 
 # --- categorical -----------------------------------------------------------------------------------------------

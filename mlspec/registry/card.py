@@ -52,10 +52,18 @@ def _inputs(schema: Mapping[str, Any]) -> list[str]:
     lines = ["## Inputs", "", f"{len(features)} columns, all required; requests with other columns are refused.", ""]
     lines += _table(["column", "kind", "dtype"], [[f"`{f.get('name')}`", str(f.get("kind")), str(f.get("dtype"))]
                                                    for f in features])
+    derived: Mapping[str, Mapping[str, Any]] = schema.get("derived") or {}
+    if derived:  # computed by the model itself from the columns above (data.derived)
+        lines += [f"Derived features, computed inside the model from these columns: {len(derived)}.", ""]
+        lines += _table(["feature", "definition"], [[f"`{n}`", f"`{_definition(d)}`"] for n, d in derived.items()])
     predicts = f"Predicts `{schema.get('target')}` ({schema.get('target_dtype')})"
     classes = schema.get("classes")
     lines += [predicts + (f", one of {', '.join(f'`{c}`' for c in classes)}." if classes else "."), ""]
     return lines
+
+
+def _definition(d: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}: {json.dumps(v, sort_keys=True)}" for k, v in d.items())
 
 
 def _training(prov: Mapping[str, Any]) -> list[str]:

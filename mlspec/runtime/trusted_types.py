@@ -55,8 +55,12 @@ _SKLEARN_OTHER = [
     "sklearn.utils.validation.check_array",
 ]
 
+# mlspec's own transformers (mlspec.transform): plain data attributes, reviewed with that package.
+_MLSPEC = ["mlspec.transform.dates.DateParts", "mlspec.transform.derive.Derive"]
+
 REVIEWED: dict[str, frozenset[str]] = {
     "scikit-learn": frozenset(_DTYPE + _SKLEARN_TREES + _SKLEARN_NEIGHBORS + _SKLEARN_KERNELS + _SKLEARN_OTHER),
+    "mlspec": frozenset(_MLSPEC),
 }
 """Library (its distribution name) -> the exact types of it (and of NumPy/SciPy it needs) that are trusted."""
 

@@ -52,7 +52,24 @@ def test_inference_types_by_dtype_and_skips_excluded_columns() -> None:
     )
     features = infer(frame, "label", ["id"])
     assert features.numeric == ("age", "income")
-    assert features.categorical == ("city", "member", "when")
+    assert features.categorical == ("city", "member")
+    assert features.datetime == ("when",)  # a datetime dtype is a date, never a category
+    assert features.notices == ()
+
+
+def test_inference_finds_iso_dates_in_text_and_says_how_to_declare_them() -> None:
+    frame = pd.DataFrame({
+        "signup": ["2024-01-01", None, "2024-02-29T10:00:00Z"],
+        "code": ["2024-01-01", "A7", "2024-01-03"],  # one value that is no date: a category
+        "year": ["2024", "2023", "2022"],  # a year alone is not a date
+        "label": [0, 1, 0],
+    })
+    features = infer(frame, "label", source="train")
+    assert features.datetime == ("signup",)
+    assert features.categorical == ("code", "year")
+    assert features.notices == (
+        "column 'signup' of data source 'train' holds ISO dates: it is a datetime feature (its year, month, day, "
+        "... parts); declare it with data.features.datetime: [signup], or add it to data.exclude",)
 
 
 def test_missing_declared_feature_names_column_source_and_key() -> None:

@@ -15,7 +15,7 @@ import importlib
 import importlib.util
 import json
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlspec.checks import estimator_packages, not_allowed
@@ -29,12 +29,12 @@ if TYPE_CHECKING:
 
     from mlspec.runtime.context import StageContext, StageResult
     from mlspec.runtime.features import FeatureSet
-    from mlspec.spec import Preprocessing, TrainedModel
+    from mlspec.spec import DerivedFeature, Preprocessing, TrainedModel
 
 Where = tuple[str | int, ...]
 
-LEARNING_READS = tuple(Read(p) for p in ("task", "data.target", "data.features", "data.exclude", "training.seed",
-                                         "data.positive_class"))
+LEARNING_READS = tuple(Read(p) for p in ("task", "data.target", "data.features", "data.exclude", "data.derived",
+                                          "training.seed", "data.positive_class"))
 """What training and evaluation both read: they turn a table into features and a label in the same way."""
 
 
@@ -51,6 +51,8 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
         source_read(model.data),
         # Which packages estimators may come from: it decides whether the stage may run, not what it makes.
         Read("training.packages", fingerprinted=False),
+        # A derived feature's user transformer must be trusted to be loadable: checked before training.
+        Read("training.trust", fingerprinted=False),
     ]
 
 
@@ -79,9 +81,11 @@ def run(ctx: StageContext) -> StageResult:
 
     frame = snapshot.read(ctx, model.data)
     features = resolve(spec.data, frame, model.data)
+    found = column_warnings(ctx, frame, features, model.data)
     y = labels(frame, features.label, model.data, spec.task, spec.data.positive_class)
     check_threshold(estimator, model, where)
-    pipeline = make_pipeline(features, model.preprocessing, estimator)
+    derive = derive_step(spec, frame[features.columns], y)
+    pipeline = make_pipeline(features, model.preprocessing, estimator, derive)
     ctx.log(f"fitting {model.estimator}: {len(frame)} rows of {model.data!r}, {len(features.columns)} cols")
     fit_seconds = fit(pipeline, frame[features.columns], y, name, model, where)
 
@@ -94,7 +98,7 @@ def run(ctx: StageContext) -> StageResult:
         "all_params": estimator.get_params(deep=False),
         "seed": spec.training.seed,
         "preprocessing": model.preprocessing.model_dump(),
-        "input": input_schema(frame, features, spec.task, pipeline),
+        "input": input_schema(frame, features, spec.task, pipeline, spec.data.derived),
         "data": {"source": model.data, "digest": profile.get("digest"), "rows": len(frame)},
         "versions": versions(model.estimator),
     }
@@ -102,6 +106,8 @@ def run(ctx: StageContext) -> StageResult:
         # What every consumer of the bundle predicts labels by (mlspec.runtime.scoring.predict_labels), so a
         # deployed model keeps its cut-off whatever a later spec says.
         metadata["decision"] = decision(pipeline, spec.data.positive_class, model.threshold)
+    if found:
+        metadata["warnings"] = [w.as_json() for w in found]
     bundle.save(ctx.out_dir, pipeline, metadata)
     try:
         save_reference(ctx, frame, features, pipeline, spec.task, model.data)
@@ -122,7 +128,7 @@ def save_reference(ctx: StageContext, frame: pd.DataFrame, features: FeatureSet,
     compares recent data with (see :mod:`mlspec.monitor.profile`)."""
     from mlspec.monitor import profile
 
-    kinds = [(c, "numeric") for c in features.numeric] + [(c, "categorical") for c in features.categorical]
+    kinds = [(c, _input_kind(frame, features, c)) for c in features.columns]
     predictions = profile.predict_sample(pipeline, frame, features.columns)
     profile.write(ctx.out_dir, profile.build(frame, kinds, predictions, task, source))
 
@@ -309,8 +315,38 @@ def labels(frame: pd.DataFrame, column: str, source: str, task: str, positive_cl
     return y
 
 
-def make_pipeline(features: FeatureSet, prep: Preprocessing, estimator: Any) -> Any:
-    """``Pipeline([("preprocess", ColumnTransformer), ("estimator", estimator)])`` for ``features``."""
+def column_warnings(ctx: StageContext, frame: pd.DataFrame, features: FeatureSet, source: str) -> list[Any]:
+    """Log what feature inference decided and the columns that look wrong as typed (:mod:`mlspec.runtime.columns`)."""
+    from mlspec.runtime import columns
+
+    for notice in features.notices:
+        ctx.log(f"notice: {notice}")
+    found = columns.warnings(frame, features, source, columns.declared_paths(ctx.spec.data.features))
+    for warning in found:
+        ctx.log(f"warning: {warning.message}")
+    return found
+
+
+def derive_step(spec: Spec, x: pd.DataFrame, y: pd.Series) -> Any:
+    """The fitted ``derive`` step for ``data.derived``, or None. Fitted here first to learn the columns it adds
+    (a user transformer's width is known only then); the Pipeline fits it again with the rest."""
+    if not spec.data.derived:
+        return None
+    from mlspec.runtime import derived
+    from mlspec.runtime.context import StageError
+    from mlspec.transform.derive import Derive
+
+    derive = Derive(derived.steps(spec))
+    try:
+        return derive.fit(x, y)
+    except Exception as exc:  # the user's transformer, or a derived column that is not numbers
+        raise StageError(f"computing data.derived failed: {_reason(exc)}", ("data", "derived")) from None
+
+
+def make_pipeline(features: FeatureSet, prep: Preprocessing, estimator: Any, derive: Any = None) -> Any:
+    """``Pipeline([("derive", Derive), ("preprocess", ColumnTransformer), ("estimator", estimator)])`` for
+    ``features``; without derived features there is no ``derive`` step. Datetime columns are turned into
+    their numeric parts (:class:`mlspec.transform.dates.DateParts`) and imputed like numeric ones."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
@@ -338,15 +374,28 @@ def make_pipeline(features: FeatureSet, prep: Preprocessing, estimator: Any) -> 
         categorical.append(("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)))
     else:
         categorical.append(("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)))
+    from mlspec.runtime.derived import fitted_outputs
+    from mlspec.transform.dates import DateParts
+
     transformers: list[tuple[str, Any, list[str]]] = []
-    if features.numeric:
+    added = fitted_outputs(derive, features.columns) if derive is not None else []
+    if features.numeric or added:
         steps = Pipeline(numeric) if numeric else "passthrough"
-        transformers.append(("numeric", steps, list(features.numeric)))
+        transformers.append(("numeric", steps, [*features.numeric, *added]))
     if features.categorical:
         transformers.append(("categorical", Pipeline(categorical), list(features.categorical)))
+    if features.datetime:
+        # Never one-hot a date: its parts are numbers, missing where the date is (the numeric imputer fills them).
+        parts: list[tuple[str, Any]] = [("parts", DateParts())]
+        if prep.numeric.impute != "none":
+            parts.append(("impute", SimpleImputer(strategy=prep.numeric.impute)))
+        if prep.numeric.scale != "none":  # the parts are numeric features: scaled like the others
+            parts.append(("scale", scalers[prep.numeric.scale]()))
+        transformers.append(("datetime", Pipeline(parts), list(features.datetime)))
     # Dense output: several estimators (HistGradientBoosting*, most third-party ones) reject sparse input.
     preprocess = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
-    return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
+    head = [("derive", derive)] if derive is not None else []
+    return Pipeline([*head, ("preprocess", preprocess), ("estimator", estimator)])
 
 
 def fit(pipeline: Any, x: pd.DataFrame, y: pd.Series, name: str, model: TrainedModel, where: Where) -> float:
@@ -364,12 +413,16 @@ def fit(pipeline: Any, x: pd.DataFrame, y: pd.Series, name: str, model: TrainedM
     return time.perf_counter() - start
 
 
-def input_schema(frame: pd.DataFrame, features: FeatureSet, task: str, pipeline: Any) -> dict[str, Any]:
+def input_schema(frame: pd.DataFrame, features: FeatureSet, task: str, pipeline: Any,
+                 derived: Mapping[str, DerivedFeature] | None = None) -> dict[str, Any]:
+    """What the model takes and gives; with ``derived`` (``data.derived``), their definitions too, which the
+    model computes from those columns (the model card lists them)."""
     from mlspec.runtime import bundle, seen
 
-    kinds = dict.fromkeys(features.numeric, "numeric") | dict.fromkeys(features.categorical, "categorical")
+    # The raw columns a request must carry: the features and the columns derived features read.
     schema: dict[str, Any] = {
-        "features": [{"name": c, "kind": kinds[c], "dtype": str(frame[c].dtype)} for c in features.columns],
+        "features": [{"name": c, "kind": _input_kind(frame, features, c), "dtype": str(frame[c].dtype)}
+                     for c in features.columns],
         "target": features.label,
         "target_dtype": str(frame[features.label].dtype),
         "task": task,
@@ -381,7 +434,21 @@ def input_schema(frame: pd.DataFrame, features: FeatureSet, task: str, pipeline:
     present = {str(c) for c in frame.columns}
     schema["seen"] = seen.record(frame, [c for c in features.numeric if c in present],
                                  [c for c in features.categorical if c in present])
+    if derived:
+        schema["derived"] = {n: d.model_dump(exclude_defaults=True) for n, d in derived.items()}
     return schema
+
+
+def _input_kind(frame: pd.DataFrame, features: FeatureSet, column: str) -> str:
+    import pandas as pd
+
+    if column in features.derived_inputs:  # read by derived features only: typed by its dtype
+        dtype = frame[column].dtype
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            return "datetime"
+        return "numeric" if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype) \
+            else "categorical"
+    return features.kind(column)
 
 
 def versions(estimator: str) -> dict[str, str]:

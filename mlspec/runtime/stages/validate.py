@@ -265,7 +265,7 @@ def undeclared(data: Data, columns: list[str]) -> set[str]:
     emails or secrets that CI would upload as artifacts)."""
     hidden = {c for c in columns if c in data.exclude}
     if data.features is not None:
-        used = {data.target, *data.features.numeric, *data.features.categorical}
+        used = {data.target, *data.features.numeric, *data.features.categorical, *data.features.datetime}
         hidden |= {c for c in columns if c not in used}
     return hidden
 
