@@ -345,6 +345,10 @@ class Data(Model):
     """For `task: binary`: the label the metrics are about (precision, recall, F1, average precision, the
     probability ROC AUC ranks by). Required when the two labels are not 0/1 or false/true; quote text labels,
     as YAML reads a bare yes/no as true/false: `positive_class: "yes"`."""
+    derived: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")], DerivedFeature] = {}
+    """Features computed from columns inside the model's Pipeline (so serving, monitoring and batch scoring
+    compute exactly what training did), in order: each may use the ones before it. One key per entry: `expr`,
+    `log`, `clip`, `bucket`, `date_part` or `transformer`. Derived features are numeric features of the model."""
 
 
 # --- prepare ----------------------------------------------------------------------------------------------
@@ -386,10 +390,6 @@ class PrepareStep(Model):
                              f"`cmd: {shown}`")
         return value
 
-    derived: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")], DerivedFeature] = {}
-    """Features computed from columns inside the model's Pipeline (so serving, monitoring and batch scoring
-    compute exactly what training did), in order: each may use the ones before it. One key per entry: `expr`,
-    `log`, `clip`, `bucket`, `date_part` or `transformer`. Derived features are numeric features of the model."""
 
 
 # --- validation -------------------------------------------------------------------------------------------
