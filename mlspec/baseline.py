@@ -285,7 +285,8 @@ class _Looker:
         if entry is None:
             return NoBaseline(f"{source} records no evaluate stage (its last run did not get that far)")
         champion = entry.metrics.get("champion")
-        metrics = {k: as_number(v) for k, v in entry.metrics.items() if k != "champion"}
+        # The champion's metrics; "models" holds every model's, which `mlspec diff` reads.
+        metrics = {k: as_number(v) for k, v in entry.metrics.items() if k not in ("champion", "models")}
         model = champion if isinstance(champion, str) else None
         if not self.predictions:
             return Baseline(source, model, metrics)
