@@ -82,6 +82,9 @@ def diff(loaded: Loaded, rev: str = "HEAD", new_lock: lockfile.Lock | None = Non
     except gitio.GitError as exc:
         raise MlspecError(f"mlspec diff compares with a git revision, but {loaded.path}: {exc}") from None
     if committed is None:
+        if gitio.commit_of(loaded.path.parent, "HEAD") is None:  # `git init` and no commit yet
+            raise MlspecError(f"{rev} names no commit: the repository has none yet; commit the project "
+                              "(git add -A && git commit), then mlspec diff compares the workspace with it")
         raise MlspecError(f"unknown git revision {rev!r}; name a branch, tag or commit")
     notes: list[str] = []
     old_lock = committed.lock if committed.lock is not None else lockfile.Lock()

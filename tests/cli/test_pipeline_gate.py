@@ -183,3 +183,13 @@ def test_diff_outside_git(tmp_path: Path) -> None:
     result = mlspec(root, "diff")
     assert (result.returncode, result.stderr) == (
         1, "error: mlspec diff compares with a git revision, but mlspec.yaml: not a git repository\n")
+
+
+def test_diff_in_a_repository_without_commits(tmp_path: Path) -> None:
+    root = tmp_path / "fresh"
+    assert mlspec(tmp_path, "init", str(root), "--example", "diabetes").returncode == 0
+    git(root, "init", "-q", "-b", "main")
+    result = mlspec(root, "diff")
+    assert (result.returncode, result.stderr) == (
+        1, "error: HEAD names no commit: the repository has none yet; commit the project (git add -A && git "
+           "commit), then mlspec diff compares the workspace with it\n")
