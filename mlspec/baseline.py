@@ -248,6 +248,9 @@ class _Looker:
                 return NoBaseline(str(exc))
             if committed is not None:
                 return self.from_git(committed)
+        if gitio.commit_of(self.loaded.path.parent, "HEAD") is None:  # a new repository: nothing to fetch
+            return NoBaseline(f"the repository has no commits yet; once {branch} has a committed "
+                              f"{self.lock_name}, the gate compares with it")
         return NoBaseline(f"neither origin/{branch} nor {branch} is in this clone; fetch the base branch "
                           f"(`git fetch origin {branch}`, or fetch-depth: 0 in actions/checkout)")
 
