@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,25 @@ def test_a_refused_init_writes_no_gitignore(tmp_path: Path) -> None:
     with pytest.raises(MlspecError, match="would overwrite"):
         init_project(tmp_path, template="blank")
     assert not (tmp_path / ".gitignore").exists()
+
+
+def test_the_blank_template_runs_on_the_users_own_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its only blanks are the ones it marks: with a table of the user's (here scikit-learn's bundled breast
+    cancer data, the target renamed to the template's `label`) the whole pipeline runs and the gate passes."""
+    from sklearn.datasets import load_breast_cancer
+
+    from mlspec.runtime.cilog import Log
+    from mlspec.runtime.runner import run
+
+    for var in ("MLSPEC_CACHE_DIR", "MLSPEC_BASELINE", "MLSPEC_STORE", "MLSPEC_WORKSPACE"):
+        monkeypatch.delenv(var, raising=False)
+    init_project(tmp_path, template="blank")
+    frame = load_breast_cancer(as_frame=True).frame.rename(columns={"target": "label"})
+    (tmp_path / "data").mkdir()
+    frame.iloc[::3].to_csv(tmp_path / "data" / "holdout.csv", index=False)
+    frame.drop(frame.index[::3]).to_csv(tmp_path / "data" / "train.csv", index=False)
+    out, err = io.StringIO(), io.StringIO()
+    report = run(load(tmp_path / "mlspec.yaml"), log=Log(out, err, {}))
+    assert report.ok, out.getvalue() + err.getvalue()
+    assert [o.stage_id for o in report.outcomes] == [
+        "data:train", "data:holdout", "train:baseline", "evaluate", "gate"]
