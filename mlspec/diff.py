@@ -67,6 +67,8 @@ class Diff:
     rev: str
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = ()
+    switch: tuple[str, str] | None = None
+    """(old champion, new champion) when the champion is another model on each side."""
 
     def shown(self, everything: bool) -> list[Row]:
         return [r for r in self.rows if everything or r.changed]
@@ -100,12 +102,9 @@ def diff(loaded: Loaded, rev: str = "HEAD", new_lock: lockfile.Lock | None = Non
             notes.append(f"{rev}:{committed.spec_path} is not readable YAML ({exc.message}); params not compared")
     if new_lock is None:
         new_lock = lockfile.read(lockfile.path_for(loaded.path))
-    switch = champion_switch(old_lock, new_lock)
-    if switch is not None:
-        notes.append(f"the champion switched from {switch[0]} to {switch[1]}: evaluate.<metric> rows are two "
-                     "different models; evaluate.models.<model>.<metric> compare each model with itself")
     notes += stale_lock(loaded, new_lock)
-    return Diff(rev, tuple(compare(old_lock, new_lock, old_spec, loaded.doc.data)), tuple(notes))
+    return Diff(rev, tuple(compare(old_lock, new_lock, old_spec, loaded.doc.data)), tuple(notes),
+                champion_switch(old_lock, new_lock))
 
 
 def champion_switch(old_lock: lockfile.Lock, new_lock: lockfile.Lock) -> tuple[str, str] | None:
@@ -210,6 +209,9 @@ def _flat(values: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
 def render(d: Diff, everything: bool = False) -> list[str]:
     rows = d.shown(everything)
     lines = [f"note: {n}" for n in d.notes]
+    if d.switch is not None:
+        lines.append(f"note: the champion switched from {d.switch[0]} to {d.switch[1]}: evaluate.<metric> rows "
+                     "are two different models; evaluate.models.<model>.<metric> compare each model with itself")
     if not rows:
         return [*lines, f"no changes against {d.rev}" + ("" if everything else " (--all lists unchanged values)")]
     table = [("kind", "name", d.rev, WORKSPACE, "change")]
@@ -220,7 +222,8 @@ def render(d: Diff, everything: bool = False) -> list[str]:
 
 
 def as_json(d: Diff, everything: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {"rev": d.rev, "notes": list(d.notes)}
+    out: dict[str, Any] = {"rev": d.rev, "notes": list(d.notes),
+                           "champion": None if d.switch is None else {"old": d.switch[0], "new": d.switch[1]}}
     for kind in KINDS:
         out[f"{kind}s" if kind != "data" else kind] = {
             r.name: {"old": r.old, "new": r.new, "change": r.change, **({"champion_switched": True} if r.switched

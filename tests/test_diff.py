@@ -56,10 +56,11 @@ def test_rows_cover_both_sides() -> None:
 def test_each_model_is_compared_with_itself_across_a_champion_switch() -> None:
     old = _lock({"champion": "ridge", "r2": 0.5, "models": {"ridge": {"r2": 0.5}, "forest": {"r2": 0.45}}}, "x")
     new = _lock({"champion": "forest", "r2": 0.55, "models": {"ridge": {"r2": 0.52}, "forest": {"r2": 0.55}}}, "x")
-    d = Diff("main", tuple(compare(old, new, {}, {})), ("the champion switched from ridge to forest: ...",))
-    assert champion_switch(old, new) == ("ridge", "forest")
+    d = Diff("main", tuple(compare(old, new, {}, {})), (), champion_switch(old, new))
+    assert d.switch == ("ridge", "forest")
     assert render(d) == [
-        "note: the champion switched from ridge to forest: ...",
+        "note: the champion switched from ridge to forest: evaluate.<metric> rows are two different models; "
+        "evaluate.models.<model>.<metric> compare each model with itself",
         "kind    name                       main   workspace  change",
         "metric  evaluate.champion          ridge  forest     "
         "champion switched",
@@ -68,6 +69,7 @@ def test_each_model_is_compared_with_itself_across_a_champion_switch() -> None:
         "metric  evaluate.r2                0.5    0.55       "
         "champion switched",
     ]
+    assert as_json(d)["champion"] == {"old": "ridge", "new": "forest"}
     assert as_json(d)["metrics"]["evaluate.r2"] == {"old": 0.5, "new": 0.55, "change": None,
                                                     "champion_switched": True}
 
@@ -126,7 +128,7 @@ def test_table_lists_what_changed() -> None:
 def test_json_groups_by_kind() -> None:
     d = Diff("main", tuple(compare(OLD, NEW, OLD_SPEC, NEW_SPEC)))
     data = json.loads(json.dumps(as_json(d)))
-    assert sorted(data) == ["data", "metrics", "notes", "params", "rev"]
+    assert sorted(data) == ["champion", "data", "metrics", "notes", "params", "rev"]
     assert data["params"] == {
         "training.models.forest.estimator": {"old": None, "new": "sklearn.ensemble.RandomForestRegressor",
                                              "change": None},
