@@ -53,7 +53,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from mlspec.compile import compile_spec, repo_relative, stale, write
+    from mlspec.compile import compile_spec, repo_relative, root_warning, stale, write
 
     loaded = load(args.file)
     out_dir = Path(args.out)
@@ -70,6 +70,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
         print(f"mlspec compile --check: {len(files)} generated files are up to date")
         return EXIT_OK
     written = write(files, out_dir)
+    warning = root_warning(out_dir)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     for rel in files:
         state = "wrote" if out_dir / rel in written else "unchanged"
         print(f"{state} {out_dir / rel}")
