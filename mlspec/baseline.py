@@ -248,6 +248,9 @@ class _Looker:
                 return NoBaseline(str(exc))
             if committed is not None:
                 return self.from_git(committed)
+        if gitio.commit_of(self.loaded.path.parent, "HEAD") is None:  # a new repository: nothing to fetch
+            return NoBaseline(f"the repository has no commits yet; once {branch} has a committed "
+                              f"{self.lock_name}, the gate compares with it")
         return NoBaseline(f"neither origin/{branch} nor {branch} is in this clone; fetch the base branch "
                           f"(`git fetch origin {branch}`, or fetch-depth: 0 in actions/checkout)")
 
@@ -285,7 +288,8 @@ class _Looker:
         if entry is None:
             return NoBaseline(f"{source} records no evaluate stage (its last run did not get that far)")
         champion = entry.metrics.get("champion")
-        metrics = {k: as_number(v) for k, v in entry.metrics.items() if k != "champion"}
+        # The champion's metrics; "models" holds every model's, which `mlspec diff` reads.
+        metrics = {k: as_number(v) for k, v in entry.metrics.items() if k not in ("champion", "models")}
         model = champion if isinstance(champion, str) else None
         if not self.predictions:
             return Baseline(source, model, metrics)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import posixpath
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -54,6 +55,22 @@ def repo_relative(spec_file: Path, out_dir: Path) -> str:
             "that holds the spec"
         ) from None
     return rel.as_posix()
+
+
+def root_warning(out_dir: Path) -> str | None:
+    """A warning when ``out_dir`` lies inside a git work tree but is not its top: GitHub reads workflows and
+    GitLab its pipeline file only at the top, so files written below it would be silently ignored."""
+    from mlspec import gitio
+
+    try:
+        below = gitio.prefix(out_dir)
+    except gitio.GitError:
+        return None  # not a repository (yet): nothing to say where its root will be
+    if not below:
+        return None
+    up = posixpath.normpath(posixpath.join(str(out_dir), *([".."] * below.rstrip("/").count("/")), ".."))
+    return (f"{out_dir} is not the top of its git repository: GitHub and GitLab read CI files only from the "
+            f"top; run `mlspec compile --out {up}` (the jobs then name the spec by its path from there)")
 
 
 def write(files: Mapping[str, str], out_dir: Path) -> list[Path]:

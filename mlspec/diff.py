@@ -5,6 +5,12 @@ tree against the one committed at REV), the training parameters of ``mlspec.yaml
 model's estimator and params) and the digests of the files the ``data:<source>`` and ``prepare:<name>``
 stages read. By default only what changed is listed; ``--all`` lists everything. REV defaults to HEAD, so the
 question is "what did my uncommitted run change"; ``mlspec diff origin/main`` compares with the base branch.
+
+Metrics are compared model by model (``evaluate.models.<model>.<metric>``, which the evaluate stage records for
+every model). The champion's own rows (``evaluate.<metric>``) are a delta only while the champion stays the
+same model: after a switch they compare two different models, so they are shown as the switch, not as a
+change. A lock older than its spec (a spec section a recorded stage reads has changed since the stage ran)
+gets a note: its metrics describe the spec as it was, not the one shown.
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ KINDS: tuple[Kind, ...] = ("metric", "param", "data")
 WORKSPACE = "workspace"
 
 
+SWITCHED = "champion switched"
+"""The change shown for the champion's metrics when the champion is another model on each side."""
+
+
 @dataclass(frozen=True)
 class Row:
     kind: Kind
@@ -34,13 +44,17 @@ class Row:
     old: Any
     """None when the value is absent at the revision."""
     new: Any
+    switched: bool = False
+    """The row is the champion's, and the champion is a different model on each side: no delta."""
 
     @property
     def changed(self) -> bool:
-        return bool(self.old != self.new)
+        return bool(self.old != self.new) or self.switched
 
     @property
     def change(self) -> float | None:
+        if self.switched:
+            return None
         numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (self.old, self.new))
         if not numbers:
             return None
@@ -53,6 +67,8 @@ class Diff:
     rev: str
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = ()
+    switch: tuple[str, str] | None = None
+    """(old champion, new champion) when the champion is another model on each side."""
 
     def shown(self, everything: bool) -> list[Row]:
         return [r for r in self.rows if everything or r.changed]
@@ -68,6 +84,9 @@ def diff(loaded: Loaded, rev: str = "HEAD", new_lock: lockfile.Lock | None = Non
     except gitio.GitError as exc:
         raise MlspecError(f"mlspec diff compares with a git revision, but {loaded.path}: {exc}") from None
     if committed is None:
+        if gitio.commit_of(loaded.path.parent, "HEAD") is None:  # `git init` and no commit yet
+            raise MlspecError(f"{rev} names no commit: the repository has none yet; commit the project "
+                              "(git add -A && git commit), then mlspec diff compares the workspace with it")
         raise MlspecError(f"unknown git revision {rev!r}; name a branch, tag or commit")
     notes: list[str] = []
     old_lock = committed.lock if committed.lock is not None else lockfile.Lock()
@@ -83,7 +102,37 @@ def diff(loaded: Loaded, rev: str = "HEAD", new_lock: lockfile.Lock | None = Non
             notes.append(f"{rev}:{committed.spec_path} is not readable YAML ({exc.message}); params not compared")
     if new_lock is None:
         new_lock = lockfile.read(lockfile.path_for(loaded.path))
-    return Diff(rev, tuple(compare(old_lock, new_lock, old_spec, loaded.doc.data)), tuple(notes))
+    notes += stale_lock(loaded, new_lock)
+    return Diff(rev, tuple(compare(old_lock, new_lock, old_spec, loaded.doc.data)), tuple(notes),
+                champion_switch(old_lock, new_lock))
+
+
+def champion_switch(old_lock: lockfile.Lock, new_lock: lockfile.Lock) -> tuple[str, str] | None:
+    """(old champion, new champion) when both sides name one and they differ."""
+    old, new = (_champion(lock) for lock in (old_lock, new_lock))
+    return (old, new) if old is not None and new is not None and old != new else None
+
+
+def stale_lock(loaded: Loaded, lock: lockfile.Lock) -> list[str]:
+    """A note when spec sections that recorded stages read have changed since those stages ran."""
+    from mlspec.runtime.hashing import fingerprint
+    from mlspec.runtime.stages import build, spec_sections
+
+    changed: dict[str, list[str]] = {}
+    for stage in build(loaded.spec):
+        entry = lock.stages.get(stage.id)
+        if entry is None:
+            continue
+        now = {path: fingerprint(value) for path, value in spec_sections(loaded.spec, stage).items()}
+        for path in sorted(now.keys() | entry.spec.keys()):
+            if now.get(path) != entry.spec.get(path):
+                changed.setdefault(path, []).append(stage.id)
+    if not changed:
+        return []
+    shown = "; ".join(f"{path} ({', '.join(ids)})" for path, ids in sorted(changed.items()))
+    lock_name = lockfile.path_for(loaded.path).name
+    return [f"{lock_name} is older than {loaded.path.name}: the spec changed since these stages ran: {shown}; "
+            "the workspace side shows the metrics of the spec as it was (run `mlspec run` to update the lock)"]
 
 
 def compare(old_lock: lockfile.Lock, new_lock: lockfile.Lock, old_spec: Any, new_spec: Any) -> list[Row]:
@@ -93,12 +142,34 @@ def compare(old_lock: lockfile.Lock, new_lock: lockfile.Lock, old_spec: Any, new
         ("param", _params(old_spec), _params(new_spec)),
         ("data", _data(old_lock), _data(new_lock)),
     ]
-    return [Row(kind, name, old.get(name), new.get(name)) for kind, old, new in sides
-            for name in sorted(old.keys() | new.keys())]
+    switched = champion_switch(old_lock, new_lock) is not None
+    return [Row(kind, name, old.get(name), new.get(name), switched and kind == "metric" and _champions(name))
+            for kind, old, new in sides for name in sorted(old.keys() | new.keys())]
+
+
+def _champions(name: str) -> bool:
+    """Whether metric row ``name`` is a value of the champion (``evaluate.<metric>``, ``evaluate.champion``)."""
+    return name.startswith("evaluate.") and not name.startswith(f"evaluate.{MODELS}.")
+
+
+MODELS = "models"
+"""The key of the evaluate stage's lock metrics that holds every model's metrics."""
 
 
 def _metrics(lock: lockfile.Lock) -> dict[str, Any]:
-    return {f"{sid}.{key}": value for sid, entry in lock.stages.items() for key, value in _flat(entry.metrics)}
+    out = {f"{sid}.{key}": value for sid, entry in lock.stages.items() for key, value in _flat(entry.metrics)}
+    evaluate = lock.stages.get("evaluate")
+    champion = _champion(lock)
+    if evaluate is not None and champion is not None and MODELS not in evaluate.metrics:
+        # A lock from before every model was recorded: its champion's metrics are that model's.
+        out.update((f"evaluate.{MODELS}.{champion}.{k}", v) for k, v in _flat(evaluate.metrics) if k != "champion")
+    return out
+
+
+def _champion(lock: lockfile.Lock) -> str | None:
+    evaluate = lock.stages.get("evaluate")
+    champion = evaluate.metrics.get("champion") if evaluate is not None else None
+    return champion if isinstance(champion, str) else None
 
 
 def _params(spec: Any) -> dict[str, Any]:
@@ -139,6 +210,9 @@ def _flat(values: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
 def render(d: Diff, everything: bool = False) -> list[str]:
     rows = d.shown(everything)
     lines = [f"note: {n}" for n in d.notes]
+    if d.switch is not None:
+        lines.append(f"note: the champion switched from {d.switch[0]} to {d.switch[1]}: evaluate.<metric> rows "
+                     "are two different models; evaluate.models.<model>.<metric> compare each model with itself")
     if not rows:
         return [*lines, f"no changes against {d.rev}" + ("" if everything else " (--all lists unchanged values)")]
     table = [("kind", "name", d.rev, WORKSPACE, "change")]
@@ -149,10 +223,13 @@ def render(d: Diff, everything: bool = False) -> list[str]:
 
 
 def as_json(d: Diff, everything: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {"rev": d.rev, "notes": list(d.notes)}
+    out: dict[str, Any] = {"rev": d.rev, "notes": list(d.notes),
+                           "champion": None if d.switch is None else {"old": d.switch[0], "new": d.switch[1]}}
     for kind in KINDS:
         out[f"{kind}s" if kind != "data" else kind] = {
-            r.name: {"old": r.old, "new": r.new, "change": r.change} for r in d.shown(everything) if r.kind == kind}
+            r.name: {"old": r.old, "new": r.new, "change": r.change, **({"champion_switched": True} if r.switched
+                                                                          else {})}
+            for r in d.shown(everything) if r.kind == kind}
     return out
 
 
@@ -174,6 +251,8 @@ def cell(kind: Kind, value: Any) -> str:
 
 
 def change_text(row: Row) -> str:
+    if row.switched:
+        return SWITCHED
     if not row.changed:
         return ""
     if row.change is not None:

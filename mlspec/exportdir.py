@@ -26,7 +26,7 @@ from pathlib import Path
 
 from mlspec import jsonio
 from mlspec.errors import MlspecError
-from mlspec.fsutil import OWN_SUFFIX, fsync_dir, lock_fd, own_name, remove, write_durable
+from mlspec.fsutil import DIR_MODE, FILE_MODE, OWN_SUFFIX, fsync_dir, lock_fd, own_name, remove, write_durable
 
 STAGING_MARKER = ".mlspec-staging"
 NEW, OLD = "new", "old"
@@ -59,7 +59,7 @@ def replace(dest: Path, fill: Callable[[Path], None], check: Callable[[Path], No
             marker = {"format": 1, "owner": "mlspec", "for": dest.name, "pid": os.getpid()}
             write_durable(staging / STAGING_MARKER, json.dumps(marker).encode())
             new = staging / NEW
-            new.mkdir(0o755)  # not mkdtemp's 0700: the service account that reads the export must see it
+            new.mkdir(DIR_MODE)  # not mkdtemp's 0700: the service account that reads the export must see it
             fill(new)
             fsync_dir(new)
             fsync_dir(staging)
@@ -117,7 +117,7 @@ def _stagings(dest: Path) -> list[Path]:
 def _locked(dest: Path, wait: float) -> Iterator[None]:
     path = lock_path(dest)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     except OSError as exc:
         raise MlspecError(f"cannot export to {dest}: {exc.strerror} ({path}); make its parent a writable "
                           "directory") from None

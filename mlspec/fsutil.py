@@ -1,6 +1,8 @@
 """Atomic, durable file writes, and the temporary names that only mlspec creates (so only mlspec deletes).
 
-A reader (or a crash) sees the old file or the new one, never half of one. Every temporary file or directory
+A reader (or a crash) sees the old file or the new one, never half of one. Files are created 0666 and
+directories 0777, less the umask, as any ordinary tool makes them: mlspec's outputs hold no secrets, and a
+group that shares a checkout or a CI cache must be able to read them. Every temporary file or directory
 mlspec makes carries a name no user file plausibly has, ``<label>.mlspec-<pid>-<16 hex digits>``, unique per
 process; cleanup removes only entries of that shape (or of the shape the previous version used, inside
 directories mlspec owns), never "anything that looks temporary".
@@ -16,6 +18,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+FILE_MODE = 0o666
+"""Mode of every file mlspec creates, before the umask (``open`` and ``mkdir`` apply it)."""
+DIR_MODE = 0o777
 OWN_SUFFIX = r"\.mlspec-\d{1,10}-[0-9a-f]{16}"
 _OWN_TEMP = re.compile(rf"^[a-z0-9_-]{{1,80}}{OWN_SUFFIX}$")
 # What tempfile.mkdtemp(prefix="<label>.") made before: only ever removed inside a directory mlspec owns.
@@ -32,8 +37,12 @@ def is_own_temp(name: str, *, legacy: bool = False) -> bool:
     return bool(_OWN_TEMP.match(name) or (legacy and _OLD_TEMP.match(name)))
 
 
-def make_temp_dir(parent: Path, label: str, mode: int = 0o700) -> Path:
-    """A new empty directory ``parent/<own_name(label)>``; ``mkdir`` fails rather than reuse one."""
+def make_temp_dir(parent: Path, label: str, mode: int = DIR_MODE) -> Path:
+    """A new empty directory ``parent/<own_name(label)>``; ``mkdir`` fails rather than reuse one.
+
+    Not ``tempfile.mkdtemp``, whose 0700 would stay on a stage's outputs once the directory is renamed into
+    place.
+    """
     parent.mkdir(parents=True, exist_ok=True)
     path = parent / own_name(label)
     path.mkdir(mode)
@@ -70,7 +79,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}{own_name('')}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -98,7 +107,7 @@ def remove_stale_writes(path: Path) -> None:
             entry.unlink(missing_ok=True)
 
 
-def write_durable(path: Path, data: bytes, mode: int = 0o644) -> None:
+def write_durable(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     """Write a new file and fsync it (for files assembled in a temp directory that is renamed into place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

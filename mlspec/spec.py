@@ -801,7 +801,8 @@ class GitHubCI(Model):
 class GitLabCI(Model):
     enabled: bool = True
     image: DockerImage | None = None
-    """Docker image of every job; defaults to python:<ci.python>-slim."""
+    """Docker image of every job; defaults to python:<ci.python>, the full image and not -slim, because the jobs
+    need git (the gate and `mlspec diff` read the base branch's lock). An image of your own must have git."""
     tags: list[RunnerLabel] = []
     """Runner tags of every job, unless a stage overrides them."""
     timeout_minutes: Annotated[Int, Field(ge=1, le=4320)] = 60

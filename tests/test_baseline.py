@@ -94,6 +94,14 @@ def test_target_branch_not_fetched(repo: Path) -> None:
         "or fetch-depth: 0 in actions/checkout)")
 
 
+def test_a_repository_without_commits(tmp_path: Path) -> None:
+    (tmp_path / "fresh").mkdir()
+    git(tmp_path / "fresh", "init", "-q", "-b", "master")  # git's own default; the spec's is main
+    fakestages.write_project(tmp_path / "fresh")
+    assert found(tmp_path / "fresh") == NoBaseline(
+        "the repository has no commits yet; once main has a committed mlspec.lock, the gate compares with it")
+
+
 def test_not_a_git_repository(tmp_path: Path) -> None:
     fakestages.write_project(tmp_path / "plain")
     assert found(tmp_path / "plain") == NoBaseline("not a git repository")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -15,6 +16,7 @@ import yaml
 from mlspec.compile import compile_spec
 from mlspec.load import load, load_text
 from mlspec.project import init_project
+from mlspec.schema import render as render_schema
 from mlspec.targets import actions
 from tests.golden import GOLDEN, NAMES, VERSION, compiled
 from tests.support import EXAMPLE_NAMES, EXAMPLES, REPO, run_mlspec, tool
@@ -345,3 +347,34 @@ def test_report_paths_follow_a_spec_in_a_subdirectory() -> None:
     gl = yaml.safe_load(files[".gitlab-ci.yml"])["report"]["artifacts"]
     assert gl["paths"] == ["ml/.mlspec/report/"]
     assert gl["reports"] == {"junit": "ml/.mlspec/report/junit.xml", "metrics": "ml/.mlspec/report/metrics.txt"}
+
+
+def test_the_gitlab_image_default_is_the_one_the_schema_and_readme_document() -> None:
+    spec = load(EXAMPLES / "wine" / "mlspec.yaml").spec
+    generated = yaml.safe_load(compiled("wine")[".gitlab-ci.yml"])["default"]["image"]
+    described = json.loads(render_schema())["$defs"]["GitLabCI"]["properties"]["image"]["description"]
+    assert generated == f"python:{spec.ci.python}"
+    assert described.startswith("Docker image of every job; defaults to python:<ci.python>, the full image")
+    readme = (REPO / "README.md").read_text("utf-8").splitlines()
+    assert "-slim" not in " ".join(line for line in readme if "image:" in line)
+
+
+def test_compiling_below_the_top_of_a_repository_warns(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    project = tmp_path / "ml"
+    init_project(project, "wine")
+    below = run_mlspec("compile", cwd=project)
+    assert below.returncode == 0
+    assert below.stderr == ("warning: . is not the top of its git repository: GitHub and GitLab read CI files only "
+                            "from the top; run `mlspec compile --out ..` (the jobs then name the spec by its path "
+                            "from there)\n")
+    top = run_mlspec("compile", "--out", "..", cwd=project)
+    assert (top.returncode, top.stderr) == (0, "")
+    assert (tmp_path / ".gitlab-ci.yml").is_file()
+    assert "ml/mlspec.yaml" in (tmp_path / ".gitlab-ci.yml").read_text()
+
+
+def test_compiling_outside_a_repository_does_not_warn(tmp_path: Path) -> None:
+    init_project(tmp_path, "wine")
+    done = run_mlspec("compile", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")

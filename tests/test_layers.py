@@ -65,7 +65,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("features", (
         "mlspec.gates", "mlspec.baseline", "mlspec.diff", "mlspec.report.*", "mlspec.monitor.*", "mlspec.deploy",
         "mlspec.serve", "mlspec.serve.*", "mlspec.registry.*", "mlspec.runtime.verdict",
-        "mlspec.runtime.significance", "mlspec.describe", "mlspec.project", "mlspec.datacheck",
+        "mlspec.runtime.significance", "mlspec.describe", "mlspec.project", "mlspec.datacheck", "mlspec.gitignore",
     )),
     ("cli", ("mlspec.cli", "mlspec.cli.*", "mlspec.__main__")),
 ]

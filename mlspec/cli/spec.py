@@ -16,12 +16,26 @@ if TYPE_CHECKING:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from mlspec.project import init_project
+    from pathlib import Path
 
-    written = init_project(args.dir, args.example)
-    print(f"created {args.example} project in {args.dir} ({len(written)} files)")
+    from mlspec.project import GITIGNORE, init_project
+
+    ignore = os.path.join(args.dir, GITIGNORE)
+    had_ignore = os.path.exists(ignore)
+    written = init_project(args.dir, args.example, args.template)
+    what = f"{args.template} template" if args.template else f"{args.example} project"
+    print(f"created {what} in {args.dir} ({len(written)} files)")
+    if not had_ignore:
+        print(f"wrote {ignore}: what to commit and what not (README, \"What to commit\")")
+    elif Path(ignore) in written:
+        print(f"appended mlspec's block to {ignore}")
+    else:
+        print(f"kept {ignore}: it has mlspec's block already")
     spec = os.path.join(args.dir, "mlspec.yaml")
-    print(f"next: mlspec validate -f {spec}")
+    if args.template:
+        print(f"next: fill in the places marked FILL IN in {spec}, then mlspec validate -f {spec}")
+    else:
+        print(f"next: mlspec validate -f {spec}")
     return EXIT_OK
 
 
@@ -58,7 +72,7 @@ def check_data(loaded: Loaded) -> None:
 def cmd_compile(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from mlspec.compile import compile_spec, repo_relative, stale, write
+    from mlspec.compile import compile_spec, repo_relative, root_warning, stale, write
 
     loaded = load(args.file)
     out_dir = Path(args.out)
@@ -75,6 +89,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
         print(f"mlspec compile --check: {len(files)} generated files are up to date")
         return EXIT_OK
     written = write(files, out_dir)
+    warning = root_warning(out_dir)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     for rel in files:
         state = "wrote" if out_dir / rel in written else "unchanged"
         print(f"{state} {out_dir / rel}")
@@ -95,10 +112,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def add_init(sub: Subparsers) -> None:
-    p = sub.add_parser("init", help="create a working project (spec and data) from a bundled example")
+    p = sub.add_parser("init", help="create a project (spec and data) from a bundled example, or a blank spec for "
+                                    "your own data; and its .gitignore")
     p.add_argument("dir", nargs="?", default=".", help="directory to create the project in (default: .)")
-    p.add_argument("--example", default="breast-cancer", metavar="NAME",
-                   help="breast-cancer (binary), wine (multiclass) or diabetes (regression)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--example", default="breast-cancer", metavar="NAME",
+                       help="breast-cancer (binary), wine (multiclass) or diabetes (regression)")
+    which.add_argument("--template", metavar="NAME",
+                       help="blank: a minimal commented mlspec.yaml for your own data, no example data")
     p.set_defaults(func=cmd_init)
 
 

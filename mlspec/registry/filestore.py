@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from mlspec import jsonio, ownership
-from mlspec.fsutil import atomic_write_text, clear_temps, lock_fd, make_temp_dir
+from mlspec.fsutil import FILE_MODE, atomic_write_text, clear_temps, lock_fd, make_temp_dir
 from mlspec.registry import card, integrity
 from mlspec.registry.base import (
     Actor,
@@ -294,7 +294,8 @@ class FileRegistry:
         _write_file(staged / VERSION_FILE, _json(record).encode("utf-8"))
         for path in staged.rglob("*"):
             if path.is_file():
-                path.chmod(0o444)  # immutable by convention and by permission; the registry never rewrites one
+                # Immutable by convention and by permission; readable by whom the umask let read it.
+                path.chmod(path.stat().st_mode & 0o444)
         return staged
 
     def _append(self, model: str, event: Event) -> None:
@@ -302,7 +303,7 @@ class FileRegistry:
         path.parent.mkdir(parents=True, exist_ok=True)
         line = (json.dumps(event.as_json(), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         created = not path.exists()
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
         try:
             written = 0
             while written < len(line):  # a short write is continued, so the line is never left half done
@@ -351,7 +352,7 @@ class FileRegistry:
         try:
             ownership.claim(self.root, LAYOUT, NAMED_BY, "point registry.path or MLSPEC_REGISTRY at a new or empty "
                             "directory")
-            fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, FILE_MODE)
         except OSError as exc:
             raise RegistryError(f"cannot write to the registry {self.location}: {exc.strerror}; make it a writable "
                                 "directory, or set MLSPEC_REGISTRY to one") from None

@@ -74,6 +74,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mlspec import jsonio
+from mlspec.fsutil import make_temp_dir
 from mlspec.registry import integrity
 from mlspec.registry.base import (
     Actor,
@@ -140,8 +141,8 @@ class StoreRegistry:
         """The version's files, downloaded into a new directory in ``scratch`` and checked."""
         events = self.history(model)
         self.get(model, number, events)
-        scratch.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix=f"{model}-{number}.", dir=scratch))
+        # Not mkdtemp's 0700: a deploy may hand this folder to a service that runs as another user.
+        folder = make_temp_dir(scratch, f"{model}-{number}")
         self.check_intact(model, number, events, folder=folder)
         return folder
 

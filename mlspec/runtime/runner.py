@@ -54,6 +54,7 @@ from mlspec.load import Loaded
 from mlspec.runtime import lockfile
 from mlspec.runtime.cilog import Log
 from mlspec.runtime.context import RunOptions, StageContext, StageError, StageResult
+from mlspec.runtime.deferred import deferred
 from mlspec.runtime.hashing import StatCache, file_digest, manifest, outputs_fingerprint, to_json
 from mlspec.runtime.stages import RUNNABLE, build, describe_runnable, kind_of, spec_key
 from mlspec.runtime.stages import context as stage_context
@@ -128,6 +129,8 @@ class Report:
     outcomes: tuple[StageOutcome, ...]
     lock_path: Path
     workspace: Workspace
+    left: tuple[str, ...] = ()
+    """Monitoring-only stages not run because their data is absent (:mod:`mlspec.runtime.deferred`)."""
 
     @property
     def ok(self) -> bool:
@@ -147,6 +150,7 @@ def run(
     store = open_store(loaded) if store == "spec" else store
     stages = build(loaded.spec)
     selected, named = select(stages, names)
+    left = {} if names else deferred(loaded, stages, selected)
     workspace = Workspace.for_spec(loaded.path)
     lock_path = lockfile.path_for(loaded.path)
     with workspace.run_lock(wait):
@@ -157,10 +161,13 @@ def run(
                      store)
         try:
             for stage in selected:
-                state.step(stage, forced=force and stage.id in named)
+                if stage.id in left:
+                    log.line(f"skip {stage.id}: {left[stage.id]}")
+                else:
+                    state.step(stage, forced=force and stage.id in named)
         finally:
             state.cache.save()
-    report = Report(tuple(state.outcomes.values()), lock_path, workspace)
+    report = Report(tuple(state.outcomes.values()), lock_path, workspace, tuple(left))
     for line in summary(report):
         log.line(line)
     return report
@@ -352,6 +359,7 @@ def summary(report: Report) -> list[str]:
     parts += [f"{fetched} {FROM_STORE}"] if fetched else []
     parts += [f"{len(ids)} {status} ({', '.join(ids)})" for status, ids in counts.items()
               if ids and status in ("failed", "blocked")]
+    parts += [f"{len(report.left)} left to monitoring ({', '.join(report.left)})"] if report.left else []
     return [
         "mlspec run: " + ", ".join(parts),
         f"lock: {display_path(report.lock_path)}",
@@ -374,6 +382,8 @@ class Plan:
     items: tuple[PlanItem, ...]
     later: tuple[str, ...]
     """Stages of the spec that this mlspec cannot run yet."""
+    left: tuple[tuple[str, str], ...] = ()
+    """Monitoring-only stages the run would leave alone, with why (:mod:`mlspec.runtime.deferred`)."""
 
 
 def plan(loaded: Loaded, names: Sequence[str] = (), force: bool = False, options: RunOptions | None = None) -> Plan:
@@ -385,6 +395,8 @@ def plan(loaded: Loaded, names: Sequence[str] = (), force: bool = False, options
     options = options if options is not None else RunOptions.from_environ()
     stages = build(loaded.spec)
     selected, named = select(stages, names)
+    left = {} if names else deferred(loaded, stages, selected)
+    selected = [s for s in selected if s.id not in left]
     workspace = Workspace.for_spec(loaded.path)
     lock = lockfile.read(lockfile.path_for(loaded.path))
     cache = StatCache(workspace.stat_cache_file)  # read, never saved: only a run holding the lock writes it
@@ -398,12 +410,13 @@ def plan(loaded: Loaded, names: Sequence[str] = (), force: bool = False, options
         digests[stage.id] = outputs_fingerprint(entry.outputs) if entry and not reasons else None
         items.append(PlanItem(stage.id, tuple(reasons)))
     later = () if names else tuple(s.id for s in stages if s.kind not in RUNNABLE)
-    return Plan(tuple(items), later)
+    return Plan(tuple(items), later, tuple(left.items()))
 
 
 def render_plan(p: Plan) -> list[str]:
     lines = [f"run {i.stage_id}: {'; '.join(i.reasons)}" if i.reasons else f"skip {i.stage_id}: up to date"
              for i in p.items]
+    lines += [f"skip {stage_id}: {why}" for stage_id, why in p.left]
     if p.later:
         lines.append(f"not available yet: {', '.join(p.later)}")
     to_run = sum(1 for i in p.items if i.reasons)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from mlspec import ownership
 from mlspec.errors import MlspecError
-from mlspec.fsutil import clear_temps, fsync_dir, lock_fd, make_temp_dir, remove
+from mlspec.fsutil import FILE_MODE, clear_temps, fsync_dir, lock_fd, make_temp_dir, remove
 
 ENV_VAR = "MLSPEC_CACHE_DIR"
 DEFAULT_DIR = ".mlspec"
@@ -123,7 +123,7 @@ class Workspace:
         """Hold the workspace for one run; raise :class:`WorkspaceBusy` if another run holds it."""
         try:
             self.claim()
-            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, FILE_MODE)
         except OSError as exc:
             raise MlspecError(f"cannot use the workspace {display_path(self.root)}: {exc.strerror}; make it a "
                               f"writable directory, or set {ENV_VAR} to one") from None

@@ -75,7 +75,8 @@ def files(ctx: Context) -> dict[str, dict[str, Any]]:
         "install": install_requirement(ctx),
         "extra_requirements": " ".join(inert(r) for r in ci.requirements),
         "requirements_file": inert(posixpath.join(ctx.spec_dir, ci.requirements_file)) if ci.requirements_file else "",
-        # The full image, not -slim: the gate reads the base branch's lock with git.
+        # The full image, not -slim: the gate (and `mlspec diff`) read the base branch's lock with git, which
+        # -slim lacks. spec.GitLabCI.image documents this default; tests/test_compile.py holds them together.
         "image": inert(ci.gitlab.image or f"python:{ci.python}"),
         "python": ci.python,
         "tags": [inert(tag) for tag in ci.gitlab.tags],

@@ -169,3 +169,19 @@ def test_every_command_has_help() -> None:
     helps = {c.dest: c.help for c in subparsers._choices_actions}
     assert set(helps) == set(subparsers.choices)
     assert all(helps.values())
+
+
+def test_init_blank_template_and_its_gitignore(tmp_path: Path) -> None:
+    dest = tmp_path / "mine"
+    result = run_mlspec("init", str(dest), "--template", "blank")
+    assert (result.returncode, result.stderr) == (0, "")
+    ignore = dest / ".gitignore"
+    assert result.stdout.splitlines() == [
+        f"created blank template in {dest} (3 files)",
+        f"wrote {ignore}: what to commit and what not (README, \"What to commit\")",
+        f"next: fill in the places marked FILL IN in {dest / 'mlspec.yaml'}, then mlspec validate -f "
+        f"{dest / 'mlspec.yaml'}",
+    ]
+    assert ignore.read_text().startswith("# >>> mlspec")
+    both = run_mlspec("init", str(dest), "--template", "blank", "--example", "wine")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr

@@ -149,9 +149,12 @@ def test_diff_against_main(repo: Path) -> None:
     result = mlspec(repo, "diff", "main")
     assert (result.returncode, result.stderr) == (0, "")
     lines = result.stdout.splitlines()
-    assert lines[0] == "kind    name                                main      workspace  change"
-    assert "metric  evaluate.root_mean_squared_error    55.7145   56.2091    +0.494661" in lines
-    assert "param   training.models.ridge.params.alpha  1         300        +299" in lines
+    assert lines[0] == "kind    name                                           main      workspace  change"
+    assert "metric  evaluate.root_mean_squared_error               55.7145   56.2091    +0.494661" in lines
+    # Each model with itself: ridge changed, the forest did not.
+    assert "metric  evaluate.models.ridge.root_mean_squared_error  55.7145   56.2091    +0.494661" in lines
+    assert not [line for line in lines if ".forest." in line]
+    assert "param   training.models.ridge.params.alpha             1         300        +299" in lines
     assert not [line for line in lines if line.startswith("data ")]  # the data did not change
 
     data = json.loads(mlspec(repo, "diff", "main", "--json").stdout)
@@ -180,3 +183,13 @@ def test_diff_outside_git(tmp_path: Path) -> None:
     result = mlspec(root, "diff")
     assert (result.returncode, result.stderr) == (
         1, "error: mlspec diff compares with a git revision, but mlspec.yaml: not a git repository\n")
+
+
+def test_diff_in_a_repository_without_commits(tmp_path: Path) -> None:
+    root = tmp_path / "fresh"
+    assert mlspec(tmp_path, "init", str(root), "--example", "diabetes").returncode == 0
+    git(root, "init", "-q", "-b", "main")
+    result = mlspec(root, "diff")
+    assert (result.returncode, result.stderr) == (
+        1, "error: HEAD names no commit: the repository has none yet; commit the project (git add -A && git "
+           "commit), then mlspec diff compares the workspace with it\n")

@@ -126,3 +126,16 @@ def test_an_old_style_workspace_is_adopted(tmp_path: Path) -> None:
     with ws.run_lock():
         ws.clear_tmp()
     assert (ws.root / ".mlspec-owned").is_file() and not ws.tmp_dir.exists()
+
+
+def test_stage_outputs_and_the_run_lock_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o002)  # a group-shared checkout: the group must read (and replace) the outputs
+    try:
+        ws = Workspace(tmp_path / ".mlspec")
+        with ws.run_lock():
+            new = ws.new_tmp("train:m")
+            (new / "model.skops").write_bytes(b"x")
+            final = ws.swap_in(new, "train:m")
+        assert (os.stat(final).st_mode & 0o777, os.stat(ws.lock_file).st_mode & 0o777) == (0o775, 0o664)
+    finally:
+        os.umask(old)

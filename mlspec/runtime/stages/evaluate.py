@@ -107,7 +107,9 @@ def run(ctx: StageContext) -> StageResult:
     written = plots.write_all(ctx.out_dir / "plots", spec.task, y_true, scored, ctx.log)
     ctx.log(f"wrote {len(written)} plots")
     shown = ", ".join(f"{m}={fmt(v, missing='n/a')}" for m, v in table[champion].items())
-    metrics = {"champion": champion, **{m: bundle.jsonable(v) for m, v in table[champion].items()}}
+    metrics = {"champion": champion, **{m: bundle.jsonable(v) for m, v in table[champion].items()},
+               # Every model's too, so `mlspec diff` compares each model with itself across a champion switch.
+               "models": {name: {m: bundle.jsonable(v) for m, v in row.items()} for name, row in table.items()}}
     return StageResult(metrics, f"champion {champion}: {shown}")
 
 

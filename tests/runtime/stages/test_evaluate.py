@@ -76,7 +76,8 @@ def test_metrics_match_scikit_learn(example: str, expected_fn: Any, plots: list[
         assert report["models"][m] == pytest.approx(expected[m], rel=1e-12)
     champion = report["champion"]
     assert report["champion_metrics"] == report["models"][champion]
-    assert result.metrics == {"champion": champion, **report["champion_metrics"]}
+    # The lock records every model's metrics besides the champion's, for `mlspec diff`.
+    assert result.metrics == {"champion": champion, **report["champion_metrics"], "models": report["models"]}
     assert report["data"]["source"] == "holdout"
     assert report["data"]["rows"] == len(holdout)
     assert report["data"]["digest"].startswith("sha256:")
