@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from types import FrameType
 
@@ -39,13 +39,15 @@ DEFAULT_ALIAS = "production"
 __all__ = ["DEFAULT_ALIAS", "Limits", "Service", "bind", "create_app", "load_service", "serve"]
 
 
-def load_service(registry: Registry, model: str, ref: str, scratch: Path) -> Service:
-    """The version ``ref`` (an alias or a number) of ``model``, loaded and checked."""
+def load_service(registry: Registry, model: str, ref: str, scratch: Path, trust: Collection[str] = (),
+                 log: Callable[[str], None] | None = None) -> Service:
+    """The version ``ref`` (an alias or a number) of ``model``, loaded and checked; ``trust`` and ``log`` as
+    for :func:`mlspec.runtime.bundle.load` (the spec's ``training.trust``, when there is a spec)."""
     from mlspec.runtime import bundle
 
     version = resolve(registry, model, ref)
     folder = registry.files(model, version.number, scratch) / BUNDLE  # checked against the registration
-    loaded = bundle.load(folder)
+    loaded = bundle.load(folder, trust, log)
     try:
         schema = InputSchema.from_metadata(loaded.metadata)
     except (KeyError, TypeError) as exc:
