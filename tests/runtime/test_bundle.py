@@ -59,7 +59,10 @@ def test_round_trip(tmp_path: Path) -> None:
     loaded = bundle.load(tmp_path / "b")
     assert np.array_equal(loaded.model.predict_proba(x), model.predict_proba(x))
     assert loaded.metadata == {"estimator": "sklearn.ensemble.HistGradientBoostingClassifier", "seed": 1,
-                               "value": 0.5, "nan": None, "input": {"features": [{"name": "a"}], "classes": [0, 1]}}
+                               "value": 0.5, "nan": None, "input": {"features": [{"name": "a"}], "classes": [0, 1]},
+                               # What the model file holds beyond skops' defaults, by the library needing it.
+                               "trusted_types": {"scikit-learn": [
+                                   "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]}}
     assert loaded.features == ["a"]
     assert loaded.classes == [0, 1]
     # The model file itself is accepted too.
@@ -67,9 +70,9 @@ def test_round_trip(tmp_path: Path) -> None:
 
 
 REFUSAL = ("{file}: refusing to load a model file that holds types outside mlspec's reviewed allowlist "
-           "(mlspec.runtime.trusted_types): {types}. A model mlspec trained never holds them, so this file was "
-           "altered or made by other means; retrain it (`mlspec run`) from a spec you trust. Only scikit-learn "
-           "estimators can be loaded today.")
+           "(mlspec.runtime.trusted_types) and training.trust: {types}. If this model is yours and you trust the "
+           "code of these types, list them in training.trust of mlspec.yaml; otherwise the file was altered or "
+           "made by other means: retrain it (`mlspec run`) from a spec you trust.")
 
 
 def test_refuses_a_function_from_outside_the_allowlist(tmp_path: Path) -> None:

@@ -85,12 +85,12 @@ def run(ctx: StageContext) -> StageResult:
     boosting.check(model, cls, where)
     estimator, params = build_estimator(cls, model, spec.training.seed, where)
     check_task(estimator, model.estimator, spec.task, (*where, "estimator"))
-    estimator = boosting.wrap(estimator, model.estimator, spec.task)
+    wrapped = boosting.wrap(estimator, model.estimator, spec.task)
 
     frame = snapshot.read(ctx, model.data)
     features = resolve(spec.data, frame, model.data)
     y = labels(frame, features.label, model.data, spec.task)
-    pipeline = make_pipeline(features, model.preprocessing, estimator)
+    pipeline = make_pipeline(features, model.preprocessing, wrapped)
     ctx.log(f"fitting {model.estimator}: {len(frame)} rows of {model.data!r}, {len(features.columns)} cols")
     fitted, fit_seconds = fit(pipeline, frame[features.columns], y, name, model, where, spec)
 
