@@ -51,6 +51,8 @@ class Library:
     """Native categoricals must arrive as integer columns of a DataFrame, not as a float array."""
     internal_validation: bool = False
     """Early stopping splits the validation rows off itself (HistGradientBoosting's validation_fraction)."""
+    settle: Callable[[Any], None] = field(default=lambda fitted: None)
+    """Makes the fitted estimator a function of its data and params only: identical training, identical file."""
 
 
 def _xgb_early(est: Any, rounds: int, x: Any, y: Any) -> Kwargs:
@@ -91,6 +93,15 @@ def _cb_defaults(params: dict[str, Any]) -> Kwargs:
     return out
 
 
+def _cb_settle(fitted: Any) -> None:
+    # CatBoost stamps each model with the time training finished and a random id: two identical trainings
+    # would be two different files, and content-addressed outputs (the lock, CI artifacts) would differ.
+    metadata = fitted.get_metadata()
+    for key in ("train_finish_time", "model_guid"):
+        if key in metadata:
+            del metadata[key]
+
+
 def _hgb_early(est: Any, rounds: int, x: Any, y: Any) -> Kwargs:
     est.set_params(early_stopping=True, n_iter_no_change=rounds)
     return {}
@@ -109,7 +120,7 @@ LIBRARIES: dict[str, Library] = {
                         lambda e: e.best_iteration_, defaults=_lgb_defaults, wrap_labels=True),
     "catboost": Library("catboost", _cb_early, lambda e, m: {"cat_features": _indices(m)},
                         lambda e: e.get_best_iteration() + 1, defaults=_cb_defaults, frame_input=True,
-                        wrap_labels=True),
+                        wrap_labels=True, settle=_cb_settle),
     "sklearn.ensemble.HistGradientBoosting": Library(
         "scikit-learn", _hgb_early, _hgb_native, lambda e: e.n_iter_, internal_validation=True),
 }
@@ -228,6 +239,8 @@ def fit(pipeline: Any, x: pd.DataFrame, y: pd.Series, model: TrainedModel, seed:
     native = model.preprocessing.categorical.encode == "native"
     if lib is None or not (stop or native):
         pipeline.fit(x, y, **{f"estimator__{k}": v for k, v in kwargs.items()})
+        if lib is not None:
+            lib.settle(getattr(final, "estimator_", final))
         return Fitted(None, len(x))
     if native and lib.frame_input:
         pipeline.named_steps["preprocess"].set_output(transform="pandas")
@@ -247,6 +260,7 @@ def fit(pipeline: Any, x: pd.DataFrame, y: pd.Series, model: TrainedModel, seed:
         kwargs |= lib.early_stopping(inner, stop.rounds, xv, y_val)
     final.fit(xt, y_fit, **kwargs)
     fitted = getattr(final, "estimator_", final)
+    lib.settle(fitted)
     best = lib.best_iteration(fitted) if stop is not None else None
     return Fitted(None if best is None else int(best), len(x_fit))
 

@@ -158,3 +158,21 @@ def test_the_train_stage_records_the_best_iteration(tmp_path: Path) -> None:
     assert result.metrics["fit_rows"] == 358  # 90% of the 398 training rows
     assert 1 <= result.metrics["best_iteration"] < 300
     assert result.summary.endswith(f", best iteration {result.metrics['best_iteration']}")
+
+
+@pytest.mark.parametrize("library", ESTIMATORS)
+def test_identical_training_makes_an_identical_model_file(library: str) -> None:
+    import time
+
+    import skops.io as sio
+
+    from mlspec.runtime.bundle import _stable_zip
+
+    files = []
+    for _ in range(2):
+        pipeline, _ = _fitted(ESTIMATORS[library], {**PARAMS[library], **({"iterations": 5} if library == "catboost"
+                                                                          else {})},
+                              early_stopping={"rounds": 3}, preprocessing={"categorical": {"encode": "native"}})
+        files.append(_stable_zip(sio.dumps(pipeline)))
+        time.sleep(1.1)  # CatBoost stamps the second it finished training
+    assert files[0] == files[1]
