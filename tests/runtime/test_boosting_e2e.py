@@ -8,6 +8,7 @@ import http.client
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -20,15 +21,16 @@ from tests.support import run_mlspec
 NATIVE = "      preprocessing: {categorical: {encode: native}}\n"
 EARLY = "      early_stopping: {rounds: 5, validation_fraction: 0.2}\n"
 
+SLOW = pytest.mark.slow  # about 30 s each: one classifier per library runs in the quick suite, the rest here
 CASES = [
     # (dataset, estimator, params, model block): classifiers with string labels (wine) and 0/1 (breast_cancer).
     ("wine", "xgboost.XGBClassifier", "{n_estimators: 40}", NATIVE + EARLY),
-    ("diabetes", "xgboost.XGBRegressor", "{n_estimators: 40, max_depth: 3}", EARLY),
+    pytest.param("diabetes", "xgboost.XGBRegressor", "{n_estimators: 40, max_depth: 3}", EARLY, marks=SLOW),
     ("breast_cancer", "lightgbm.LGBMClassifier", "{n_estimators: 40}", NATIVE + EARLY),
-    ("wine", "lightgbm.LGBMClassifier", "{n_estimators: 40, min_child_samples: 5}", ""),
-    ("diabetes", "lightgbm.LGBMRegressor", "{n_estimators: 40}", NATIVE),
+    pytest.param("wine", "lightgbm.LGBMClassifier", "{n_estimators: 40, min_child_samples: 5}", "", marks=SLOW),
+    pytest.param("diabetes", "lightgbm.LGBMRegressor", "{n_estimators: 40}", NATIVE, marks=SLOW),
     ("wine", "catboost.CatBoostClassifier", "{iterations: 40}", NATIVE + EARLY),
-    ("diabetes", "catboost.CatBoostRegressor", "{iterations: 40}", ""),
+    pytest.param("diabetes", "catboost.CatBoostRegressor", "{iterations: 40}", "", marks=SLOW),
 ]
 
 
@@ -43,9 +45,12 @@ def _post(port: int, rows: list[dict[str, object]]) -> dict[str, object]:
     return result
 
 
-@pytest.mark.parametrize(("dataset", "estimator", "params", "extra"), CASES,
-                         ids=[f"{c[1].rsplit('.', 1)[1]}-{c[0]}" + ("-native" if NATIVE in c[3] else "")
-                              for c in CASES])
+def _id(case: Any) -> str:
+    dataset, estimator, _, extra = case.values if hasattr(case, "values") else case
+    return f"{estimator.rsplit('.', 1)[1]}-{dataset}" + ("-native" if NATIVE in extra else "")
+
+
+@pytest.mark.parametrize(("dataset", "estimator", "params", "extra"), CASES, ids=[_id(c) for c in CASES])
 def test_trains_evaluates_deploys_serves_and_monitors(tmp_path: Path, dataset: str, estimator: str, params: str,
                                                       extra: str) -> None:
     write_project(tmp_path, dataset, estimator, params, extra)
