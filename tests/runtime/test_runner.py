@@ -90,7 +90,7 @@ def test_first_run_runs_everything_and_records_it(root: Path) -> None:
     assert train.inputs == {}
     assert sorted(train.upstream) == ["data:train", "validate:train_check"]
     assert sorted(train.spec) == ["data.exclude", "data.features", "data.sources.train", "data.target",
-                                  "task", "training.models.m1", "training.seed"]
+                                  "task", "training.models.m1", "training.seed", "training.trust"]
     assert train.versions["scikit-learn"] == metadata.version("scikit-learn")
     assert list(train.outputs) == ["model.json"]
     assert lock.stages["evaluate"].metrics == {"champion": "m1", "scores": {"m1": 0.888889, "m2": 0.888889}}
