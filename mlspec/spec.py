@@ -427,12 +427,24 @@ class NumericPreprocessing(Model):
 
 class CategoricalPreprocessing(Model):
     impute: Literal["most_frequent", "constant", "none"] = "most_frequent"
-    encode: Literal["onehot", "ordinal"] = "onehot"
+    encode: Literal["onehot", "ordinal", "native"] = "onehot"
+    """`onehot`, `ordinal`, or `native`: the library's own categorical handling (LightGBM, XGBoost, CatBoost,
+    scikit-learn's HistGradientBoosting*), fed integer codes; categories unseen in training count as missing."""
 
 
 class Preprocessing(Model):
     numeric: NumericPreprocessing = NumericPreprocessing()
     categorical: CategoricalPreprocessing = CategoricalPreprocessing()
+
+
+class EarlyStopping(Model):
+    """Early stopping on a validation split of the training rows (stratified for classification, seeded by
+    training.seed); the preprocessing is fitted on the rest."""
+
+    rounds: Annotated[Int, Field(ge=1)]
+    """Stop after this many rounds without improvement on the validation rows."""
+    validation_fraction: Annotated[Number, Field(gt=0, lt=1)] = 0.1
+    """The share of the training rows held out to decide when to stop (the model is fitted on the rest)."""
 
 
 class TrainedModel(Model):
@@ -449,6 +461,11 @@ class TrainedModel(Model):
     """For `task: binary`: the positive class is predicted when its probability (predict_proba) is at least
     this; otherwise the estimator's own decision. Used wherever the model predicts labels: evaluate, the gate's
     rescoring of a registry baseline, monitoring and `mlspec serve`."""
+    fit: dict[str, Any] = {}
+    """Keyword arguments of the estimator's fit method, e.g. `{verbose: false}`; checked against its signature."""
+    early_stopping: EarlyStopping | None = None
+    """Stop adding trees when a held-out part of the training rows stops improving (boosting libraries and
+    HistGradientBoosting*); the best iteration is in the training metrics."""
 
 
 class Training(Model):

@@ -51,8 +51,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     registry, model, _ = locate(args.file, args.registry, args.model)
     ref = str(args.version) if args.version is not None else args.alias
+    # A serving host without a spec trusts the reviewed allowlist only; with one, its training.trust too.
+    trust = load(args.file).spec.training.trust if Path(args.file).is_file() else []
     with tempfile.TemporaryDirectory(prefix="mlspec-serve.") as scratch:
-        service = load_service(registry, model, ref, Path(scratch), _rejects(args.file))
+        service = load_service(registry, model, ref, Path(scratch), _rejects(args.file), trust,
+                               lambda line: print(line, file=sys.stderr))
 
         def ready(url: str) -> None:
             info = service.info

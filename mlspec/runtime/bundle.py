@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import zipfile
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,12 +56,19 @@ class Bundle:
         return classes
 
 
-def save(directory: Path, model: Any, metadata: dict[str, Any]) -> None:
+def save(directory: Path, model: Any, metadata: dict[str, Any], trust: Collection[str] = ()) -> dict[str, list[str]]:
+    """Write the bundle; its metadata gains ``trusted_types``: the types of the model file beyond skops'
+    defaults, by the library that needs them (or ``training.trust``, the spec's ``trust``), which it returns.
+    A record for people: loading never reads it."""
     import skops.io as sio
 
+    data = _stable_zip(sio.dumps(model))
+    types = trusted_types.grouped(sio.get_untrusted_types(data=data), trust)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / MODEL_FILE).write_bytes(_stable_zip(sio.dumps(model)))
+    (directory / MODEL_FILE).write_bytes(data)
+    metadata = {**metadata, "trusted_types": types}
     (directory / METADATA_FILE).write_text(json.dumps(jsonable(metadata), indent=2) + "\n", encoding="utf-8")
+    return types
 
 
 def _stable_zip(data: bytes) -> bytes:
@@ -111,11 +118,11 @@ def _stable_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def load(path: str | Path, trust: Collection[str] = ()) -> Bundle:
+def load(path: str | Path, trust: Collection[str] = (), log: Callable[[str], None] | None = None) -> Bundle:
     """Load a bundle directory (or its ``model.skops``); raise :class:`BundleError` on untrusted content.
 
     ``trust`` is the loader's own opt-in (the spec's ``training.trust``) to exact types beyond the reviewed
-    allowlist; the bundle's files never widen it."""
+    allowlist; the bundle's files never widen it. Those of them the file holds are told to ``log``."""
     import skops.io as sio
 
     directory = Path(path)
@@ -134,10 +141,13 @@ def load(path: str | Path, trust: Collection[str] = ()) -> Bundle:
     if refused:
         raise BundleError(
             f"{model_file}: refusing to load a model file that holds types outside mlspec's reviewed allowlist "
-            f"(mlspec.runtime.trusted_types): {', '.join(refused)}. A model mlspec trained never holds them, so "
-            "this file was altered or made by other means; retrain it (`mlspec run`) from a spec you trust. "
-            "Only scikit-learn estimators can be loaded today."
+            f"(mlspec.runtime.trusted_types) and training.trust: {', '.join(refused)}. If this model is yours "
+            "and you trust the code of these types, list them in training.trust of mlspec.yaml; otherwise the "
+            "file was altered or made by other means: retrain it (`mlspec run`) from a spec you trust."
         )
+    spec_trusted = trusted_types.from_spec(types, trust)
+    if spec_trusted and log is not None:
+        log(f"trusting from training.trust: {', '.join(spec_trusted)}")
     try:
         model = sio.load(model_file, trusted=types)
     except Exception as exc:  # every type is trusted, so what fails is the file's content

@@ -57,7 +57,7 @@ def score(ctx: StageContext, registry: Registry, version: Version, what: str, pr
         except RegistryError as exc:
             raise StageError(f"the baseline {what}: {exc}", WHERE) from None
         try:
-            model = bundle.load(folder / BUNDLE)
+            model = bundle.load(folder / BUNDLE, spec.training.trust, ctx.log)
         except bundle.BundleError as exc:
             raise StageError(f"the baseline {what}: {exc}", WHERE) from None
     try:  # the model is in memory now: the downloaded files can go

@@ -14,8 +14,10 @@ What :func:`mlspec.runtime.bundle.load` accepts is the union of
   ``tests/runtime/test_bundle.py`` repeats that survey, so a scikit-learn upgrade that needs a new type fails
   there, not in production.
 
-Each library has its own entry so that support for another one (XGBoost, LightGBM, CatBoost) is a reviewed
-addition of its exact types, made together with a round-trip test; today only scikit-learn's are here.
+Each library has its own entry (by distribution name), reviewed when it was added together with a round-trip
+test of every model mlspec trains with it (``tests/runtime/test_bundle.py`` surveys XGBoost, LightGBM and
+CatBoost with and without early stopping and native categoricals). The types of anything else (skorch, torch,
+a project's own transformer classes) are the user's opt-in through ``training.trust``.
 """
 
 from __future__ import annotations
@@ -55,16 +57,47 @@ _SKLEARN_OTHER = [
     "sklearn.utils.validation.check_array",
 ]
 
-# mlspec's own transformers (mlspec.transform): plain data attributes, reviewed with that package.
-_MLSPEC = ["mlspec.transform.dates.DateParts", "mlspec.transform.derive.Derive"]
+# The boosting libraries' scikit-learn wrappers are plain data holders (BaseEstimator.__setstate__ fills
+# __dict__). Their boosters rebuild themselves from the model bytes the file holds by handing them to the
+# library's own C parser (XGBoosterUnserializeFromBuffer, LGBM_BoosterLoadModelFromString, CatBoost's
+# _load_from_string): no Python object, function or module the file names is built or called.
+_XGBOOST = [
+    "xgboost.core.Booster",
+    "xgboost.sklearn.XGBClassifier",
+    "xgboost.sklearn.XGBRegressor",
+]
+_LIGHTGBM = [
+    "collections.OrderedDict",  # LightGBM keeps its evals_result_ and best_score_ in them: a plain dict
+    "lightgbm.basic.Booster",
+    "lightgbm.sklearn.LGBMClassifier",
+    "lightgbm.sklearn.LGBMRegressor",
+]
+_CATBOOST = [
+    "catboost.core.CatBoostClassifier",
+    "catboost.core.CatBoostRegressor",
+]
+_MLSPEC = [
+    # Fits its estimator on label codes (XGBoost takes only 0..n-1) and maps predictions back; a data holder.
+    "mlspec.runtime.labelencoded.LabelEncodedClassifier",
+    # mlspec's own transformers (mlspec.transform): plain data attributes, reviewed with that package.
+    "mlspec.transform.dates.DateParts",
+    "mlspec.transform.derive.Derive",
+]
 
 REVIEWED: dict[str, frozenset[str]] = {
     "scikit-learn": frozenset(_DTYPE + _SKLEARN_TREES + _SKLEARN_NEIGHBORS + _SKLEARN_KERNELS + _SKLEARN_OTHER),
+    "xgboost": frozenset(_XGBOOST),
+    "lightgbm": frozenset(_LIGHTGBM),
+    "catboost": frozenset(_CATBOOST),
     "mlspec": frozenset(_MLSPEC),
 }
 """Library (its distribution name) -> the exact types of it (and of NumPy/SciPy it needs) that are trusted."""
 
 ALLOWED: frozenset[str] = frozenset().union(*REVIEWED.values())
+SPEC = "training.trust"
+"""The group, in a bundle's record of its types, of those trusted by the spec rather than by mlspec's review."""
+UNREVIEWED = "unreviewed"
+"""The group of types neither reviewed nor in ``training.trust``: loaders refuse such a file."""
 
 
 def refused(types: Iterable[str], extra: Iterable[str] = ()) -> list[str]:
@@ -72,3 +105,22 @@ def refused(types: Iterable[str], extra: Iterable[str] = ()) -> list[str]:
     in ``extra`` (the spec's ``training.trust``: never a list the model file itself carries)."""
     allowed = ALLOWED | frozenset(extra)
     return sorted(t for t in set(types) if t not in allowed)
+
+
+def grouped(types: Iterable[str], extra: Iterable[str] = ()) -> dict[str, list[str]]:
+    """``types`` (a model file's types beyond skops' defaults) by who vouches for them: the reviewed library
+    that needs them (a type two libraries need is listed under each), :data:`SPEC`, or :data:`UNREVIEWED`."""
+    spec = frozenset(extra)
+    out: dict[str, list[str]] = {}
+    for name in sorted(set(types)):
+        owners = [lib for lib, reviewed in REVIEWED.items() if name in reviewed]
+        if not owners:
+            owners = [SPEC if name in spec else UNREVIEWED]
+        for owner in owners:
+            out.setdefault(owner, []).append(name)
+    return dict(sorted(out.items()))
+
+
+def from_spec(types: Iterable[str], extra: Iterable[str]) -> list[str]:
+    """Those of ``types`` that only ``training.trust`` (``extra``) lets through."""
+    return sorted(set(types) & (frozenset(extra) - ALLOWED))

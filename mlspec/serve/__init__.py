@@ -39,15 +39,16 @@ DEFAULT_ALIAS = "production"
 __all__ = ["DEFAULT_ALIAS", "Limits", "Service", "bind", "create_app", "load_service", "serve"]
 
 
-def load_service(registry: Registry, model: str, ref: str, scratch: Path,
-                 reject: Collection[str] = ()) -> Service:
+def load_service(registry: Registry, model: str, ref: str, scratch: Path, reject: Collection[str] = (),
+                 trust: Collection[str] = (), log: Callable[[str], None] | None = None) -> Service:
     """The version ``ref`` (an alias or a number) of ``model``, loaded and checked; ``reject``: the kinds of
-    input issue to answer with 422 (``Serving.rejects()``)."""
+    input issue to answer with 422 (``Serving.rejects()``); ``trust`` and ``log`` as for
+    :func:`mlspec.runtime.bundle.load` (the spec's ``training.trust``, when there is a spec)."""
     from mlspec.runtime import bundle, scoring
 
     version = resolve(registry, model, ref)
     folder = registry.files(model, version.number, scratch) / BUNDLE  # checked against the registration
-    loaded = bundle.load(folder)
+    loaded = bundle.load(folder, trust, log)
     try:
         schema = InputSchema.from_metadata(loaded.metadata)
     except (KeyError, TypeError) as exc:

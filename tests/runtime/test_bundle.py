@@ -59,7 +59,10 @@ def test_round_trip(tmp_path: Path) -> None:
     loaded = bundle.load(tmp_path / "b")
     assert np.array_equal(loaded.model.predict_proba(x), model.predict_proba(x))
     assert loaded.metadata == {"estimator": "sklearn.ensemble.HistGradientBoostingClassifier", "seed": 1,
-                               "value": 0.5, "nan": None, "input": {"features": [{"name": "a"}], "classes": [0, 1]}}
+                               "value": 0.5, "nan": None, "input": {"features": [{"name": "a"}], "classes": [0, 1]},
+                               # What the model file holds beyond skops' defaults, by the library needing it.
+                               "trusted_types": {"scikit-learn": [
+                                   "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]}}
     assert loaded.features == ["a"]
     assert loaded.classes == [0, 1]
     # The model file itself is accepted too.
@@ -67,9 +70,9 @@ def test_round_trip(tmp_path: Path) -> None:
 
 
 REFUSAL = ("{file}: refusing to load a model file that holds types outside mlspec's reviewed allowlist "
-           "(mlspec.runtime.trusted_types): {types}. A model mlspec trained never holds them, so this file was "
-           "altered or made by other means; retrain it (`mlspec run`) from a spec you trust. Only scikit-learn "
-           "estimators can be loaded today.")
+           "(mlspec.runtime.trusted_types) and training.trust: {types}. If this model is yours and you trust the "
+           "code of these types, list them in training.trust of mlspec.yaml; otherwise the file was altered or "
+           "made by other means: retrain it (`mlspec run`) from a spec you trust.")
 
 
 def test_refuses_a_function_from_outside_the_allowlist(tmp_path: Path) -> None:
@@ -293,3 +296,48 @@ def test_a_gradient_boosting_tree_that_points_outside_itself_is_refused(tmp_path
         bundle.load(tmp_path)
     assert str(err.value).startswith(f"{tmp_path / 'model.skops'}: a gradient boosting tree in it points outside "
                                      "itself (node 0 of ")
+
+
+# --- the boosting libraries: the survey behind their entries in trusted_types.REVIEWED ------------------------
+
+BOOSTERS = ["xgboost.XGBClassifier", "xgboost.XGBRegressor", "lightgbm.LGBMClassifier", "lightgbm.LGBMRegressor",
+            "catboost.CatBoostClassifier", "catboost.CatBoostRegressor"]
+BOOSTER_OPTIONS = {"plain": {}, "native": {"preprocessing": {"categorical": {"encode": "native"}}},
+                   "early": {"early_stopping": {"rounds": 2, "validation_fraction": 0.3}},
+                   "native-early": {"preprocessing": {"categorical": {"encode": "native"}},
+                                    "early_stopping": {"rounds": 2, "validation_fraction": 0.3}}}
+
+
+@pytest.mark.parametrize("options", BOOSTER_OPTIONS, ids=str)
+@pytest.mark.parametrize("estimator", BOOSTERS)
+def test_boosting_models_hold_only_their_librarys_reviewed_types(tmp_path: Path, estimator: str,
+                                                                   options: str) -> None:
+    """A library upgrade whose fitted models need a new type fails here, naming it, not in production."""
+    from mlspec.runtime import boosting
+    from mlspec.runtime.features import FeatureSet
+    from mlspec.runtime.stages.train import build_estimator, import_estimator, make_pipeline
+    from mlspec.spec import TrainedModel
+
+    classifier = estimator.endswith("Classifier")
+    size = "iterations" if estimator.startswith("catboost") else "n_estimators"
+    model = TrainedModel.model_validate({"estimator": estimator, "data": "t", "params": {size: 5},
+                                         **BOOSTER_OPTIONS[options]})
+    where = ("training", "models", "m")
+    est, _ = build_estimator(import_estimator(estimator, where, [estimator.split(".")[0]]), model, 0, where)
+    task = "multiclass" if classifier else "regression"
+    pipeline = make_pipeline(FeatureSet("y", ("a", "b"), ("color", "grade", "fresh"), True), model.preprocessing,
+                             boosting.wrap(est, estimator, task))
+    frame = _frame(missing=True)
+    y = np.array(["no", "yes", "maybe"] * 10) if classifier else np.linspace(1.0, 4.0, 30)
+    x = frame[["a", "b", "color", "grade", "fresh"]]
+    boosting.fit(pipeline, x, y, model, 0, task, where)
+    library = estimator.split(".")[0]
+    held = set(sio.get_untrusted_types(data=sio.dumps(pipeline)))
+    reviewed = trusted_types.REVIEWED
+    assert held - reviewed[library] - reviewed["mlspec"] - reviewed["scikit-learn"] == set()
+    assert held & reviewed[library], "the survey found the library's own types"
+    _save(tmp_path, pipeline, estimator)
+    loaded = bundle.load(tmp_path)
+    assert np.array_equal(loaded.model.predict(x), pipeline.predict(x))
+    assert json.loads((tmp_path / "metadata.json").read_text())["trusted_types"][library] == sorted(
+        held & reviewed[library])

@@ -91,7 +91,7 @@ def test_first_run_runs_everything_and_records_it(root: Path) -> None:
     assert sorted(train.upstream) == ["data:train", "validate:train_check"]
     assert sorted(train.spec) == ["data.derived", "data.exclude", "data.features", "data.positive_class",
                                   "data.sources.train", "data.target", "task", "training.models.m1",
-                                  "training.seed"]
+                                  "training.seed", "training.trust"]
     assert train.versions["scikit-learn"] == metadata.version("scikit-learn")
     assert list(train.outputs) == ["model.json"]
     assert lock.stages["evaluate"].metrics == {"champion": "m1", "scores": {"m1": 0.888889, "m2": 0.888889}}

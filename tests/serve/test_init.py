@@ -149,9 +149,9 @@ def test_serve_refuses_a_crafted_model_file_and_runs_none_of_it(tmp_path: Path) 
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == (
         f"error: {model_file}: refusing to load a model file that holds types outside mlspec's reviewed allowlist "
-        f"(mlspec.runtime.trusted_types): {crafted.RUNSTRING}. A model mlspec trained never holds them, so this file "
-        "was altered or made by other means; retrain it (`mlspec run`) from a spec you trust. Only scikit-learn "
-        "estimators can be loaded today.\n")
+        f"(mlspec.runtime.trusted_types) and training.trust: {crafted.RUNSTRING}. If this model is yours and you "
+        "trust the code of these types, list them in training.trust of mlspec.yaml; otherwise the file was altered "
+        "or made by other means: retrain it (`mlspec run`) from a spec you trust.\n")
     assert not marker.exists()
 
 

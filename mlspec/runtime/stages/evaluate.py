@@ -55,6 +55,7 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
         # The model names in declared order: a tie for champion goes to the model declared first.
         Read("training.models", keys=True),
         source_read(spec.evaluation.data),
+        Read("training.trust", fingerprinted=False),  # which model files it may load, not what it makes
     ]
 
 
@@ -123,7 +124,7 @@ def _score(ctx: StageContext, name: str, frame: pd.DataFrame, source: str, y_tru
     from mlspec.runtime.context import StageError
 
     try:
-        loaded = bundle.load(ctx.upstream(f"train:{name}"))
+        loaded = bundle.load(ctx.upstream(f"train:{name}"), ctx.spec.training.trust, ctx.log)
     except bundle.BundleError as exc:
         raise StageError(f"model {name!r}: {exc}", ("training", "models", name)) from None
     scored = scoring.predict(ctx.spec.task, name, loaded, frame, source, ctx.spec.data.positive_class)

@@ -65,6 +65,7 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
         # Whether there is a store decides whether the registry outlives a CI job (mlspec.baseline.origin).
         Read("store", fingerprinted=False),
         Read("project", fingerprinted=False),
+        Read("training.trust", fingerprinted=False),  # which baseline model files it may load
     ]
 
 

@@ -182,10 +182,23 @@ def estimator_versions(spec: Spec, names: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     models = spec.training.models
     for top in sorted({models[n].estimator.split(".", 1)[0] for n in names} - {"sklearn"}):
-        version = installed(top)
+        version = package_version(top)
         if version is not None:
             found[top] = version
     return found
+
+
+ALTERNATE_DISTRIBUTIONS = {"xgboost": ("xgboost-cpu",)}
+"""Top-level packages that ship under more than one distribution name (xgboost-cpu leaves out the GPU libraries)."""
+
+
+def package_version(top: str) -> str | None:
+    """The installed version of the distribution that provides top-level package ``top``."""
+    for distribution in (top, *ALTERNATE_DISTRIBUTIONS.get(top, ())):
+        version = installed(distribution)
+        if version is not None:
+            return version
+    return None
 
 
 # --- what the fingerprint is computed from --------------------------------------------------------------------

@@ -64,6 +64,7 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
         # Whether there is a store says where the registry is; the model found there is the input, not the URL.
         Read("store", fingerprinted=False),
         *(source_read(s) for s in _sources(spec)),
+        Read("training.trust", fingerprinted=False),  # which model files it may load, not what it finds
     ]
 
 
@@ -115,7 +116,7 @@ def run(ctx: StageContext) -> StageResult:
         raise StageError(f"data source {mon.current!r} has no rows: there is nothing to monitor (an empty export "
                          "is a broken data pipeline, not an absence of drift)", ("monitoring", "current"))
     with tempfile.TemporaryDirectory(prefix="mlspec-monitor.") as scratch:  # a remote registry downloads here
-        model = _load(found, Path(scratch))
+        model = _load(ctx, found, Path(scratch))
         saved = _saved_profile(model) if mon.reference is None else None
     names = model.features
     require_columns(names, [str(c) for c in current.columns], mon.current, ("monitoring", "current"),
@@ -182,12 +183,12 @@ def run(ctx: StageContext) -> StageResult:
     return StageResult(metrics, message, failed=message, failures=failures)
 
 
-def _load(found: deployed.MonitoredModel, scratch: Path) -> bundle.Bundle:
+def _load(ctx: StageContext, found: deployed.MonitoredModel, scratch: Path) -> bundle.Bundle:
     from mlspec.runtime import bundle
     from mlspec.runtime.context import StageError
 
     try:
-        return bundle.load(found.bundle(scratch))
+        return bundle.load(found.bundle(scratch), ctx.spec.training.trust, ctx.log)
     except bundle.BundleError as exc:
         raise StageError(f"the monitored model ({found.where}): {exc}", ("monitoring",)) from None
 

@@ -9,7 +9,6 @@ a label column that does not fit the task) are :class:`StageError`\\ s pointing 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import importlib
 import importlib.util
@@ -20,13 +19,22 @@ from typing import TYPE_CHECKING, Any
 
 from mlspec.checks import estimator_packages, not_allowed
 from mlspec.graph import Stage, stage_id
-from mlspec.runtime.stages.kind import Ci, Kind, Read, checked_data, estimator_versions, source_read
+from mlspec.runtime.stages.kind import (
+    Ci,
+    Kind,
+    Read,
+    checked_data,
+    estimator_versions,
+    package_version,
+    source_read,
+)
 from mlspec.spec import Spec
 from mlspec.suggest import did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mlspec.runtime import boosting
     from mlspec.runtime.context import StageContext, StageResult
     from mlspec.runtime.features import FeatureSet
     from mlspec.spec import DerivedFeature, Preprocessing, TrainedModel
@@ -48,11 +56,12 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
     return [
         *LEARNING_READS,
         Read(f"training.models.{stage.name}"),
+        # The metadata says which of the model file's types it vouches for (a derived feature's user
+        # transformer among them).
+        Read("training.trust"),
         source_read(model.data),
         # Which packages estimators may come from: it decides whether the stage may run, not what it makes.
         Read("training.packages", fingerprinted=False),
-        # A derived feature's user transformer must be trusted to be loadable: checked before training.
-        Read("training.trust", fingerprinted=False),
     ]
 
 
@@ -67,7 +76,7 @@ KIND = Kind(
 
 
 def run(ctx: StageContext) -> StageResult:
-    from mlspec.runtime import bundle, snapshot
+    from mlspec.runtime import boosting, bundle, snapshot, trusted_types
     from mlspec.runtime.context import StageError, StageResult
     from mlspec.runtime.features import resolve
 
@@ -76,8 +85,10 @@ def run(ctx: StageContext) -> StageResult:
     model = spec.training.models[name]
     where: Where = ("training", "models", name)
     cls = import_estimator(model.estimator, (*where, "estimator"), estimator_packages(spec))
+    boosting.check(model, cls, where)
     estimator, params = build_estimator(cls, model, spec.training.seed, where)
     check_task(estimator, model.estimator, spec.task, (*where, "estimator"))
+    wrapped = boosting.wrap(estimator, model.estimator, spec.task)
 
     frame = snapshot.read(ctx, model.data)
     features = resolve(spec.data, frame, model.data)
@@ -85,9 +96,9 @@ def run(ctx: StageContext) -> StageResult:
     y = labels(frame, features.label, model.data, spec.task, spec.data.positive_class)
     check_threshold(estimator, model, where)
     derive = derive_step(spec, frame[features.columns], y)
-    pipeline = make_pipeline(features, model.preprocessing, estimator, derive)
+    pipeline = make_pipeline(features, model.preprocessing, wrapped, derive)
     ctx.log(f"fitting {model.estimator}: {len(frame)} rows of {model.data!r}, {len(features.columns)} cols")
-    fit_seconds = fit(pipeline, frame[features.columns], y, name, model, where)
+    fitted, fit_seconds = fit(pipeline, frame[features.columns], y, name, model, where, spec)
 
     profile = bundle.read_profile(ctx.upstream(f"data:{model.data}"))
     metadata = {
@@ -108,7 +119,12 @@ def run(ctx: StageContext) -> StageResult:
         metadata["decision"] = decision(pipeline, spec.data.positive_class, model.threshold)
     if found:
         metadata["warnings"] = [w.as_json() for w in found]
-    bundle.save(ctx.out_dir, pipeline, metadata)
+    trusted = bundle.save(ctx.out_dir, pipeline, metadata, spec.training.trust)
+    untrusted = trusted.get(trusted_types.UNREVIEWED)
+    if untrusted:  # it would be refused by every loader: say so now, not in the evaluate stage
+        raise StageError(f"model {name!r} ({model.estimator}) holds types outside mlspec's reviewed allowlist: "
+                         f"{', '.join(untrusted)}; if you trust them, list them in training.trust",
+                         ("training", "trust"))
     try:
         save_reference(ctx, frame, features, pipeline, spec.task, model.data)
     except Exception as exc:  # an estimator that fits but cannot predict (e.g. an unusable metric name)
@@ -117,8 +133,13 @@ def run(ctx: StageContext) -> StageResult:
     # When and how long: facts of this run, kept beside the bundle but outside its digests (see context.py).
     timing = {"trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "fit_seconds": round(fit_seconds, 3)}
     (ctx.run_dir / "training.json").write_text(json.dumps(timing, indent=2) + "\n", encoding="utf-8")
-    metrics = {"rows": len(frame)}
+    metrics: dict[str, int] = {"rows": len(frame)}
     summary = f"{name}: {model.estimator} fitted on {len(frame)} rows in {fit_seconds:.2f}s"
+    if model.early_stopping is not None:
+        metrics |= {"fit_rows": fitted.fit_rows}
+        if fitted.best_iteration is not None:
+            metrics["best_iteration"] = fitted.best_iteration
+            summary += f", best iteration {fitted.best_iteration}"
     return StageResult(metrics, summary)
 
 
@@ -190,7 +211,9 @@ def import_estimator(path: str, where: Where, allowed: Collection[str]) -> type:
 
 
 def build_estimator(cls: type, model: TrainedModel, seed: int, where: Where) -> tuple[Any, dict[str, Any]]:
-    """An instance of ``cls`` with the spec's params (and the seed); also the params it was given."""
+    """An instance of ``cls`` with the spec's params (and the seed, and mlspec's defaults for its library);
+    also the params it was given."""
+    from mlspec.runtime import boosting
     from mlspec.runtime.context import StageError
 
     names, open_ended = _param_names(cls)
@@ -202,8 +225,10 @@ def build_estimator(cls: type, model: TrainedModel, seed: int, where: Where) -> 
                     f"unknown parameter {key!r} of {cls.__name__}" + did_you_mean(key, names),
                     (*where, "params", key),
                 )
-    if "random_state" in names and "random_state" not in params:
+    # A library's own seed spelling (CatBoost's random_seed, XGBoost's seed) is the user's choice of seed.
+    if "random_state" in names and not {"random_state", "random_seed", "seed"} & set(params):
         params["random_state"] = seed
+    params = boosting.defaults(model.estimator, params) | params
     try:
         return cls(**params), params
     except Exception as exc:  # constructors of third-party estimators may validate eagerly
@@ -358,6 +383,8 @@ def make_pipeline(features: FeatureSet, prep: Preprocessing, estimator: Any, der
         StandardScaler,
     )
 
+    from mlspec.runtime import boosting
+
     numeric: list[tuple[str, Any]] = []
     if prep.numeric.impute != "none":
         numeric.append(("impute", SimpleImputer(strategy=prep.numeric.impute)))
@@ -372,6 +399,8 @@ def make_pipeline(features: FeatureSet, prep: Preprocessing, estimator: Any, der
     # Categories never seen in training must not crash evaluation or production scoring.
     if prep.categorical.encode == "onehot":
         categorical.append(("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)))
+    elif prep.categorical.encode == "native":  # integer codes the library treats as categories
+        categorical.append(("encode", boosting.native_encoder()))
     else:
         categorical.append(("encode", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)))
     from mlspec.runtime.derived import fitted_outputs
@@ -398,19 +427,24 @@ def make_pipeline(features: FeatureSet, prep: Preprocessing, estimator: Any, der
     return Pipeline([*head, ("preprocess", preprocess), ("estimator", estimator)])
 
 
-def fit(pipeline: Any, x: pd.DataFrame, y: pd.Series, name: str, model: TrainedModel, where: Where) -> float:
+def fit(pipeline: Any, x: pd.DataFrame, y: pd.Series, name: str, model: TrainedModel, where: Where,
+        spec: Spec) -> tuple[boosting.Fitted, float]:
+    """Fit ``pipeline`` (see :func:`mlspec.runtime.boosting.fit`); also how long it took."""
     from sklearn.utils._param_validation import InvalidParameterError
 
+    from mlspec.runtime import boosting
     from mlspec.runtime.context import StageError
 
     start = time.perf_counter()
     try:
-        pipeline.fit(x, y)
+        fitted = boosting.fit(pipeline, x, y, model, spec.training.seed, spec.task, where)
+    except StageError:
+        raise
     except InvalidParameterError as exc:
         raise StageError(f"invalid params for {model.estimator}: {exc}", (*where, "params")) from None
     except (ValueError, TypeError) as exc:
         raise StageError(f"training {name!r} ({model.estimator}) failed: {_reason(exc)}", where) from None
-    return time.perf_counter() - start
+    return fitted, time.perf_counter() - start
 
 
 def input_schema(frame: pd.DataFrame, features: FeatureSet, task: str, pipeline: Any,
@@ -453,7 +487,7 @@ def _input_kind(frame: pd.DataFrame, features: FeatureSet, column: str) -> str:
 
 def versions(estimator: str) -> dict[str, str]:
     import platform
-    from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import version
 
     import mlspec
 
@@ -462,8 +496,9 @@ def versions(estimator: str) -> dict[str, str]:
         out[dist] = version(dist)
     package = estimator.split(".")[0]
     if package not in ("sklearn", "numpy", "scipy"):
-        with contextlib.suppress(PackageNotFoundError):
-            out[package] = version(package)
+        found = package_version(package)
+        if found is not None:
+            out[package] = found
     return out
 
 

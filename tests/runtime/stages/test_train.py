@@ -317,7 +317,7 @@ class OpenRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
 def test_estimator_from_another_package_taking_kwargs(tmp_path: Path) -> None:
     kit = kit_for("diabetes", tmp_path)
-    kit.edit_spec("\n  models:", "\n  packages: [tests]\n  models:")
+    kit.edit_spec("\n  models:", f"\n  packages: [tests]\n  trust: [{__name__}.OpenRegressor]\n  models:")
     kit.edit_spec("estimator: sklearn.linear_model.Ridge\n      params: {alpha: 1.0}",
                   f"estimator: {__name__}.OpenRegressor\n      params: {{alpha: 2.0, booster_option: 3}}")
     assert kit.run("train:ridge").failed is None
@@ -325,9 +325,25 @@ def test_estimator_from_another_package_taking_kwargs(tmp_path: Path) -> None:
     # Unknown names pass (the estimator takes **kwargs); the seed still reaches it as random_state.
     assert meta["params"] == {"alpha": 2.0, "booster_option": 3, "random_state": 0}
     assert meta["all_params"] == {"alpha": 2.0, "random_state": 0, "booster_option": 3}
-    # Loading it back is another matter: only reviewed types load, and naming the class does not trust it.
+    assert meta["trusted_types"] == {"scikit-learn": ["numpy.dtype"], "training.trust": [f"{__name__}.OpenRegressor"]}
+    # Loading it back is another matter: only reviewed types load, and naming the class does not trust it...
     with pytest.raises(bundle.BundleError, match=f"allowlist .*: {__name__}.OpenRegressor"):
         bundle.load(kit.out_dir("train:ridge"))
+    # ...the loader's own training.trust does, and says so.
+    said: list[str] = []
+    bundle.load(kit.out_dir("train:ridge"), [f"{__name__}.OpenRegressor"], said.append)
+    assert said == [f"trusting from training.trust: {__name__}.OpenRegressor"]
+
+
+def test_a_model_holding_untrusted_types_fails_in_training_saying_how_to_trust_them(tmp_path: Path) -> None:
+    kit = kit_for("diabetes", tmp_path)
+    kit.edit_spec("\n  models:", "\n  packages: [tests]\n  models:")
+    kit.edit_spec("estimator: sklearn.linear_model.Ridge", f"estimator: {__name__}.OpenRegressor")
+    with pytest.raises(StageError) as err:
+        kit.run("train:ridge")
+    assert str(err.value) == (f"model 'ridge' ({__name__}.OpenRegressor) holds types outside mlspec's reviewed "
+                              f"allowlist: {__name__}.OpenRegressor; if you trust them, list them in training.trust")
+    assert err.value.spec_path == ("training", "trust")
 
 
 @pytest.mark.parametrize("module", ["this", "antigravity"])
