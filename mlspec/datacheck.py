@@ -121,10 +121,8 @@ def _headers(spec: Spec, root: Path, report: Report) -> dict[str, list[str]]:
 
 
 def _made_by_steps(spec: Spec) -> dict[str, str]:
-    """Output path -> the prepare step that writes it. The `prepare` section comes with the prepare step
-    (another change); until it is there, no source is known to be an output."""
-    steps = getattr(spec, "prepare", None) or {}
-    return {str(out): str(name) for name, step in steps.items() for out in getattr(step, "outputs", ())}
+    """Output path -> the prepare step that writes it."""
+    return {out: name for name, step in spec.prepare.items() for out in step.outputs}
 
 
 def _read_header(path: Path, fmt: str) -> list[str]:
@@ -271,12 +269,18 @@ def _label_problem(spec: Spec, y: pd.Series, source: str) -> Finding | None:
     if spec.task == "multiclass" and len(seen) < 2:
         return Finding(("task",), f"target column {target!r} of data source {source!r} has a single label "
                        f"({shown}); a classifier needs at least two")
-    return positive_class_problem(spec, seen)
+    return positive_class_problem(spec, {label: int(n) for label, n in y.value_counts().items()})
 
 
-def positive_class_problem(spec: Spec, seen: list[Any]) -> Finding | None:
-    """HOOK(positive-class): the positive-class rule of a binary task, wired in when the positive class is
-    in the spec: ``mlspec.labels.positive_problem(seen, spec.data.positive_class)`` returns the message (or
-    None), to become ``Finding(("data", "positive_class"), message)`` (``("data", "target")`` when none is
-    declared). Until then there is nothing to check."""
-    return None
+def positive_class_problem(spec: Spec, seen: dict[Any, int]) -> Finding | None:
+    """The positive-class rule of a binary task, the one the data stage applies (:mod:`mlspec.labels`): at
+    ``data.positive_class`` when one is declared, else at ``data.target``."""
+    from mlspec.labels import positive_problem
+
+    if spec.task != "binary":
+        return None
+    declared = spec.data.positive_class
+    message = positive_problem(seen, declared)
+    if message is None:
+        return None
+    return Finding(("data", "positive_class") if declared is not None else ("data", "target"), message)

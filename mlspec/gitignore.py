@@ -3,7 +3,7 @@
 Commit the spec, ``mlspec.lock``, the suites, the data (or its DVC pointers) and the generated CI files; they
 are what makes a run reproducible and reviewable. Never commit what runs make: the workspace (stage outputs,
 reports, run records, the local registry under it), a file registry or store elsewhere in the project, and
-exports. The JSON Schema copy in ``.mlspec/`` is kept: the spec's first line points editors at it.
+exports, and what the prepare steps make from their committed inputs. The JSON Schema copy in ``.mlspec/`` is kept: the spec's first line points editors at it.
 
 The block is marked, so it is appended to an existing ``.gitignore`` once and never rewritten: the user may
 edit it, and mlspec deletes nothing it did not create.
@@ -32,6 +32,7 @@ def block(spec: Spec | None) -> str:
         ".*.mlspec-lock",
     ]
     lines += [f"/{p}/" for p in _made_paths(spec) if not _under_workspace(p)]
+    lines += [f"/{p}" for p in _prepared(spec)]
     lines.append(END)
     return "\n".join(lines) + "\n"
 
@@ -58,6 +59,14 @@ def _made_paths(spec: Spec | None) -> list[str]:
     found += [t.path for t in spec.deploy.values() if isinstance(t, ExportTarget)]
     inside = (posixpath.normpath(p.replace("\\", "/")) for p in found)
     return sorted({p for p in inside if not p.startswith(("/", "../")) and p not in (".", "..")})
+
+
+def _prepared(spec: Spec | None) -> list[str]:
+    """What the prepare steps write: made from their committed inputs by every run, as stage outputs are."""
+    if spec is None:
+        return []
+    found = (posixpath.normpath(out.replace("\\", "/")) for step in spec.prepare.values() for out in step.outputs)
+    return sorted({p for p in found if not p.startswith(("/", "../")) and p not in (".", "..")})
 
 
 def _under_workspace(path: str) -> bool:

@@ -21,7 +21,8 @@ def project(tmp_path: Path, *, task: str = "binary", data: str = "", models: str
         (tmp_path / "data" / f"{name}.csv").write_text(text, encoding="utf-8")
     models = models or "    lr: {estimator: sklearn.linear_model.LogisticRegression, data: train}\n"
     spec = (f"version: 1\nproject: p\ntask: {task}\n"
-            "data:\n  target: label\n  sources:\n    train: {path: data/train.csv}\n"
+            "data:\n  target: label\n" + ('  positive_class: "yes"\n' if task == "binary" else "") +
+            "  sources:\n    train: {path: data/train.csv}\n"
             "    holdout: {path: data/holdout.csv}\n" + data +
             "training:\n  models:\n" + models +
             f"evaluation:\n  data: holdout\n  metrics: {metrics}\n" + extra)
@@ -48,15 +49,15 @@ def test_a_column_in_the_wrong_case_is_found_in_every_source_with_the_exact_spel
                                   "  exclude: [plan_id]\n")
     found, _ = problems(spec)
     assert found == [
-        "10:15: data.features.numeric[0]: data source 'train' has no column 'Age', needed by data.features.numeric; "
+        "11:15: data.features.numeric[0]: data source 'train' has no column 'Age', needed by data.features.numeric; "
         "did you mean 'age'? (column names are case-sensitive)",
-        "10:20: data.features.numeric[1]: data source 'train' has no column 'income', needed by "
+        "11:20: data.features.numeric[1]: data source 'train' has no column 'income', needed by "
         "data.features.numeric; did you mean 'Income'? (column names are case-sensitive)",
-        "12:13: data.exclude[0]: data source 'train' has no column 'plan_id', needed by data.exclude; "
+        "13:13: data.exclude[0]: data source 'train' has no column 'plan_id', needed by data.exclude; "
         "did you mean 'plan'?",
-        "17:9: evaluation.data: data source 'holdout' has no column 'Age', needed by the models; did you mean "
+        "18:9: evaluation.data: data source 'holdout' has no column 'Age', needed by the models; did you mean "
         "'age'? (column names are case-sensitive)",
-        "17:9: evaluation.data: data source 'holdout' has no column 'income', needed by the models; did you "
+        "18:9: evaluation.data: data source 'holdout' has no column 'income', needed by the models; did you "
         "mean 'Income'? (column names are case-sensitive)",
     ]
 
@@ -64,7 +65,7 @@ def test_a_column_in_the_wrong_case_is_found_in_every_source_with_the_exact_spel
 def test_a_holdout_without_a_training_column_is_found_for_inferred_features(tmp_path: Path) -> None:
     holdout = TABLE.replace("plan,", "tier,", 1)
     found, _ = problems(project(tmp_path, tables={"train": TABLE, "holdout": holdout}))
-    assert found == ["13:9: evaluation.data: data source 'holdout' has no column 'plan', needed by the models"]
+    assert found == ["14:9: evaluation.data: data source 'holdout' has no column 'plan', needed by the models"]
 
 
 def test_suite_columns_monitoring_sources_and_drift_overrides_are_checked(tmp_path: Path) -> None:
@@ -76,11 +77,11 @@ def test_suite_columns_monitoring_sources_and_drift_overrides_are_checked(tmp_pa
                    data="    current: {path: data/current.csv}\n")
     found, _ = problems(spec)
     assert found == [
-        "20:55: validation.checks.expectations[0].expect_column_values_to_not_be_null.column: data source 'train' "
+        "21:55: validation.checks.expectations[0].expect_column_values_to_not_be_null.column: data source 'train' "
         "has no column 'lable', needed by suite 'checks'; did you mean 'label'?",
-        "22:12: monitoring.current: data source 'current' has no column 'plan', needed by the models; did you "
+        "23:12: monitoring.current: data source 'current' has no column 'plan', needed by the models; did you "
         "mean 'Plan'? (column names are case-sensitive)",
-        "25:7: monitoring.drift.features: drift override for 'incme', which is not a feature of the models; "
+        "26:7: monitoring.drift.features: drift override for 'incme', which is not a feature of the models; "
         "did you mean 'Income'?",
     ]
 
@@ -91,9 +92,9 @@ def test_a_misspelt_estimator_class_and_a_misspelt_param_are_found_before_traini
               "      params: {n_estimator: 10}\n      data: train\n")
     found, _ = problems(project(tmp_path, models=models))
     assert found == [
-        "11:21: training.models.lr.estimator: module 'sklearn.linear_model' has no attribute "
+        "12:21: training.models.lr.estimator: module 'sklearn.linear_model' has no attribute "
         "'LogisticRegresion'; did you mean 'LogisticRegression'?",
-        "14:29: training.models.forest.params.n_estimator: unknown parameter 'n_estimator' of "
+        "15:29: training.models.forest.params.n_estimator: unknown parameter 'n_estimator' of "
         "RandomForestClassifier; did you mean 'n_estimators'?",
     ]
 
@@ -101,7 +102,7 @@ def test_a_misspelt_estimator_class_and_a_misspelt_param_are_found_before_traini
 def test_a_regressor_for_a_classification_task_is_found(tmp_path: Path) -> None:
     models = "    lin: {estimator: sklearn.linear_model.LinearRegression, data: train}\n"
     found, _ = problems(project(tmp_path, models=models))
-    assert found == ["11:22: training.models.lin.estimator: sklearn.linear_model.LinearRegression is a regressor, "
+    assert found == ["12:22: training.models.lin.estimator: sklearn.linear_model.LinearRegression is a regressor, "
                      "but the task is binary classification; use a classifier"]
 
 
@@ -128,7 +129,7 @@ def test_a_score_metric_for_an_estimator_without_scores_is_found(tmp_path: Path,
     (tmp_path / "mlspec.yaml").write_text(spec, encoding="utf-8")
     found, _ = problems(tmp_path / "mlspec.yaml")
     assert found == [
-        "17:23: evaluation.metrics[1]: roc_auc needs predicted scores, but model 'own' (labelonly.Majority) has "
+        "18:23: evaluation.metrics[1]: roc_auc needs predicted scores, but model 'own' (labelonly.Majority) has "
         "neither predict_proba nor decision_function with these params; use metrics of labels (e.g. accuracy) "
         "or an estimator that has one",
     ]
@@ -143,6 +144,21 @@ def test_a_binary_task_on_three_labels_is_found_from_the_target_column(tmp_path:
     assert found == ["3:7: task: the task is binary, but target column 'label' of data source 'train' has 3 labels "
                      "(and the binary metrics f1 need two): 0, 1, 2; use `task: multiclass` with averaged metrics "
                      "such as f1_macro"]
+
+
+def test_a_binary_target_without_its_positive_class_is_found_with_the_labels_seen(tmp_path: Path) -> None:
+    spec = project(tmp_path)
+    spec.write_text(spec.read_text("utf-8").replace('  positive_class: "yes"\n', ""), "utf-8")
+    found, _ = problems(spec)
+    assert found == ['5:11: data.target: the task is binary and the labels are "no" (10 rows), "yes" (20 rows), '
+                     'which do not say which one is positive; name it under data, `positive_class: "no"` or '
+                     '`positive_class: "yes"` (the class whose precision, recall and probability the metrics are '
+                     'about)']
+    spec.write_text(spec.read_text("utf-8").replace("  target: label\n", "  target: label\n  positive_class: yes\n"),
+                    "utf-8")
+    found, _ = problems(spec)
+    assert len(found) == 1 and found[0].startswith("6:19: data.positive_class: positive_class true is not one of "), found
+    assert 'quote it, `positive_class: "yes"`' in found[0]
 
 
 def test_regression_on_text_labels_and_missing_labels_are_found(tmp_path: Path) -> None:

@@ -39,6 +39,14 @@ def test_a_registry_store_or_export_outside_the_workspace_is_listed() -> None:
     assert block(None).splitlines()[-1] == "# <<< mlspec"
 
 
+def test_what_prepare_steps_make_is_ignored_and_their_inputs_kept(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text(block(load(EXAMPLES / "churn" / "mlspec.yaml").spec))
+    made = ["data/train.csv", "data/holdout.csv", "data/current.csv"]
+    kept = ["prepare.py", "raw/usage.csv", "raw/customers.csv", "mlspec.yaml"]
+    assert ignored(tmp_path, made + kept) == set(made)
+
+
 @pytest.mark.parametrize(("existing", "expected"), [
     (None, "B\n"),
     ("", "B\n"),

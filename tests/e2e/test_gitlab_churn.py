@@ -56,7 +56,7 @@ def test_default_branch_pipeline_prepares_trains_and_deploys(tmp_path: Path, hom
 
     gate = next(job for name, job in pipeline.jobs.items() if name == "gate")
     assert any(line.startswith("gate: pass for model ") for line in gate.output), gate.output
-    assert any("'yes'" in line and "positive" in line for line in gate.output), gate.output
+    assert any(line.startswith('  positive class: "yes"') for line in gate.output), gate.output
 
     deploy = pipeline.jobs["deploy-production"]
     assert deploy.result == "PASS" and deploy.started > gate.finished, pipeline.describe()
