@@ -38,11 +38,16 @@ class Report:
     """What was not checked and why (one line each)."""
     checked: list[str] = field(default_factory=list)
     """The data sources whose headers were read."""
+    files: dict[str, Path] = field(default_factory=dict)
+    """Where each data source that could be read was read from."""
 
 
-def check_data(spec: Spec, root: Path) -> Report:
-    """Every problem the spec's estimators and data would meet in the pipeline; ``root`` is the spec's folder."""
+def check_data(spec: Spec, root: Path, stages: Path | None = None) -> Report:
+    """Every problem the spec's estimators and data would meet in the pipeline; ``root`` is the spec's folder,
+    ``stages`` the workspace's stage outputs (where a CI job finds a prepare step's outputs in the artifact of
+    the job that ran it, before `mlspec run` puts them where they are declared)."""
     report = Report()
+    report.files = _files(spec, root, stages, report)
     estimators = _estimators(spec, report)
     _metric_scores(spec, estimators, report)
     headers = _headers(spec, root, report)
@@ -97,19 +102,12 @@ def _metric_scores(spec: Spec, estimators: dict[str, Any], report: Report) -> No
 
 def _headers(spec: Spec, root: Path, report: Report) -> dict[str, list[str]]:
     """The column names of each data source that can be read here, by source name."""
-    made = _made_by_steps(spec)
     out: dict[str, list[str]] = {}
     for name, source in spec.data.sources.items():
-        if not isinstance(source, FileSource):
-            report.notes.append(f"data source {name!r} is a URL: its columns are checked when the data stage "
-                                "fetches it, not here")
+        if name not in report.files:
             continue
-        path = confine.resolve(root, source.path, outside_ok=source.outside_project)
-        if not path.is_file():
-            step = made.get(source.path)
-            why = f"an output of prepare step {step!r} that has not run yet" if step else "it does not exist yet"
-            report.notes.append(f"data source {name!r} ({source.path}) is not checked: {why}")
-            continue
+        path = report.files[name]
+        assert isinstance(source, FileSource)
         try:
             out[name] = _read_header(path, source.inferred_format() or "csv")
         except Exception as exc:  # any reader error is about the file, which the data stage reports the same way
@@ -117,6 +115,31 @@ def _headers(spec: Spec, root: Path, report: Report) -> dict[str, list[str]]:
                                            f"cannot read the header of {source.path!r}: {type(exc).__name__}: {exc}"))
             continue
         report.checked.append(name)
+    return out
+
+
+def _files(spec: Spec, root: Path, stages: Path | None, report: Report) -> dict[str, Path]:
+    """Where each data source that can be read here is: its file, or the recorded output of the prepare step
+    that writes it; a note for each of the others."""
+    from mlspec.runtime.stages.prepare import FILES
+
+    made = _made_by_steps(spec)
+    out: dict[str, Path] = {}
+    for name, source in spec.data.sources.items():
+        if not isinstance(source, FileSource):
+            report.notes.append(f"data source {name!r} is a URL: its columns are checked when the data stage "
+                                "fetches it, not here")
+            continue
+        path = confine.resolve(root, source.path, outside_ok=source.outside_project)
+        step = made.get(source.path)
+        recorded = stages / "prepare" / step / FILES / source.path if stages and step else None
+        if path.is_file():
+            out[name] = path
+        elif recorded is not None and recorded.is_file():
+            out[name] = recorded
+        else:
+            why = f"an output of prepare step {step!r} that has not run yet" if step else "it does not exist yet"
+            report.notes.append(f"data source {name!r} ({source.path}) is not checked: {why}")
     return out
 
 
@@ -229,14 +252,13 @@ def _labels(spec: Spec, root: Path, headers: dict[str, list[str]], report: Repor
     for source in dict.fromkeys(m.data for m in spec.training.models.values()):
         if target not in headers.get(source, ()):
             continue
-        values = _read_column(spec.data.sources[source], root, target)
+        values = _read_column(spec.data.sources[source], report.files[source], target)
         problem = _label_problem(spec, values, source)
         if problem is not None:
             report.findings.append(problem)
 
 
-def _read_column(source: Any, root: Path, column: str) -> pd.Series:
-    path = confine.resolve(root, source.path, outside_ok=source.outside_project)
+def _read_column(source: Any, path: Path, column: str) -> pd.Series:
     if (source.inferred_format() or "csv") == "parquet":
         import pyarrow.parquet as pq
 

@@ -51,7 +51,8 @@ def test_github_structure_follows_the_spec(name: str) -> None:
     assert jobs["train"]["strategy"]["matrix"] == {"model": list(spec.training.models)}
     if spec.validation:
         assert jobs["validate"]["strategy"]["matrix"] == {"suite": list(spec.validation)}
-        assert jobs["train"]["needs"] == ["validate"]
+        # A prepare step's job comes first: the tables it builds reach the train job as its artifact.
+        assert jobs["train"]["needs"] == [*(f"prepare-{step}" for step in spec.prepare), "validate"]
     assert jobs["gate"]["needs"][-1] == "evaluate"
     deploy_jobs = {k: v for k, v in jobs.items() if k.startswith("deploy-")}
     assert sorted(deploy_jobs) == sorted(f"deploy-{t}" for t in spec.deploy)
@@ -124,7 +125,8 @@ def test_gitlab_report_job(name: str) -> None:
     ci = yaml.safe_load(compiled(name)[".gitlab-ci.yml"])
     report = ci["report"]
     assert ci["stages"].index("report") == ci["stages"].index("gate") + 1
-    assert report["needs"] == [j for j in ("validate", "train", "evaluate", "gate") if j in ci]
+    prepare = [j for j in ci if j.startswith("prepare-")]
+    assert report["needs"] == [j for j in (*prepare, "validate", "train", "evaluate", "gate") if j in ci]
     assert report["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "never"}, {"when": "always"}]
     assert report["script"] == ['mlspec report -f "$MLSPEC_SPEC"', 'mlspec comment -f "$MLSPEC_SPEC"']
     assert report["variables"] == {"GIT_DEPTH": "0"}

@@ -59,7 +59,9 @@ def check_data(loaded: Loaded) -> None:
     from mlspec.errors import SpecError
     from mlspec.load import locate
 
-    report = check(loaded.spec, loaded.root)
+    from mlspec.runtime.workspace import Workspace
+
+    report = check(loaded.spec, loaded.root, Workspace.for_spec(loaded.path).stages_dir)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     if report.findings:
