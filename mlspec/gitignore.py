@@ -2,8 +2,9 @@
 
 Commit the spec, ``mlspec.lock``, the suites, the data (or its DVC pointers) and the generated CI files; they
 are what makes a run reproducible and reviewable. Never commit what runs make: the workspace (stage outputs,
-reports, run records, the local registry under it), a file registry or store elsewhere in the project, and
-exports, and what the prepare steps make from their committed inputs. The JSON Schema copy in ``.mlspec/`` is kept: the spec's first line points editors at it.
+reports, run records, the local registry under it), a file registry or store elsewhere in the project,
+exports, and what the prepare steps make from their committed inputs. The JSON Schema copy in ``.mlspec/`` is
+kept: the spec's first line points editors at it.
 
 The block is marked, so it is appended to an existing ``.gitignore`` once and never rewritten: the user may
 edit it, and mlspec deletes nothing it did not create.

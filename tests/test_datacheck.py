@@ -157,7 +157,8 @@ def test_a_binary_target_without_its_positive_class_is_found_with_the_labels_see
     spec.write_text(spec.read_text("utf-8").replace("  target: label\n", "  target: label\n  positive_class: yes\n"),
                     "utf-8")
     found, _ = problems(spec)
-    assert len(found) == 1 and found[0].startswith("6:19: data.positive_class: positive_class true is not one of "), found
+    assert len(found) == 1, found
+    assert found[0].startswith("6:19: data.positive_class: positive_class true is not one of "), found
     assert 'quote it, `positive_class: "yes"`' in found[0]
 
 

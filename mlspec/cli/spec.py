@@ -58,7 +58,6 @@ def check_data(loaded: Loaded) -> None:
     from mlspec.datacheck import check_data as check
     from mlspec.errors import SpecError
     from mlspec.load import locate
-
     from mlspec.runtime.workspace import Workspace
 
     report = check(loaded.spec, loaded.root, Workspace.for_spec(loaded.path).stages_dir)

@@ -52,7 +52,8 @@ def test_default_branch_pipeline_prepares_trains_and_deploys(tmp_path: Path, hom
     adopters = [name for name, stages in ran.items() if stages.get("prepare:table") == "skip"]
     assert adopters, ran
     fitted = [line for job in pipeline.jobs.values() for line in job.output if line.startswith("  fitting ")]
-    assert {line.split()[1].rstrip(":") for line in fitted} == {m.estimator for m in spec.training.models.values()}, fitted
+    estimators = {m.estimator for m in spec.training.models.values()}
+    assert {line.split()[1].rstrip(":") for line in fitted} == estimators, fitted
 
     gate = next(job for name, job in pipeline.jobs.items() if name == "gate")
     assert any(line.startswith("gate: pass for model ") for line in gate.output), gate.output
