@@ -87,6 +87,7 @@ class InputSchema:
     def from_metadata(cls, metadata: Mapping[str, Any]) -> InputSchema:
         prep = metadata.get("preprocessing") or {}
         imputes = {kind: (prep.get(kind) or {}).get("impute", "none") != "none" for kind in ("numeric", "categorical")}
+        imputes["datetime"] = imputes["numeric"]  # a missing date's parts go through the numeric imputer
         columns = []
         for feature in metadata["input"]["features"]:
             kind, dtype = str(feature["kind"]), str(feature["dtype"])

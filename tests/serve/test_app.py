@@ -233,6 +233,11 @@ def test_the_input_schema_drives_nulls(classifier: Client) -> None:
                                        {"name": "color", "kind": "categorical", "dtype": "str"}]}}
     schema = InputSchema.from_metadata(metadata)
     assert [(c.name, c.nullable) for c in schema.columns] == [("size", False), ("color", True)]
+    # A date is missing where its parts are, and those are imputed with the numeric columns.
+    for impute, nullable in (("median", True), ("none", False)):
+        dated = {"preprocessing": {"numeric": {"impute": impute}},
+                 "input": {"features": [{"name": "signup", "kind": "datetime", "dtype": "str"}]}}
+        assert [c.nullable for c in InputSchema.from_metadata(dated).columns] == [nullable]
 
 
 def test_keep_alive_responses_are_not_held_back(regressor: Client) -> None:
