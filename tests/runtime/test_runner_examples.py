@@ -50,6 +50,9 @@ def test_run_skip_and_rerun_what_changed(tmp_path: Path, name: str) -> None:
 
     holdout = root / spec.data.sources[spec.evaluation.data].path
     lines = holdout.read_text().splitlines(keepends=True)
+    if spec.prepare:
+        _prepared_tables_follow_their_step(root, holdout, lines)
+        return
     holdout.write_text("".join(lines) + lines[-1])  # one more (duplicate) row: still valid data
     changed = mlspec(root, "run")
     assert changed.returncode == 0, changed.stdout + changed.stderr
@@ -60,3 +63,19 @@ def test_run_skip_and_rerun_what_changed(tmp_path: Path, name: str) -> None:
     again = mlspec(root, "run")
     assert _ran(again.stdout) == []
     assert masked(again.stdout)[-3] == f"mlspec run: 0 ran, {len(runnable)} up to date"
+
+
+def _prepared_tables_follow_their_step(root: Path, holdout: Path, lines: list[str]) -> None:
+    """A table a prepare step writes is that step's output: a hand edit is put back, and a step whose inputs
+    changed but whose tables did not (its script only tidied) leaves every later stage up to date."""
+    holdout.write_text("".join(lines) + lines[-1])
+    edited = mlspec(root, "run")
+    assert edited.returncode == 0, edited.stdout + edited.stderr
+    assert _ran(edited.stdout) == []
+    assert any(line.startswith("  restored ") for line in masked(edited.stdout)), edited.stdout
+    assert holdout.read_text().splitlines(keepends=True) == lines
+    script = root / "prepare.py"
+    script.write_text(script.read_text() + "\n# tidied\n")
+    tidied = mlspec(root, "run")
+    assert tidied.returncode == 0, tidied.stdout + tidied.stderr
+    assert _ran(tidied.stdout) == ["prepare:table"]
