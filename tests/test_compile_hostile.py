@@ -73,7 +73,7 @@ OIDC = {"aws": {"role": "arn:aws:iam::123456789012:role/ci", "region": "eu-west-
 FULL: dict[str, Any] = {
     "version": 1, "project": "demo", "task": "binary",
     "data": {
-        "target": "label", "features": {"numeric": ["age"], "categorical": ["city"], "datetime": ["signed"]},
+        "target": "label", "positive_class": "yes", "features": {"numeric": ["age"], "categorical": ["city"], "datetime": ["signed"]},
         "exclude": ["id"],
         "derived": {"half": {"expr": "age / 2"}, "log_age": {"log": "age"}, "low": {"clip": "age", "min": 0},
                     "band": {"bucket": "age", "edges": [30]}, "month": {"date_part": "signed", "part": "month"},
@@ -90,7 +90,8 @@ FULL: dict[str, Any] = {
         "filed": {"data": "holdout", "suite_file": "gx/suite.json"},
     },
     "training": {"seed": 1, "packages": ["xgboost", "feats"], "trust": ["feats.Ratio"], "models": {"forest": {
-        "estimator": "sklearn.ensemble.RandomForestClassifier", "params": {"criterion": "gini"}, "data": "train"}}},
+        "estimator": "sklearn.ensemble.RandomForestClassifier", "params": {"criterion": "gini"}, "data": "train",
+        "fit": {"verbose": "quiet"}}}},
     "evaluation": {"data": "holdout", "metrics": ["accuracy", "roc_auc"], "champion": {"metric": "roc_auc"},
                    "gates": {"roc_auc": {"min": 0.5, "max_drop": "2%"}}},
     "deploy": {
@@ -126,6 +127,7 @@ SLOTS: dict[str, tuple[tuple[Any, ...], bool]] = {
     "data.sources{}.token_env": (("data", "sources", "web", "token_env"), False),
     "data.sources{}.endpoint_url": (("data", "sources", "bucket", "endpoint_url"), False),
     "data.target": (("data", "target"), False),
+    "data.positive_class": (("data", "positive_class"), False),
     "data.features.numeric[]": (("data", "features", "numeric", 0), False),
     "data.features.categorical[]": (("data", "features", "categorical", 0), False),
     "data.features.datetime[]": (("data", "features", "datetime", 0), False),
@@ -162,6 +164,8 @@ SLOTS: dict[str, tuple[tuple[Any, ...], bool]] = {
     "training.models{}.estimator": (("training", "models", "forest", "estimator"), False),
     "training.models{}.params{key}": (("training", "models", "forest", "params", "criterion", KEY), False),
     "training.models{}.params{}": (("training", "models", "forest", "params", "criterion"), False),
+    "training.models{}.fit{key}": (("training", "models", "forest", "fit", "verbose", KEY), False),
+    "training.models{}.fit{}": (("training", "models", "forest", "fit", "verbose"), False),
     "training.models{}.data": (("training", "models", "forest", "data"), False),
     "evaluation.data": (("evaluation", "data"), False),
     "evaluation.metrics[]": (("evaluation", "metrics", 0), False),
