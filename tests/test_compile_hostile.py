@@ -73,7 +73,8 @@ OIDC = {"aws": {"role": "arn:aws:iam::123456789012:role/ci", "region": "eu-west-
 FULL: dict[str, Any] = {
     "version": 1, "project": "demo", "task": "binary",
     "data": {
-        "target": "label", "positive_class": "yes", "features": {"numeric": ["age"], "categorical": ["city"], "datetime": ["signed"]},
+        "target": "label", "positive_class": "yes",
+        "features": {"numeric": ["age"], "categorical": ["city"], "datetime": ["signed"]},
         "exclude": ["id"],
         "derived": {"half": {"expr": "age / 2"}, "log_age": {"log": "age"}, "low": {"clip": "age", "min": 0},
                     "band": {"bucket": "age", "edges": [30]}, "month": {"date_part": "signed", "part": "month"},

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pandas as pd
 
-
 FIRST_MONTHS = 3
 
 
