@@ -34,6 +34,8 @@ class Loaded:
     path: Path
     doc: Document = field(repr=False)
     warnings: tuple[Problem, ...] = ()
+    overrides: tuple[str, ...] = ()
+    """The ``--set KEY=VALUE`` arguments applied over the file, as given (recorded with the run)."""
 
     @property
     def root(self) -> Path:

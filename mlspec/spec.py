@@ -447,6 +447,39 @@ class EarlyStopping(Model):
     """The share of the training rows held out to decide when to stop (the model is fitted on the rest)."""
 
 
+class SearchRange(Model):
+    """A numeric range to sample a parameter from (random and optuna searches): integers when low and high
+    are both integers, else floats; ``log`` samples evenly on a log scale (low must be > 0)."""
+
+    low: Number
+    high: Number
+    log: bool = False
+
+
+class Search(Model):
+    """A hyperparameter search over some of the estimator's params, scored by cross-validation on the
+    training data only (never the evaluation rows the gate judges). The best trial is refitted on all the
+    training rows and is the model that evaluate, the gate and deploy see."""
+
+    method: Literal["grid", "random", "optuna"] = "grid"
+    """grid: every combination of the listed values; random: ``budget`` independent draws; optuna: Optuna's
+    TPE sampler, ``budget`` trials."""
+    space: Annotated[dict[NonEmptyStr, Annotated[list[Any], Field(min_length=1)] | SearchRange],
+                     Field(min_length=1)]
+    """Param name → the values to try (a list) or a range ``{low, high, log}`` (random and optuna only)."""
+    budget: Annotated[Int, Field(ge=1, le=100_000)] | None = None
+    """How many trials; required by random and optuna; grid tries every point (or the first ``budget``)."""
+    metric: str | None = None
+    """The metric to optimise (one mlspec reports, e.g. roc_auc, rmse); defaults to the champion metric."""
+    cv: Annotated[Int, Field(ge=2, le=20)] = 5
+    """Folds of the cross-validation on the training rows (stratified for classification, seeded)."""
+    parallel: Annotated[Int, Field(ge=1, le=256)] = 1
+    """Trials run at once within one job (processes); with MLSPEC_DASK_SCHEDULER set, on that Dask cluster."""
+    shards: Annotated[Int, Field(ge=1, le=32)] = 1
+    """CI matrix jobs the trials are split across (each runs its share and keeps the results for the train
+    job); 1 runs every trial in the train job."""
+
+
 class TrainedModel(Model):
     """One estimator, trained inside a scikit-learn Pipeline with its preprocessing."""
 
@@ -466,6 +499,8 @@ class TrainedModel(Model):
     early_stopping: EarlyStopping | None = None
     """Stop adding trees when a held-out part of the training rows stops improving (boosting libraries and
     HistGradientBoosting*); the best iteration is in the training metrics."""
+    search: Search | None = None
+    """Search some of ``params`` (see Search); the values in ``params`` are the fixed ones."""
 
 
 class Training(Model):

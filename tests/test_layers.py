@@ -49,6 +49,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "mlspec.runtime.specview", "mlspec.runtime.snapshot", "mlspec.runtime.bundle",
         "mlspec.runtime.trusted_types", "mlspec.runtime.structure", "mlspec.runtime.features",
         "mlspec.runtime.seen",
+        "mlspec.runs.record",  # what the run history keeps and tracking backends receive
         "mlspec.runtime.stages", "mlspec.runtime.stages.*", "mlspec.registry.base", "mlspec.registry.integrity",
         "mlspec.report", "mlspec.monitor",
         "mlspec.transform", "mlspec.transform.*",  # the classes model files hold: a format of the bundle
@@ -61,6 +62,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "mlspec.registry.storelog",
         "mlspec.registry.provenance",
         "mlspec.registry.card",
+        "mlspec.runs", "mlspec.runs.*", "mlspec.tracking", "mlspec.tracking.*",
     )),
     ("features", (
         "mlspec.gates", "mlspec.baseline", "mlspec.diff", "mlspec.report.*", "mlspec.monitor.*", "mlspec.deploy",

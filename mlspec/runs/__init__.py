@@ -1,0 +1,1 @@
+"""The run history: every `mlspec run` recorded (see :mod:`mlspec.runs.record`)."""
