@@ -7,9 +7,15 @@ a run: it is sent later (:func:`sync`) or reported.
 
 from __future__ import annotations
 
+from mlspec.errors import MlspecError
 from mlspec.load import Loaded
 from mlspec.runs.record import RunRecord
 from mlspec.runtime.cilog import Log
+
+
+class TrackingError(MlspecError):
+    """The backend did not take a record. Raised only after the record is kept for :func:`sync`; the runner
+    prints it and the run exits 1 with everything else it did intact."""
 
 
 def send(loaded: Loaded, record: RunRecord, log: Log) -> None:
