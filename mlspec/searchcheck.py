@@ -73,7 +73,7 @@ def _range(search: Search, r: SearchRange, where: Path) -> list[Problem]:
 
 
 def _shards(search: Search, at: Path) -> list[Problem]:
-    if search.budget is None and any(isinstance(v, SearchRange) for v in search.space.values()):
+    if search.method != "grid" and search.budget is None:
         return []  # reported above
     trials = trial_count(search)
     if search.shards > trials:

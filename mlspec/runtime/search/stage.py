@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from mlspec.runtime.context import StageContext
     from mlspec.runtime.stages.train import Setup
+    from mlspec.spec import Search
 
 TRIALS_FILE = "trials.json"
 
@@ -51,12 +52,8 @@ def problem(ctx: StageContext, s: Setup, cache_root: Path | None = None) -> Prob
     spec = ctx.spec
     search_spec = s.model.search
     assert search_spec is not None
-    names, open_ended = train._param_names(s.cls)
-    if not open_ended:
-        for key in search_spec.space:
-            if key not in names:
-                raise StageError(f"unknown parameter {key!r} of {s.cls.__name__}" + did_you_mean(key, names),
-                                 (*s.where, "search", "space", key))
+    for path, message in unknown_params(s.cls, search_spec, s.where):
+        raise StageError(message, path)
     metric = search_metric(spec, search_spec)
     seed = spec.training.seed
 
@@ -83,6 +80,17 @@ def problem(ctx: StageContext, s: Setup, cache_root: Path | None = None) -> Prob
     how = Scoring(s.model, spec.task, seed, metric, spec.data.positive_class, s.where)
     return Problem(search_spec, seed, s.frame[s.features.columns], s.y, how, pipeline_for, base, cache,
                    METRICS[metric].greater_is_better, ctx.options.dask_scheduler, ctx.log)
+
+
+def unknown_params(cls: type, search: Search, where: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Each key of ``search.space`` that is not a param of the estimator class ``cls``, with its message."""
+    from mlspec.runtime.stages import train
+
+    names, open_ended = train._param_names(cls)
+    if open_ended:  # **kwargs: any name may be legitimate
+        return []
+    return [((*where, "search", "space", key), f"unknown parameter {key!r} of {cls.__name__}"
+             + did_you_mean(key, names)) for key in search.space if key not in names]
 
 
 def run(ctx: StageContext, s: Setup) -> Searched:
