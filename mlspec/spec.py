@@ -451,8 +451,10 @@ class SearchRange(Model):
     """A numeric range to sample a parameter from (random and optuna searches): integers when low and high
     are both integers, else floats; ``log`` samples evenly on a log scale (low must be > 0)."""
 
-    low: Number
-    high: Number
+    low: Int | Number
+    """The smallest value (included)."""
+    high: Int | Number
+    """The largest value (included for integers)."""
     log: bool = False
 
 
