@@ -158,7 +158,7 @@ def _job(ctx: Context, job: Job, all_jobs: Any) -> dict[str, Any]:
         env.insert(0, (job.matrix_var, f"${{{{ matrix.{job.matrix_var.lower()} }}}}"))
     reaches_store = oidc.reaches_store(job)
     store = has_store(ctx.spec)
-    shard = f"-${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""
+    leg = f"-${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""  # names unique per matrix leg
     view: dict[str, Any] = {
         "id": job.id,
         "name": job.id + (f" ${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""),
@@ -172,7 +172,7 @@ def _job(ctx: Context, job: Job, all_jobs: Any) -> dict[str, Any]:
         "if_": _condition(ctx.spec, job),
         "environment": _environment(ctx.spec, job),
         "fetch_depth": 0 if kind_ci.full_history else 1,
-        "artifact": "mlspec-" + job.id + shard,
+        "artifact": "mlspec-" + job.id + leg,
         "upload_step": ("Keep the outputs for people (later jobs read them from the store)" if store
                         else "Keep the outputs for later jobs and for people"),
         "upload_paths": [f"{ctx.workspace}/stages", f"{ctx.workspace}/records"],
@@ -187,14 +187,14 @@ def _job(ctx: Context, job: Job, all_jobs: Any) -> dict[str, Any]:
         # ci.env and the OIDC sign-in: in the mlspec step only, never in the install step or the report job.
         "store_env": oidc.github_env(ctx.spec) if reaches_store else [],
         "oidc": oidc.github_steps(ctx.spec.ci.github.oidc) if reaches_store else [],
-        "cache_key": f"mlspec-{job.id}" + shard,
+        "cache_key": f"mlspec-{job.id}" + leg,
     }
     if job.trials_of is not None:
-        view.update(_shard_job(ctx, job, shard))
+        view.update(_shard_job(ctx, job, leg))
     return view
 
 
-def _shard_job(ctx: Context, job: Job, shard: str) -> dict[str, Any]:
+def _shard_job(ctx: Context, job: Job, leg: str) -> dict[str, Any]:
     """What a search shard job keeps instead of stage outputs: the trial results under ``trials/`` of the
     workspace, as the artifact ``trials-<model>-<shard>`` (one folder per model inside, so the train job
     downloads every ``trials-*`` artifact into ``trials/`` and each result lands where ``mlspec run`` looks it
@@ -204,7 +204,7 @@ def _shard_job(ctx: Context, job: Job, shard: str) -> dict[str, Any]:
     assert job.trials_of is not None
     store = has_store(ctx.spec)
     return {
-        "artifact": f"{job.id}{shard}",
+        "artifact": f"{job.id}{leg}",
         "upload_step": ("Keep the trial results for people (the train job reads them from the store)" if store
                         else "Keep the trial results for the train job and for people"),
         "upload_paths": [f"{ctx.workspace}/trials"],

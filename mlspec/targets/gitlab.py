@@ -36,10 +36,10 @@ from mlspec.targets.pipeline import (
 
 GITLAB_CI = ".gitlab-ci.yml"
 OUTPUTS = (GITLAB_CI,)
-# Monitoring first: with on_drift: retrain, the training jobs of a scheduled pipeline need the monitor job. The
-# report reads every job of the training pipeline; deployment comes after it.
 TRIALS_STAGE = "trials"
 """The stage of the search shard jobs, just before the train jobs that read their results."""
+# Monitoring first: with on_drift: retrain, the training jobs of a scheduled pipeline need the monitor job. The
+# report reads every job of the training pipeline; deployment comes after it.
 STAGES = (
     *(k.name for k in KINDS if k.scheduled),
     *(name for k in KINDS if k.ci.command and not k.scheduled and not k.ci.after_report
