@@ -71,7 +71,7 @@ def trials(loaded: Loaded, stage: str, shard: tuple[int, int] = (1, 1), log: Log
     models = loaded.spec.training.models
     kind, _, name = stage.partition(":")
     if kind != "train" or name not in models:
-        raise ShardError(f"{stage!r} is not a train stage" + did_you_mean(name or stage, [stage_id("train", m) for m
+        raise ShardError(f"{stage!r} is not a train stage" + did_you_mean(stage, [stage_id("train", m) for m
                                                                                           in models]))
     model = models[name]
     index, count = shard
