@@ -71,3 +71,15 @@ def test_a_good_search_is_valid() -> None:
     search = load_text(text, "mlspec.yaml").spec.training.models["forest"].search
     assert search is not None and search.budget == 6
     assert search.space["min_samples_leaf"].low == 1 and isinstance(search.space["min_samples_leaf"].low, int)
+
+
+def test_checking_a_search_imports_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom tests.test_searchcheck import searched\nfrom mlspec.load import load_text\n"
+            "load_text(searched('method: optuna\\nbudget: 4\\nspace:\\n  max_depth: {low: 2, high: 8}'), 'm.yaml')\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'sklearn', 'optuna', 'distributed', "
+            "'dask', 'numpy', 'joblib'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

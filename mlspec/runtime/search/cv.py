@@ -75,14 +75,21 @@ def _score(fitted: Any, x: pd.DataFrame, y: pd.Series, how: Scoring) -> float | 
     import numpy as np
 
     from mlspec import labels
+    from mlspec.metrics import METRICS
     from mlspec.runtime import bundle, scoring
 
-    proba = fitted.predict_proba(x) if hasattr(fitted, "predict_proba") else None
-    decision = fitted.decision_function(x) if proba is None and hasattr(fitted, "decision_function") else None
+    # Only what the metric reads: a forest's predict is a second pass over every tree.
+    needs_scores = METRICS[how.metric].needs == "scores"
+    threshold = how.model.threshold
+    has_proba = hasattr(fitted, "predict_proba")
+    proba = fitted.predict_proba(x) if has_proba and (needs_scores or threshold is not None) else None
+    decision = (fitted.decision_function(x) if needs_scores and not has_proba and hasattr(fitted, "decision_function")
+                else None)
     classes = bundle.jsonable(list(fitted.classes_)) if how.task != "regression" else None
     positive = labels.resolve(classes, how.positive_class) if how.task == "binary" and classes else None
-    threshold = how.model.threshold
-    if threshold is not None and proba is not None and positive is not None:
+    if needs_scores:
+        predictions = np.empty(0)  # a metric of scores never reads the labels
+    elif threshold is not None and proba is not None and positive is not None:
         predictions = scoring.thresholded(fitted.classes_, proba, positive, threshold)
     else:
         predictions = np.asarray(fitted.predict(x))

@@ -101,6 +101,9 @@ def trials(loaded: Loaded, stage: str, shard: tuple[int, int] = (1, 1), log: Log
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     out = ShardReport(name, shard, results)
+    for r in results:
+        score = f"cv {problem.how.metric} {r.mean:.4f} ± {r.std:.4f}" if r.ok else f"failed: {r.error}"
+        log.line(f"  trial {r.number} {r.params}: {score} ({r.status}, {r.seconds:.2f} s)")
     kept = display_path(workspace.root / "trials" / name)
     log.line(f"trials {target.id}: shard {index}/{count}: {len(results)} trials, {out.ran} ran, {out.cached} "
              f"from the cache, {out.failed} failed; results in {kept}")

@@ -123,7 +123,7 @@ def run_problem(p: Problem, where: tuple[str | int, ...], share: Any = None) -> 
     try:
         return search(p, share)
     except ClusterError as exc:
-        raise StageError(str(exc), (*where, "search", "parallel")) from None
+        raise StageError(str(exc), (*where, "search")) from None
 
 
 def write(ctx: StageContext, p: Problem, results: list[TrialResult], chosen: TrialResult | None) -> None:

@@ -25,6 +25,9 @@ def test_each_shard_runs_its_share_and_the_train_job_runs_no_trial(tmp_path: Pat
     assert first.returncode == 0, first.stderr
     assert "shard 1/2: 3 trials, 3 ran, 0 from the cache, 0 failed" in first.stdout
     assert len(cached_files(spec)) == 3  # trials 0, 2, 4
+    shown = [line.split(":")[0].strip() for line in first.stdout.splitlines() if line.startswith("  trial ")]
+    assert shown == ["trial 0 {'C'", "trial 2 {'C'", "trial 4 {'C'"]
+    assert "  trial 4 {'C': 100.0}: cv roc_auc " in first.stdout
     lock = (spec.parent / "mlspec.lock").read_text(encoding="utf-8")
     assert "train:m" not in lock and "data:train" in lock
     again = mlspec(spec, "trials", "train:m", "--shard", "1/2")

@@ -70,6 +70,9 @@ def test_the_same_spec_gives_the_same_trials_in_another_workspace(tmp_path: Path
     assert train(one)[0].ok and train(two)[0].ok
     assert (stage_dir(one) / "trials.json").read_bytes() == (stage_dir(two) / "trials.json").read_bytes()
     assert [p.name for p in cached_files(one)] == [p.name for p in cached_files(two)]
+    entries = [json.loads((s.parent / "mlspec.lock").read_text(encoding="utf-8"))["stages"]["train:m"]
+               for s in (one, two)]
+    assert entries[0] == entries[1] and entries[0]["metrics"]["trials"] > 0
 
 
 def test_optuna_tells_cached_points_without_fitting_them_again(tmp_path: Path) -> None:
