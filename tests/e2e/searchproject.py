@@ -72,7 +72,14 @@ def make_search_project(root: Path, home: Path, mlspec: Path, tail: str = "") ->
     return spec
 
 
+_TRIAL_LINE = re.compile(r"^  trial (\d+) \{'C': ([\d.]+)\}: cv accuracy [\d.]+ ± [\d.]+ \((\w+), [\d.]+ s\)$")
+
+
 def check_shard(shard: int, output: Sequence[str]) -> None:
-    """The leg of shard ``shard`` ran its two trials, none from a cache (a fresh copy of the repository)."""
+    """The leg of shard ``shard`` ran its two trials (numbers ``shard-1`` and ``shard+1``), none from a cache (a
+    fresh copy of the repository)."""
     lines = [m.groups() for m in map(_SHARD_LINE.match, output) if m]
     assert lines == [(str(shard), "2", "2", "0")], output
+    trials = [m.groups() for m in map(_TRIAL_LINE.match, output) if m]
+    assert trials == [(str(n), str(c), "ran") for n, c in zip((shard - 1, shard + 1), SHARD_VALUES[shard],
+                                                               strict=True)], output
