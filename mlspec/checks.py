@@ -12,7 +12,8 @@ from pathlib import Path
 from mlspec import cloudauth, confine, expectations, expr, preparecheck, sources, suitefile
 from mlspec.graph import find_cycle
 from mlspec.metrics import METRICS, metrics_for
-from mlspec.spec import RegistryTarget, Spec, derived_reads
+from mlspec.searchcheck import check_search
+from mlspec.spec import RegistryTarget, Search, Spec, derived_reads
 from mlspec.suggest import did_you_mean
 
 
@@ -39,6 +40,26 @@ def check(spec: Spec, root: Path) -> list[Finding]:
     out += _files(spec, root)
     out += _estimators(spec)
     out += _ci_env(spec)
+    out += _searches(spec)
+    return out
+
+
+def search_metric(spec: Spec, search: Search) -> str:
+    """The metric ``search`` optimises: its own, else the champion's (by default the first evaluation metric)."""
+    if search.metric is not None:
+        return search.metric
+    champion = spec.evaluation.champion
+    if champion is not None and champion.metric is not None:
+        return champion.metric
+    return spec.evaluation.metrics[0]
+
+
+def _searches(spec: Spec) -> list[Finding]:
+    out: list[Finding] = []
+    for name, model in spec.training.models.items():
+        if model.search is not None:
+            out += [Finding(path, message, at_key=at_key) for path, message, at_key
+                    in check_search(spec, model.search, model.params, ("training", "models", name, "search"))]
     return out
 
 

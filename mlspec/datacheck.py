@@ -75,6 +75,11 @@ def _estimators(spec: Spec, report: Report) -> dict[str, Any]:
         except StageError as exc:
             report.findings.append(Finding(exc.spec_path or where, str(exc)))
             continue
+        if model.search is not None:  # as the train stage checks them before any trial runs
+            from mlspec.runtime.search.stage import unknown_params
+
+            report.findings += [Finding(path, message, at_key=True)
+                                for path, message in unknown_params(cls, model.search, where)]
         built[name] = estimator
     return built
 

@@ -451,8 +451,10 @@ class SearchRange(Model):
     """A numeric range to sample a parameter from (random and optuna searches): integers when low and high
     are both integers, else floats; ``log`` samples evenly on a log scale (low must be > 0)."""
 
-    low: Number
-    high: Number
+    low: Int | Number
+    """The smallest value (included)."""
+    high: Int | Number
+    """The largest value (included for integers)."""
     log: bool = False
 
 
@@ -474,7 +476,8 @@ class Search(Model):
     cv: Annotated[Int, Field(ge=2, le=20)] = 5
     """Folds of the cross-validation on the training rows (stratified for classification, seeded)."""
     parallel: Annotated[Int, Field(ge=1, le=256)] = 1
-    """Trials run at once within one job (processes); with MLSPEC_DASK_SCHEDULER set, on that Dask cluster."""
+    """Processes that run the trials' CV folds at once within one job (trial × fold tasks, as GridSearchCV
+    does); with MLSPEC_DASK_SCHEDULER set, the tasks go to that Dask cluster instead."""
     shards: Annotated[Int, Field(ge=1, le=32)] = 1
     """CI matrix jobs the trials are split across (each runs its share and keeps the results for the train
     job); 1 runs every trial in the train job."""

@@ -199,3 +199,11 @@ def test_sources_that_cannot_be_read_here_are_skipped_with_a_note(tmp_path: Path
         "data source 'remote' is a URL: its columns are checked when the data stage fetches it, not here",
     ]
     assert report.checked == ["train", "holdout"]
+
+
+def test_a_misspelt_search_param_is_found_at_its_key(tmp_path: Path) -> None:
+    models = ("    forest:\n      estimator: sklearn.ensemble.RandomForestClassifier\n      data: train\n"
+              "      search:\n        space: {max_dept: [2, 4], min_samples_leaf: [1, 5]}\n")
+    found, _ = problems(project(tmp_path, models=models))
+    assert found == ["16:17: training.models.forest.search.space: unknown parameter 'max_dept' of "
+                     "RandomForestClassifier; did you mean 'max_depth'?"]

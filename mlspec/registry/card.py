@@ -71,7 +71,16 @@ def _training(prov: Mapping[str, Any]) -> list[str]:
     params = json.dumps(prov.get("params") or {}, sort_keys=True)
     return ["## Training", "",
             f"- estimator: `{prov.get('estimator')}` with params `{params}`",
-            f"- data: source `{data.get('source')}`, {data.get('rows')} rows, digest `{data.get('digest')}`", ""]
+            f"- data: source `{data.get('source')}`, {data.get('rows')} rows, digest `{data.get('digest')}`",
+            *_search(prov.get("search")), ""]
+
+
+def _search(search: Any) -> list[str]:
+    if not isinstance(search, Mapping):
+        return []
+    return [f"- params chosen by a {search.get('method')} search: trial {search.get('best_trial')} of "
+            f"{search.get('trials')}, {search.get('cv')}-fold CV {search.get('metric')} {search.get('cv_score')} on "
+            "the training rows"]
 
 
 def _evaluation(ev: Mapping[str, Any], data: Mapping[str, Any], trained: str) -> list[str]:

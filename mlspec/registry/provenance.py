@@ -65,6 +65,8 @@ def record(loaded: Loaded, trained_model: str, bundle_dir: Path, bundle_metadata
         "input": bundle_metadata.get("input"),
         # A binary model's positive class and decision threshold, as it predicts labels (absent otherwise).
         **({"decision": bundle_metadata["decision"]} if bundle_metadata.get("decision") else {}),
+        # How a searched model's params were chosen (method, trials, best trial, CV score; absent otherwise).
+        **({"search": bundle_metadata["search"]} if bundle_metadata.get("search") else {}),
         "metrics": dict((evaluation.get("models") or {}).get(trained_model) or {}),
         "evaluation": {
             "metrics": list(evaluation.get("metrics") or []),

@@ -20,7 +20,7 @@ from mlspec import gates, jsonio
 from mlspec.errors import MlspecError
 from mlspec.load import Loaded
 from mlspec.numbers import fmt
-from mlspec.report import FILES, changes, links, marker
+from mlspec.report import FILES, changes, links, marker, trials
 from mlspec.runtime import verdict as verdicts
 from mlspec.runtime.stages.evaluate import Evaluation, find_metrics
 from mlspec.runtime.workspace import Workspace
@@ -153,6 +153,8 @@ class Report:
     """Where and for what this report was made: mlspec version, commit, links to the full report."""
     html_url: str
     """Where the HTML report of this run can be opened, when the CI system says."""
+    searches: tuple[trials.SearchView, ...] = ()
+    """Each searched model's trials (:mod:`mlspec.report.trials`)."""
 
     @property
     def icon(self) -> str:
@@ -194,6 +196,7 @@ def collect(loaded: Loaded, out_dir: Path, environ: Mapping[str, str] = os.envir
         numbers=_numbers(verdict, evaluation, workspace, spec.data.sources),
         context=links.context(environ),
         html_url=links.html_url(environ, out_dir / FILES["html"]),
+        searches=trials.collect(loaded, workspace),
     )
 
 

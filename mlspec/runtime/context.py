@@ -27,12 +27,15 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlspec.errors import MlspecError
 from mlspec.graph import Stage
 from mlspec.load import Loaded
 from mlspec.runtime.hashing import RUN_DIR
+
+if TYPE_CHECKING:
+    from mlspec.store import Store
 
 
 class StageError(MlspecError):
@@ -49,6 +52,8 @@ class StageError(MlspecError):
 
 BASELINE_VAR = "MLSPEC_BASELINE"
 """The environment variable that requests a baseline when no ``--baseline`` is given (how CI passes one)."""
+DASK_VAR = "MLSPEC_DASK_SCHEDULER"
+"""The environment variable naming a Dask scheduler (``tcp://host:8786``) that runs a search's trials."""
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,16 @@ class RunOptions:
 
     baseline: str | None = None
     """The gate's explicit baseline (a git revision or a path, see :mod:`mlspec.baseline`); None: the default."""
+    dask_scheduler: str | None = None
+    """The Dask scheduler a search's trials run on (``MLSPEC_DASK_SCHEDULER``); None: on this machine. Where
+    trials run changes no result, so no fingerprint records it."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ, baseline: str | None = None) -> RunOptions:
         """The options of a run started from the command line or the API: an explicit ``baseline`` wins over
         ``MLSPEC_BASELINE``. The environment is read here, once per run, and nowhere below."""
-        return cls(baseline=baseline or environ.get(BASELINE_VAR) or None)
+        return cls(baseline=baseline or environ.get(BASELINE_VAR) or None,
+                   dask_scheduler=environ.get(DASK_VAR, "").strip() or None)
 
 
 NO_OPTIONS = RunOptions()
@@ -83,6 +92,10 @@ class StageContext:
     """Progress lines; shown live and grouped per stage in CI logs."""
     options: RunOptions = NO_OPTIONS
     """What this run was asked beyond the spec (the gate's baseline)."""
+    workspace_root: Path | None = None
+    """The run's workspace directory, where a search keeps its trial cache (``trials/``); None: no cache."""
+    store: Store | None = None
+    """The run's store, which also keeps a search's trial results; None: no store."""
 
     @property
     def spec(self) -> Any:

@@ -270,7 +270,7 @@ class _Run:
         tmp = self.workspace.new_tmp(stage.id)
         upstream_dirs = {n: self.workspace.stage_dir(n) for n in stage.needs}
         ctx = stage_context(self.loaded, stage, tmp, upstream_dirs, lambda text: self.log.line(f"  {text}"),
-                            self.options)
+                            self.options, self.workspace.root, self.store)
         started = time.monotonic()
         error: StageError | None = None
         with self.log.group(stage.id, f"run {stage.id}: {'; '.join(reasons)}"):

@@ -143,42 +143,48 @@ def score_kind(s: Scored) -> str | None:
 
 
 def compute_metrics(spec: Spec, s: Scored, y_true: np.ndarray) -> dict[str, float | None]:
-    import sklearn.metrics
-
     out: dict[str, float | None] = {}
     if unseen_labels(y_true, s):
         # Scored as "not the positive class", or refused by scikit-learn in its own words: say what it is.
         raise StageError(unseen_message(y_true, s), ("evaluation", "data"))
     for i, name in enumerate(spec.evaluation.metrics):
-        metric = METRICS[name]
-        fn = getattr(sklearn.metrics, metric.function)
-        kwargs = dict(metric.kwargs)
-        y_for = y_true
-        if metric.needs == "scores":
-            y_input = _scores_for(metric, s, spec.task, ("evaluation", "metrics", i))
-            if spec.task == "multiclass":
-                kwargs["labels"] = s.classes
-            elif spec.task == "binary":
-                # A 1-D score is read as "larger means the label that sorts last" (roc_auc_score, log_loss
-                # have no pos_label): give them 1 for the positive class, 0 for the other, whatever sorts last.
-                y_for = (y_true == s.positive_label).astype(int)
-                if metric.function in POS_LABEL_FUNCTIONS:
-                    kwargs["pos_label"] = 1
-        else:
-            y_input = s.predictions
-            if spec.task == "binary" and metric.function in POS_LABEL_FUNCTIONS and "average" not in kwargs:
-                kwargs["pos_label"] = s.positive_label
-        with warnings.catch_warnings():
-            # An undefined metric (e.g. precision with no positive predictions) is 0 by scikit-learn's rule;
-            # its warning would only repeat what the number says.
-            warnings.simplefilter("ignore")
-            try:
-                value = float(fn(y_for, y_input, **kwargs))
-            except ValueError as exc:  # e.g. a class in the evaluation data that the model never saw
-                raise StageError(f"metric {name!r} of model {s.name!r}: {exc}{unseen_note(y_true, s)}",
-                                 ("evaluation", "metrics", i)) from None
-        out[name] = value if math.isfinite(value) else None
+        out[name] = metric_value(name, spec.task, s, y_true, ("evaluation", "metrics", i))
     return out
+
+
+def metric_value(name: str, task: str, s: Scored, y_true: np.ndarray, where: tuple[str | int, ...]) -> float | None:
+    """Metric ``name`` of the outputs ``s`` against ``y_true`` (None when not finite), as evaluate computes it;
+    also what a search's cross-validation scores folds by, so both mean the same by a number. A metric the
+    outputs cannot give is a :class:`StageError` at ``where``."""
+    import sklearn.metrics
+
+    metric = METRICS[name]
+    fn = getattr(sklearn.metrics, metric.function)
+    kwargs = dict(metric.kwargs)
+    y_for = y_true
+    if metric.needs == "scores":
+        y_input = _scores_for(metric, s, task, where)
+        if task == "multiclass":
+            kwargs["labels"] = s.classes
+        elif task == "binary":
+            # A 1-D score is read as "larger means the label that sorts last" (roc_auc_score, log_loss
+            # have no pos_label): give them 1 for the positive class, 0 for the other, whatever sorts last.
+            y_for = (y_true == s.positive_label).astype(int)
+            if metric.function in POS_LABEL_FUNCTIONS:
+                kwargs["pos_label"] = 1
+    else:
+        y_input = s.predictions
+        if task == "binary" and metric.function in POS_LABEL_FUNCTIONS and "average" not in kwargs:
+            kwargs["pos_label"] = s.positive_label
+    with warnings.catch_warnings():
+        # An undefined metric (e.g. precision with no positive predictions) is 0 by scikit-learn's rule;
+        # its warning would only repeat what the number says.
+        warnings.simplefilter("ignore")
+        try:
+            value = float(fn(y_for, y_input, **kwargs))
+        except ValueError as exc:  # e.g. a class in the evaluation data that the model never saw
+            raise StageError(f"metric {name!r} of model {s.name!r}: {exc}{unseen_note(y_true, s)}", where) from None
+    return value if math.isfinite(value) else None
 
 
 def unseen_labels(y_true: np.ndarray, s: Scored) -> list[Any]:

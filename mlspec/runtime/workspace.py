@@ -7,6 +7,7 @@ directory, relative to the current directory)::
     tmp/                    outputs being written (``<stage>.mlspec-<pid>-<random>``); swapped into stages/
                             by rename when a stage succeeds
     records/<kind>/<name>.json  the lock entry of each stage's current outputs (see below)
+    trials/<model>/         a search's trial results by fingerprint (:mod:`mlspec.runtime.search.cache`)
     stat-cache.json         file digests by stat data (see :class:`mlspec.runtime.hashing.StatCache`)
     run.lock                held (flock) by the run using the workspace, and holds that run's pid
     .mlspec-owned           marks the directory as mlspec's (:mod:`mlspec.ownership`): a run refuses a
@@ -41,7 +42,7 @@ DEFAULT_DIR = ".mlspec"
 POLL_SECONDS = 0.1
 LAYOUT = ownership.Layout(
     "workspace", "workspace",
-    frozenset({"stages", "tmp", "records", "stat-cache.json", "run.lock", "registry", "report", "baseline",
+    frozenset({"stages", "tmp", "records", "stat-cache.json", "run.lock", "registry", "report", "baseline", "trials",
                "mlspec.schema.json"}), "tmp")
 
 

@@ -29,3 +29,11 @@ def test_without_a_threshold_the_estimator_decides() -> None:
 def test_a_regressor_card_has_neither() -> None:
     card = render({"model": "m", "task": "regression", "evaluation": {"metrics": ["r2"], "models": {}}})
     assert "positive class" not in card and "Per class" not in card
+
+
+def test_a_searched_model_card_says_how_its_params_were_chosen() -> None:
+    search = {"method": "grid", "trials": 12, "best_trial": 5, "metric": "roc_auc", "cv_score": 0.9912, "cv": 5}
+    card = render({**PROV, "search": search})
+    assert ("- params chosen by a grid search: trial 5 of 12, 5-fold CV roc_auc 0.9912 on the training rows"
+            in card)
+    assert "search" not in render(PROV)

@@ -24,6 +24,7 @@ from mlspec.spec import Spec
 if TYPE_CHECKING:
     from mlspec.load import Loaded
     from mlspec.runtime.context import RunOptions, StageContext
+    from mlspec.store import Store
 
 KINDS: tuple[Kind, ...] = (
     prepare.KIND, data.KIND, validate.KIND, train.KIND, evaluate.KIND, gate.KIND, deploy.KIND, monitor.KIND,
@@ -76,7 +77,7 @@ def spec_key(stage: Stage) -> tuple[str, ...]:
 
 def context(
     loaded: Loaded, stage: Stage, out_dir: Path, upstream_dirs: dict[str, Path], log: Callable[[str], None],
-    options: RunOptions | None = None,
+    options: RunOptions | None = None, workspace_root: Path | None = None, store: Store | None = None,
 ) -> StageContext:
     """The context ``stage`` runs in: through it (``ctx.spec``, ``ctx.loaded.spec``) the stage sees only the
     spec sections its kind declares (:mod:`mlspec.runtime.specview`)."""
@@ -86,7 +87,7 @@ def context(
 
     options = options or NO_OPTIONS
     restricted = replace(loaded, spec=view(loaded.spec, reads(loaded.spec, stage), stage.id))
-    return StageContext(restricted, stage, out_dir, upstream_dirs, log, options)
+    return StageContext(restricted, stage, out_dir, upstream_dirs, log, options, workspace_root, store)
 
 
 def describe_runnable() -> str:

@@ -15,6 +15,7 @@ import importlib.util
 import json
 import time
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlspec.checks import estimator_packages, not_allowed
@@ -62,6 +63,9 @@ def _reads(spec: Spec, stage: Stage) -> list[Read]:
         source_read(model.data),
         # Which packages estimators may come from: it decides whether the stage may run, not what it makes.
         Read("training.packages", fingerprinted=False),
+        # A search without its own metric optimises the champion's (checks.search_metric).
+        *([Read("evaluation.metrics"), Read("evaluation.champion")]
+          if model.search is not None and model.search.metric is None else []),
     ]
 
 
@@ -75,9 +79,26 @@ KIND = Kind(
 )
 
 
-def run(ctx: StageContext) -> StageResult:
-    from mlspec.runtime import boosting, bundle, snapshot, trusted_types
-    from mlspec.runtime.context import StageError, StageResult
+@dataclass
+class Setup:
+    """What fitting a model starts from: its class and estimator, its training table, features and labels."""
+
+    name: str
+    model: TrainedModel
+    where: Where
+    cls: type
+    estimator: Any
+    params: dict[str, Any]
+    frame: pd.DataFrame
+    features: FeatureSet
+    found: list[Any]
+    y: pd.Series
+    derive: Any
+
+
+def setup(ctx: StageContext) -> Setup:
+    """Import and build the estimator, read the training table and its labels, checking each as it goes."""
+    from mlspec.runtime import boosting, snapshot
     from mlspec.runtime.features import resolve
 
     name = str(ctx.stage.name)
@@ -88,15 +109,32 @@ def run(ctx: StageContext) -> StageResult:
     boosting.check(model, cls, where)
     estimator, params = build_estimator(cls, model, spec.training.seed, where)
     check_task(estimator, model.estimator, spec.task, (*where, "estimator"))
-    wrapped = boosting.wrap(estimator, model.estimator, spec.task)
-
     frame = snapshot.read(ctx, model.data)
     features = resolve(spec.data, frame, model.data)
     found = column_warnings(ctx, frame, features, model.data)
     y = labels(frame, features.label, model.data, spec.task, spec.data.positive_class)
     check_threshold(estimator, model, where)
     derive = derive_step(spec, frame[features.columns], y)
-    pipeline = make_pipeline(features, model.preprocessing, wrapped, derive)
+    return Setup(name, model, where, cls, estimator, params, frame, features, found, y, derive)
+
+
+def run(ctx: StageContext) -> StageResult:
+    from mlspec.runtime import boosting, bundle, trusted_types
+    from mlspec.runtime.context import StageError, StageResult
+
+    spec: Spec = ctx.spec
+    s = setup(ctx)
+    name, model, where, frame, features, found, y = s.name, s.model, s.where, s.frame, s.features, s.found, s.y
+    estimator, params, searched = s.estimator, s.params, None
+    if model.search is not None:
+        from mlspec.runtime.search import stage as search_stage
+
+        searched = search_stage.run(ctx, s)
+        # The best trial, refitted on every training row: the model evaluate, the gate and deploy see.
+        best = model.model_copy(update={"params": {**model.params, **searched.best.params}})
+        estimator, params = build_estimator(s.cls, best, spec.training.seed, where)
+    wrapped = boosting.wrap(estimator, model.estimator, spec.task)
+    pipeline = make_pipeline(features, model.preprocessing, wrapped, s.derive)
     ctx.log(f"fitting {model.estimator}: {len(frame)} rows of {model.data!r}, {len(features.columns)} cols")
     fitted, fit_seconds = fit(pipeline, frame[features.columns], y, name, model, where, spec)
 
@@ -119,6 +157,8 @@ def run(ctx: StageContext) -> StageResult:
         metadata["decision"] = decision(pipeline, spec.data.positive_class, model.threshold)
     if found:
         metadata["warnings"] = [w.as_json() for w in found]
+    if searched is not None:
+        metadata["search"] = searched.summary
     trusted = bundle.save(ctx.out_dir, pipeline, metadata, spec.training.trust)
     untrusted = trusted.get(trusted_types.UNREVIEWED)
     if untrusted:  # it would be refused by every loader: say so now, not in the evaluate stage
@@ -133,8 +173,11 @@ def run(ctx: StageContext) -> StageResult:
     # When and how long: facts of this run, kept beside the bundle but outside its digests (see context.py).
     timing = {"trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "fit_seconds": round(fit_seconds, 3)}
     (ctx.run_dir / "training.json").write_text(json.dumps(timing, indent=2) + "\n", encoding="utf-8")
-    metrics: dict[str, int] = {"rows": len(frame)}
+    metrics: dict[str, Any] = {"rows": len(frame)}
     summary = f"{name}: {model.estimator} fitted on {len(frame)} rows in {fit_seconds:.2f}s"
+    if searched is not None:
+        metrics |= searched.metrics
+        summary += f", best of {searched.summary['trials']} trials"
     if model.early_stopping is not None:
         metrics |= {"fit_rows": fitted.fit_rows}
         if fitted.best_iteration is not None:
