@@ -48,7 +48,7 @@ def test_run_references() -> None:
     assert resolve("latest", ids) == "gitlab-120" and resolve("latest~2", ids) == "20261203T100000Z-abcdef"
     assert resolve("gitlab-12", ids) == "gitlab-12"  # an exact id wins over being a prefix of another
     assert resolve("2026", ids) == "20261203T100000Z-abcdef"
-    with pytest.raises(RunNotFound, match=r"run 'gitlab-1' is ambiguous: it starts 2 run ids \(gitlab-120, gitlab-12\)"):
+    with pytest.raises(RunNotFound, match=r"'gitlab-1' is ambiguous: it starts 2 run ids \(gitlab-120, gitlab-12\)"):
         resolve("gitlab-1", ids)
     with pytest.raises(RunNotFound, match=r"no run 'gitlab-13' in the history; did you mean 'gitlab-12'\?"):
         resolve("gitlab-13", ids)
