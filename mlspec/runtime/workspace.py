@@ -9,6 +9,7 @@ directory, relative to the current directory)::
     records/<kind>/<name>.json  the lock entry of each stage's current outputs (see below)
     stat-cache.json         file digests by stat data (see :class:`mlspec.runtime.hashing.StatCache`)
     run.lock                held (flock) by the run using the workspace, and holds that run's pid
+    runs.db                 the run history (:mod:`mlspec.runs.history`; ``runs.db-journal`` while it writes)
     tracking/outbox/        run records a tracking server has not taken yet (:mod:`mlspec.tracking.outbox`)
     .mlspec-owned           marks the directory as mlspec's (:mod:`mlspec.ownership`): a run refuses a
                             directory of the user's, since it cleans up inside its workspace
@@ -43,7 +44,7 @@ POLL_SECONDS = 0.1
 LAYOUT = ownership.Layout(
     "workspace", "workspace",
     frozenset({"stages", "tmp", "records", "stat-cache.json", "run.lock", "registry", "report", "baseline",
-               "mlspec.schema.json", "tracking"}), "tmp")
+               "mlspec.schema.json", "runs.db", "runs.db-journal", "tracking"}), "tmp")
 
 
 class WorkspaceBusy(MlspecError):
