@@ -189,8 +189,7 @@ def _failures() -> Iterator[None]:
     try:
         yield
     except MlflowException as exc:
-        first = str(getattr(exc, "message", exc)).strip().splitlines()[0] if str(exc).strip() else "no answer"
-        raise SendFailed(_short(first)) from None
+        raise SendFailed(_why(str(getattr(exc, "message", exc)))) from None
     except OSError as exc:  # reading a report file, a socket error MLflow let through
         raise SendFailed(f"{type(exc).__name__}: {exc}") from None
 
@@ -254,6 +253,29 @@ def _ms(stamp: str) -> int:
 
 def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+_WHY = (
+    (re.compile(r"Connection refused|ECONNREFUSED"), "connection refused (is the server running?)"),
+    (re.compile(r"timed out|Timeout", re.I), f"no answer within {FAST['MLFLOW_HTTP_REQUEST_TIMEOUT']} s"),
+    (re.compile(r"Name or service not known|nodename nor servname|Failed to resolve|getaddrinfo failed"),
+     "host name not found"),
+    (re.compile(r"error code (401|403)\b"), "HTTP {0}: not allowed (check MLFLOW_TRACKING_TOKEN, or "
+                                           "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)"),
+    (re.compile(r"error code (404)\b"), "HTTP {0}: no MLflow tracking API at this address"),
+    (re.compile(r"error code (\d{3})\b"), "HTTP {0}"),
+    (re.compile(r"Max retries exceeded"), "no answer"),
+)
+
+
+def _why(message: str) -> str:
+    """MLflow's message (a page of urllib3's retry history for a refused connection) in a few words."""
+    for pattern, said in _WHY:
+        found = pattern.search(message)
+        if found:
+            return said.format(*found.groups())
+    lines = message.strip().splitlines()
+    return _short(lines[0]) if lines else "no answer"
 
 
 def _short(text: str) -> str:

@@ -137,10 +137,9 @@ def test_a_server_that_is_down_loses_nothing_and_sync_sends_it_later(tmp_path: P
         tracking.send(loaded, RECORD, log)
     assert time.monotonic() - started < 8, "fails fast, not after MLflow's minutes of retries"
     message = str(caught.value)
-    assert message.startswith(f"tracking: the MLflow server {uri} (from MLFLOW_TRACKING_URI) did not take run "
-                              "gitlab-4711: ")
-    assert message.endswith("1 record(s) kept in " + str(box) + ": send them with `mlspec runs sync` once it "
-                            "answers (or the next `mlspec run`)")
+    assert message == (f"tracking: the MLflow server {uri} (from MLFLOW_TRACKING_URI) did not take run "
+                       f"gitlab-4711: connection refused (is the server running?); 1 record(s) kept in {box}: "
+                       "send them with `mlspec runs sync` once it answers (or the next `mlspec run`)")
     assert [outbox.read(p) for p in outbox.pending(box)] == [RECORD]
     with pytest.raises(TrackingError):
         tracking.send(loaded, EVALUATE, log)  # still down: both wait, oldest first
