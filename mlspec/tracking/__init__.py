@@ -94,7 +94,7 @@ def _flush(loaded: Loaded, log: Log) -> int:
                      f"{path.with_suffix('.damaged').name}")
             continue
         try:
-            tracker.send(record, reports if path == waiting[-1] else None)
+            shown = tracker.send(record, reports if path == waiting[-1] else None)
         except SendFailed as exc:
             left = len(waiting) - sent
             raise TrackingError(
@@ -103,6 +103,6 @@ def _flush(loaded: Loaded, log: Log) -> int:
                 "`mlspec runs sync` once it answers (or the next `mlspec run`)") from None
         path.unlink(missing_ok=True)
         sent += 1
-        log.line(f"tracking: run {record.run_id} ({record.part}) sent to MLflow {tracker.location}, experiment "
-                 f"{tracker.experiment!r}")
+        log.line(f"tracking: run {record.run_id} ({record.part}) sent to MLflow, experiment "
+                 f"{tracker.experiment!r}: {shown}")
     return sent

@@ -50,8 +50,9 @@ TAG_RUN, TAG_KIND, TAG_MODEL, TAG_CHAMPION = "mlspec.run_id", "mlspec.kind", "ml
 PARENT_TAG = "mlflow.parentRunId"
 REPORT_FILES = ("report.md", "report.html")
 FAST = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-        "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
-"""Fail fast: one retry after a second, ten seconds per request (MLflow: 7 retries, 120 s)."""
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "10", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
+"""Fail fast: one retry after a second, ten seconds per request (MLflow: 7 retries, 120 s). And no "View run"
+line per finished run (each costs a request): mlspec prints the parent run's address once."""
 _KEY = re.compile(r"[^\w\-. /:]")
 
 
@@ -74,7 +75,7 @@ class MlflowTracker:
         return urlunsplit((parts.scheme, host, parts.path, "", "")) if parts.scheme else self.uri
 
     def send(self, record: RunRecord, report: Path | None) -> str:
-        """Log ``record`` (and the report files in ``report``, if any); the parent run's id."""
+        """Log ``record`` (and the report files in ``report``, if any); the parent run's address in the UI."""
         with _fast(), _failures():
             experiment_id = self._experiment()
             parent = self._parent(experiment_id, record)
@@ -85,7 +86,7 @@ class MlflowTracker:
                           {**record.metrics.get(model, {}), **_search_metrics(record.params.get(model, {}))},
                           {TAG_CHAMPION: "true" if model == record.champion else "false"}, record)
                 self._finish(child, record)
-            return str(parent.info.run_id)
+            return f"{self.location.rstrip('/')}/#/experiments/{experiment_id}/runs/{parent.info.run_id}"
 
     # --- finding or creating the runs -------------------------------------------------------------------------
 

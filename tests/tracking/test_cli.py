@@ -42,7 +42,8 @@ def test_a_run_reaches_mlflow_and_a_server_that_is_down_fails_it_after_everythin
 
     done = mlspec(root, "run", "train:ridge", "--set", "training.models.ridge.params.alpha=2.0", uri=mlflow_server)
     assert done.returncode == 0, done.stderr
-    assert "sent to MLflow" in done.stdout
+    assert "sent to MLflow, experiment 'cli-run': http://127.0.0.1:" in done.stdout
+    assert "View run" not in done.stdout, "MLflow's own line per finished run is not printed"
     [first] = parents(client, "cli-run")
     found = client.search_runs([client.get_experiment_by_name("cli-run").experiment_id],  # type: ignore[union-attr]
                                f"tags.`mlspec.run_id` = '{first}' and tags.`mlspec.model` = 'ridge'")

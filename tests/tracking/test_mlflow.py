@@ -50,9 +50,10 @@ def test_a_run_is_one_parent_with_a_nested_run_per_model(tmp_path: Path, mlflow_
 
     tracking.send(loaded, record, log)
 
-    assert "tracking: run gitlab-1 (local) sent to MLflow" in out.getvalue()
     client = MlflowClient(mlflow_server)
     parent, children = runs_of(client, "one-run", "gitlab-1")
+    assert out.getvalue() == (f"tracking: run gitlab-1 (local) sent to MLflow, experiment 'one-run': {mlflow_server}"
+                              f"/#/experiments/{parent.info.experiment_id}/runs/{parent.info.run_id}\n")
     assert parent.info.run_name == "gitlab-1"
     assert parent.info.status == "FINISHED"
     tags = parent.data.tags
