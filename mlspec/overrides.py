@@ -114,11 +114,13 @@ class _Refused(Exception):
 
 
 def _set(data: Any, override: Override, schema: type[BaseModel]) -> PathT:
-    """Put the override's value into ``data``; its document path."""
+    """Put the override's value into ``data``; the document path of what it put there (the value, or the first
+    mapping it had to create on the way: a problem found in it is the override's too)."""
     node: Any = data
     tp: Any = schema
     path: list[str | int] = []
-    *parents, last = override.keys
+    created: PathT | None = None
+    *parents, _ = override.keys
     for i, key in enumerate(override.keys):
         at = ".".join(override.keys[:i])
         model = _model(tp, node)
@@ -135,7 +137,7 @@ def _set(data: Any, override: Override, schema: type[BaseModel]) -> PathT:
             raise _Refused(f"is {_describe(node)}, not a mapping: it has no key {key!r}", at)
         fields = _fields(model) if model is not None else {}
         present = key in node
-        if key == last and i == len(parents):
+        if i == len(parents):
             if override.add and present:
                 raise _Refused(f"{key!r} is already there; write --set {override.key}=... without the '+' to "
                                "change it", at)
@@ -148,10 +150,11 @@ def _set(data: Any, override: Override, schema: type[BaseModel]) -> PathT:
             if not (override.add or key in fields):
                 raise _Refused(_unknown(key, [*node, *fields], override), at)
             node[key] = {}
+            created = created or (*path, key)
         path.append(key)
         tp = fields[key].annotation if key in fields else _value_type(tp)
         node = node[key]
-    return tuple(path)
+    return created if created is not None else tuple(path)
 
 
 def _unknown(key: str, known: list[str], override: Override) -> str:

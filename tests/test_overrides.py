@@ -100,6 +100,11 @@ ERRORS: list[tuple[list[str], str]] = [
      "unknown data source 'trian'; did you mean 'train'?"),
     (["+training.models.forest.estimatr=x"], "--set +training.models.forest.estimatr=x: training.models.forest: "
      "unknown key 'estimatr'; did you mean 'estimator'?"),
+    (["training.models.forest.search.method=grid"], "--set training.models.forest.search.method=grid: "
+     "training.models.forest.search: missing required key 'space'; add `space:`"),  # in the mapping it made
+    (["data.sources.train.outsid=true"], "--set data.sources.train.outsid=true: data.sources.train: unknown key "
+     "'outsid'; did you mean 'outside_project'?; to add a key that is not there, write --set "
+     "+data.sources.train.outsid=true"),  # a member of a union, chosen as pydantic chooses it
     (["version=2"], "--set version=2: version: unsupported spec version 2; this mlspec reads version 1 (upgrade "
      "mlspec for newer specs)"),
 ]
