@@ -89,7 +89,7 @@ def apply(doc: Document, overrides: Sequence[Override], schema: type[BaseModel])
     """``doc`` with every override applied (a copy; ``doc`` is left as it was), and where each went: the
     document path of each overridden value → its ``--set`` argument, to locate the problems found in it.
 
-    A later override of the same key wins, as a later line of a file would. Raises :class:`SpecError` with a
+    A later override of the same key wins, as with Hydra and `dvc exp run -S`. Raises :class:`SpecError` with a
     problem per override whose key does not exist (or, with ``+``, already exists)."""
     data = copy.deepcopy(doc.data)
     placed: dict[PathT, str] = {}

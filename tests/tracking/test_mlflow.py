@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +16,7 @@ from mlspec.runtime.workspace import Workspace
 from mlspec.tracking import TrackingError, outbox
 from mlspec.tracking.mlflow import MAX_PARAM_VAL_LENGTH
 from tests.mlflowserver import running
-from tests.servers import free_port
+from tests.servers import free_port, serve
 from tests.tracking.kit import EVALUATE, RECORD, project, quiet
 
 pytestmark = pytest.mark.usefixtures("quiet_mlflow")
@@ -154,6 +155,20 @@ def test_a_server_that_is_down_loses_nothing_and_sync_sends_it_later(tmp_path: P
     assert sorted(children) == ["forest", "ridge"]
     assert tracking.sync(loaded, log) == 0, "nothing left to send (and no server asked)"
     assert out.getvalue().count("sent to MLflow") == 2
+
+
+def test_a_server_that_is_not_mlflow_refuses_and_the_record_waits(tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / "www").mkdir()
+    argv = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)]
+    with serve(argv, port, tmp_path / "www"):
+        loaded = project(tmp_path, f"{{backend: mlflow, uri: 'http://127.0.0.1:{port}/ml'}}")
+        log, _ = quiet()
+        with pytest.raises(TrackingError) as caught:
+            tracking.send(loaded, RECORD, log)
+    assert f"the MLflow server http://127.0.0.1:{port}/ml (from tracking.uri in mlspec.yaml) did not take run " \
+           "gitlab-4711: HTTP 404: no MLflow tracking API at this address; 1 record(s) kept in " in str(caught.value)
+    assert len(outbox.pending(outbox.folder(Workspace.for_spec(loaded.path)))) == 1
 
 
 def test_no_server_named_keeps_the_record_and_says_what_to_set(tmp_path: Path) -> None:
