@@ -171,6 +171,8 @@ def test_an_override_changes_the_fingerprint_like_an_edit(diabetes: Path) -> Non
     alpha = ["training.models.ridge.params.alpha=2.5"]
 
     done = mlspec(diabetes.parent, "plan", "train:ridge", "--set", alpha[0])
+    assert done.stderr == "note: mlspec.yaml with --set training.models.ridge.params.alpha=2.5 (the file is " \
+                          "unchanged)\n"
     assert done.stdout.splitlines()[-2:] == ["run train:ridge: spec changed: training.models.ridge",
                                             "mlspec plan: 1 to run, 2 up to date"]
     assert mlspec(diabetes.parent, "plan", "train:ridge", "--set", "training.models.ridge.params.alpha=1.0"

@@ -28,6 +28,9 @@ def load(path: str, overrides: Sequence[str] = ()) -> Loaded:
     loaded = load_spec(path, overrides)
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if loaded.overrides:
+        # Said once, up front: the results that follow are not those of the file alone.
+        print(f"note: {path} with --set {' --set '.join(loaded.overrides)} (the file is unchanged)", file=sys.stderr)
     return loaded
 
 
