@@ -188,3 +188,15 @@ def test_the_local_backend_sends_nothing_and_keeps_no_outbox(tmp_path: Path) -> 
     assert tracking.sync(loaded, log) == 0
     assert not (Workspace.for_spec(loaded.path).root / "tracking").exists()
     assert out.getvalue() == ""
+
+
+def test_a_searched_model_and_odd_param_names_become_valid_mlflow_params() -> None:
+    from mlspec.tracking.mlflow import _model_params, _search_metrics
+
+    entry = {"estimator": "sklearn.svm.SVC", "params": {"C": 0.5, "class_weight": {"0": 1, "1": 3}, "a[b]": None},
+             "search": {"method": "grid", "trials": 48, "best_trial": 7, "metric": "f1", "cv_score": 0.91}}
+    assert _model_params(entry) == {
+        "C": "0.5", "class_weight": '{"0": 1, "1": 3}', "a_b_": "null", "mlspec.estimator": "sklearn.svm.SVC",
+        "mlspec.search.method": "grid", "mlspec.search.trials": "48", "mlspec.search.best_trial": "7",
+        "mlspec.search.metric": "f1"}
+    assert _search_metrics(entry) == {"search_cv_score": 0.91}
