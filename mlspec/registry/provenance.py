@@ -59,7 +59,7 @@ def record(loaded: Loaded, trained_model: str, bundle_dir: Path, bundle_metadata
             "training": bundle_metadata.get("data"),
             "evaluation": evaluation.get("data"),
         },
-        "code": {"commit": by.commit, "ref": by.ref, "dirty": dirty(loaded.root) if by.system == "local" else None},
+        "code": {"commit": by.commit, "ref": by.ref, "dirty": _dirty(loaded.root) if by.system == "local" else None},
         "libraries": bundle_metadata.get("versions", {}),
         "registered_with": {"mlspec": __version__, "python": platform.python_version()},
         "input": bundle_metadata.get("input"),
@@ -98,7 +98,7 @@ def _local_user(root: Path, env: Mapping[str, str]) -> str:
         return env.get("USER") or "unknown"
 
 
-def dirty(root: Path) -> bool | None:
+def _dirty(root: Path) -> bool | None:
     """Whether tracked files differ from the commit (None outside git): a commit alone would not say it."""
     out = _git_output(root, "status", "--porcelain", "--untracked-files=no")
     return None if out is None else bool(out)

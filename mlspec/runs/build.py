@@ -12,7 +12,8 @@ stage that failed with an error are an older run's and are not read.
 * data: each data stage's ``profile.json`` digest;
 * verdict: the gate stage's ``verdict.json`` ("pass" is recorded as "passed", "warn" as "warned", "fail" as
   "failed");
-* who, commit, branch, dirty: :func:`mlspec.registry.provenance.actor` (CI facts in CI, else git).
+* who, commit, branch, dirty: the CI platform's facts in CI (:func:`mlspec.registry.provenance.actor`),
+  else git (:func:`mlspec.gitio.worktree`, :func:`mlspec.gitio.user`).
 
 Only JSON files are read: no data or ML library is imported, so a no-op run stays light.
 """
@@ -20,6 +21,7 @@ Only JSON files are read: no data or ML library is imported, so a no-op run stay
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import os
 import secrets
 from collections.abc import Collection, Mapping, Sequence
@@ -27,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlspec import __version__, jsonio, platforms
+from mlspec import __version__, gitio, jsonio, platforms
 from mlspec.load import Loaded
-from mlspec.registry.provenance import actor, dirty
+from mlspec.registry.provenance import actor
 from mlspec.runs.record import RunRecord, StageRun
 from mlspec.runtime.hashing import fingerprint
 from mlspec.runtime.workspace import Workspace
@@ -81,21 +83,39 @@ def build(
 ) -> RunRecord:
     """The record of a run whose stages ended as ``stages`` (see the module docstring for ``current``)."""
     who = identity(started, environ)
-    by = actor(loaded.root, environ)
-    ci = who.ci
-    # In CI, the commit pushed (not the merge commit a platform builds a pull request on).
-    commit = (platforms.commit({k: v for k, v in environ.items() if v}) or by.commit) if ci else by.commit
+    user, commit, branch, dirty = _ci_facts(loaded, environ, who) if who.ci else _local_facts(loaded.root, environ)
     evaluation = _read(workspace, "evaluate", "metrics.json") if "evaluate" in current else None
     return RunRecord(
         run_id=who.run_id, part=who.part, project=loaded.spec.project, started=stamp(started),
-        finished=stamp(finished), seconds=round(finished - started, 3), who=by.user, commit=commit,
-        branch=who.branch if ci else by.ref,
-        dirty=dirty(loaded.root) if not ci and commit else None, ci=ci, command=tuple(names), force=force,
+        finished=stamp(finished), seconds=round(finished - started, 3), who=user, commit=commit, branch=branch,
+        dirty=dirty, ci=who.ci, command=tuple(names), force=force,
         overrides=tuple(loaded.overrides), params=_params(workspace, current), metrics=_metrics(evaluation),
         champion=_champion(evaluation), data=_data(workspace, current), stages=tuple(stages),
         verdict=_verdict(workspace, current), spec_fingerprint=fingerprint(loaded.spec.model_dump(mode="json")),
         mlspec_version=__version__,
     )
+
+
+def _ci_facts(loaded: Loaded, environ: Mapping[str, str],
+              who: Identity) -> tuple[str, str | None, str | None, bool | None]:
+    """The CI job's user and the commit pushed (not the merge commit a platform builds a pull request on);
+    whether the checkout is dirty is not asked (the job made it)."""
+    by = actor(loaded.root, environ)
+    return by.user, platforms.commit({k: v for k, v in environ.items() if v}) or by.commit, who.branch, None
+
+
+def _local_facts(root: Path, environ: Mapping[str, str]) -> tuple[str, str | None, str | None, bool | None]:
+    # Two git calls (status, config), not one per fact: recording must stay cheap (benchmarks/bench_runs.py).
+    tree = gitio.worktree(root)
+    commit, branch, dirty = tree if tree is not None else (None, None, None)
+    return gitio.user(root) or _login(environ), commit, branch, dirty if commit else None
+
+
+def _login(environ: Mapping[str, str]) -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER: a bare container
+        return environ.get("USER") or "unknown"
 
 
 def _read(workspace: Workspace, stage_id: str, name: str) -> dict[str, Any] | None:

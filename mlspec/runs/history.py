@@ -139,43 +139,36 @@ class History:
 
     def add(self, record: RunRecord, store_key: str | None = None) -> int | None:
         """Keep ``record``, in one transaction; its row id, or None when the history has it already."""
-        with self._connect(write=True) as db:
+        with self._connect(write=True) as db, _transaction(db):
             return self._insert(db, record, store_key)
 
     def add_many(self, records: Sequence[tuple[RunRecord, str]]) -> int:
-        """Keep parts imported from the store (with their keys), in one transaction; how many were new."""
+        """Keep parts imported from the store (with their keys), all in one transaction; how many were new."""
         if not records:
             return 0
-        with self._connect(write=True) as db:
+        with self._connect(write=True) as db, _transaction(db):
             return sum(self._insert(db, r, key) is not None for r, key in records)
 
     def _insert(self, db: sqlite3.Connection, record: RunRecord, store_key: str | None) -> int | None:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            found = db.execute("SELECT id, store_key FROM parts WHERE digest = ?", (digest(record),)).fetchone()
-            if found is not None:
-                if store_key and found[1] is None:
-                    db.execute("UPDATE parts SET store_key = ? WHERE id = ?", (store_key, found[0]))
-                db.execute("COMMIT")
-                return None
-            cursor = db.execute(
-                "INSERT INTO parts (run_id, part, started, finished, branch, champion, verdict, digest, store_key,"
-                " record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.run_id, record.part, record.started, record.finished, record.branch, record.champion,
-                 record.verdict, digest(record), store_key, canonical(record).decode()))
-            row = cursor.lastrowid
-            assert row is not None
-            models = sorted(set(record.params) | set(record.metrics))
-            db.executemany("INSERT INTO models VALUES (?, ?)", [(row, m) for m in models])
-            db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)",
-                           [(row, model, metric, value) for model, values in sorted(record.metrics.items())
-                            for metric, value in sorted(values.items())])
-            _checkpoint("inserted")
-            db.execute("COMMIT")
-            return row
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        found = db.execute("SELECT id, store_key FROM parts WHERE digest = ?", (digest(record),)).fetchone()
+        if found is not None:
+            if store_key and found[1] is None:
+                db.execute("UPDATE parts SET store_key = ? WHERE id = ?", (store_key, found[0]))
+            return None
+        cursor = db.execute(
+            "INSERT INTO parts (run_id, part, started, finished, branch, champion, verdict, digest, store_key,"
+            " record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.run_id, record.part, record.started, record.finished, record.branch, record.champion,
+             record.verdict, digest(record), store_key, canonical(record).decode()))
+        row = cursor.lastrowid
+        assert row is not None
+        models = sorted(set(record.params) | set(record.metrics))
+        db.executemany("INSERT INTO models VALUES (?, ?)", [(row, m) for m in models])
+        db.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?)",
+                       [(row, model, metric, value) for model, values in sorted(record.metrics.items())
+                        for metric, value in sorted(values.items())])
+        _checkpoint("inserted")
+        return row
 
     def mirrored(self, row: int, store_key: str) -> None:
         with self._connect(write=True) as db:
@@ -224,6 +217,18 @@ class History:
 
     def parts(self, run_id: str) -> list[RunRecord]:
         return [s.record for s in self._stored("WHERE run_id = ? ORDER BY finished, id", (run_id,))]
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    # IMMEDIATE: take the write lock first, so two writers queue (busy_timeout) instead of deadlocking.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 class _Empty(Exception):

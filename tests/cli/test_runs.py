@@ -155,3 +155,14 @@ def test_list_and_show_import_nothing_heavy(project: tuple[Path, list[str]]) -> 
             f"print(rc, sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert done.stdout.splitlines()[-1] == "0 []", done.stdout + done.stderr
+
+
+def test_sync_mirrors_the_runs_a_store_lacks(project: tuple[Path, list[str]], tmp_path: Path) -> None:
+    root, ids = project
+    store = tmp_path / "store"
+    done = run_mlspec("runs", "sync", cwd=root, env={"MLSPEC_STORE": str(store), "MLSPEC_CACHE_DIR": ""})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("mlspec runs sync: imported 0 part(s) from the store, mirrored 2 to it")
+    assert sorted(p.parent.name for p in (store / "history").glob("*/*.json")) == sorted(ids)
+    again = run_mlspec("runs", "sync", cwd=root, env={"MLSPEC_STORE": str(store), "MLSPEC_CACHE_DIR": ""})
+    assert "imported 0 part(s) from the store, mirrored 0 to it" in again.stdout

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mlspec.registry.base import Actor
 from mlspec.registry.card import render
-from mlspec.registry.provenance import actor, dirty
+from mlspec.registry.provenance import _dirty, actor
 from tests.gitkit import commit_all, init_repo
 
 
@@ -32,15 +32,15 @@ def test_local_facts_come_from_git(tmp_path: Path) -> None:
     found = actor(tmp_path, {})
     assert (found.system, found.commit, found.ref, found.run_url) == ("local", head, "main", None)
     assert found.user  # the git identity, or the login name
-    assert dirty(tmp_path) is False
+    assert _dirty(tmp_path) is False
     (tmp_path / "mlspec.yaml").write_text("version: 1\nproject: x\n")
-    assert dirty(tmp_path) is True
+    assert _dirty(tmp_path) is True
 
 
 def test_outside_git(tmp_path: Path) -> None:
     found = actor(tmp_path, {"USER": "carol"})
     assert (found.system, found.commit, found.ref) == ("local", None, None)
-    assert dirty(tmp_path) is None
+    assert _dirty(tmp_path) is None
 
 
 def test_card_escapes_table_cells_and_survives_a_sparse_record() -> None:

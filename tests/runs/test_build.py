@@ -172,3 +172,19 @@ def test_ci_jobs_of_one_pipeline_are_parts_of_one_run(tmp_path: Path) -> None:
     with environ():
         again = open_history(load(laptop), store)[1]
     assert again is not None and again.added == 0  # one listing; nothing read twice
+
+
+def test_a_run_a_store_error_stops_is_recorded_with_what_it_did(
+        spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlspec.store import runcache
+
+    def refused(*args: object, **kwargs: object) -> object:
+        raise StoreError("store /nowhere: access denied")
+
+    monkeypatch.setattr(runcache, "push", refused)
+    with pytest.raises(StoreError, match="access denied"):
+        go(spec, store=dir_store(tmp_path / "store"))
+    history = History(spec.parent / ".mlspec" / "runs.db")
+    (run,) = history.runs(history.run_ids())
+    assert [(s.id, s.status) for s in run.stages] == [("data:train", "ran")]  # stopped at its push
+    assert run.data and run.metrics == {}
