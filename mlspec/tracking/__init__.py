@@ -88,7 +88,7 @@ def _flush(loaded: Loaded, log: Log) -> int:
     for path in waiting:
         try:
             record = outbox.read(path)
-        except JsonError as exc:
+        except (JsonError, TypeError, KeyError, ValueError) as exc:
             path.rename(path.with_suffix(".damaged"))  # kept for a person to look at, never retried
             log.line(f"tracking: skipped {display_path(path)}, which is not a run record ({exc}); renamed to "
                      f"{path.with_suffix('.damaged').name}")
@@ -96,7 +96,7 @@ def _flush(loaded: Loaded, log: Log) -> int:
         try:
             shown = tracker.send(record, reports if path == waiting[-1] else None)
         except SendFailed as exc:
-            left = len(waiting) - sent
+            left = len(outbox.pending(box))
             raise TrackingError(
                 f"tracking: the MLflow server {tracker.location} (from {setting}) did not take run "
                 f"{record.run_id}: {exc}; {left} record(s) kept in {display_path(box)}: send them with "

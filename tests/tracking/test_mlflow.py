@@ -171,6 +171,22 @@ def test_a_server_that_is_not_mlflow_refuses_and_the_record_waits(tmp_path: Path
     assert len(outbox.pending(outbox.folder(Workspace.for_spec(loaded.path)))) == 1
 
 
+def test_a_damaged_outbox_file_is_set_aside_and_the_rest_is_sent(tmp_path: Path, mlflow_server: str) -> None:
+    loaded = project(tmp_path, f"{{backend: mlflow, uri: '{mlflow_server}', experiment: damaged}}")
+    box = outbox.folder(Workspace.for_spec(loaded.path))
+    box.mkdir(parents=True)
+    (box / "00000000000000000001-cut-short.json").write_text('{"run_id": "x", ')
+    (box / "00000000000000000002-not-a-record.json").write_text('{"run_id": "x"}')
+    outbox.put(box, replace(RECORD, run_id="local-damaged"))
+    log, out = quiet()
+
+    assert tracking.sync(loaded, log) == 1
+    assert sorted(p.name for p in box.iterdir()) == ["00000000000000000001-cut-short.damaged",
+                                                     "00000000000000000002-not-a-record.damaged"]
+    assert out.getvalue().count("which is not a run record") == 2
+    runs_of(MlflowClient(mlflow_server), "damaged", "local-damaged")
+
+
 def test_no_server_named_keeps_the_record_and_says_what_to_set(tmp_path: Path) -> None:
     loaded = project(tmp_path, "{backend: mlflow}")
     log, _ = quiet()
