@@ -51,6 +51,7 @@ class SpecError(MlspecError):
                 lines.append(f"  {p.line:>4} | {text}")
                 lines.append(f"       | {' ' * (p.col - 1)}^")
         if len(self.problems) > 1:
-            file = self.problems[0].file
+            # The file's name, even when a `--set` argument (line 0, sorted first) has problems too.
+            file = next((p.file for p in self.problems if p.line), "--set")
             lines.append(f"{file}: {len(self.problems)} problems")
         return "\n".join(lines)

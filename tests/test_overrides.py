@@ -124,12 +124,12 @@ def test_every_bad_key_is_reported_at_once_and_the_file_keeps_its_lines() -> Non
     assert str(caught.value).splitlines() == [
         "--set training.seed=x: training.seed: expected a whole number, got the string 'x'",
         "mlspec.yaml:22:13: evaluation.champion: expected a mapping, got the number 3",
-        "--set training.seed=x: 2 problems",
+        "mlspec.yaml: 2 problems",
     ]
     with pytest.raises(SpecError) as caught:
         loaded_with("a=1", "b.c=2")
     assert [line.split(":")[0] for line in str(caught.value).splitlines()] == ["--set a=1", "--set b.c=2",
-                                                                               "--set a=1"]
+                                                                               "--set"]
 
 
 def mlspec(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
