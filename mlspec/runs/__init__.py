@@ -53,9 +53,11 @@ def keep(loaded: Loaded, record: RunRecord, store: Store | None, log: Log) -> Ke
 
 def open_history(loaded: Loaded, store: Store | None) -> tuple[History, Imported | None]:
     """The workspace's history, with the store's parts it lacked imported first (``store`` None: local only)."""
-    history = History.of(Workspace.for_spec(loaded.path))
+    workspace = Workspace.for_spec(loaded.path)
+    history = History.of(workspace)
     if store is None:
         return history, None
+    workspace.claim()  # importing writes the history: only into a workspace that is mlspec's
     return history, import_parts(history, store)
 
 

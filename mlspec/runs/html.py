@@ -48,7 +48,9 @@ def view(c: Comparison, params: Sequence[str] = ()) -> dict[str, Any]:
     for param in params:
         if param not in known:
             raise MlspecError(f"--param {param!r}: no run has that param" + did_you_mean(param, known))
-    chosen = list(params) or [r.name for r in c.params if not r.name.endswith(".estimator")][:MOST_PARAMS]
+    # By default the params a person set: not the estimator's name, nor a search's summary (its score is a result).
+    chosen = list(params) or [r.name for r in c.params
+                              if not r.name.endswith(".estimator") and ".search." not in r.name][:MOST_PARAMS]
     for param in chosen:
         # The metrics of the model the param belongs to; the champion's for a param of no evaluated model.
         model = param.split(".", 1)[0]

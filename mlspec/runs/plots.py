@@ -68,8 +68,13 @@ def scatter(metric: str, param: str, points: Sequence[tuple[Any, float, str]]) -
             ax.set_xticks(range(len(categories)), categories)
         ys = [y for _, y, _ in points]
         ax.scatter(xs, ys, color="#d1242f")
+        right = max(xs)
         for x, y, label in zip(xs, ys, (p[2] for p in points), strict=True):
-            ax.annotate(f"{y:.4g} ({label})", (x, y), textcoords="offset points", xytext=(4, 4))
+            # Labels of the rightmost points go to their left, so none runs off the plot.
+            last = x == right and len(set(xs)) > 1
+            ax.annotate(f"{y:.4g} ({label})", (x, y), textcoords="offset points", xytext=(-4 if last else 4, 4),
+                        ha="right" if last else "left")
+        ax.margins(x=0.15, y=0.15)
         ax.set_xlabel(param)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
