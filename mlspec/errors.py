@@ -27,7 +27,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.col}"
+        # Line 0: a problem of a command-line argument (``--set KEY=VALUE``), which has no position.
+        where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
@@ -50,6 +51,7 @@ class SpecError(MlspecError):
                 lines.append(f"  {p.line:>4} | {text}")
                 lines.append(f"       | {' ' * (p.col - 1)}^")
         if len(self.problems) > 1:
-            file = self.problems[0].file
+            # The file's name, even when a `--set` argument (line 0, sorted first) has problems too.
+            file = next((p.file for p in self.problems if p.line), "--set")
             lines.append(f"{file}: {len(self.problems)} problems")
         return "\n".join(lines)

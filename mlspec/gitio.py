@@ -88,3 +88,36 @@ def is_shallow(directory: Path) -> bool:
     if done.returncode != 0:
         raise GitError(_first_line(done.stderr))
     return done.stdout.strip() == b"true"
+
+
+def worktree(directory: Path) -> tuple[str | None, str | None, bool] | None:
+    """HEAD's commit (None before the first commit), the branch checked out (None when detached) and whether
+    tracked files differ from HEAD, from one ``git status``; None outside a work tree (or without git)."""
+    try:
+        done = _git(directory, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    except GitError:
+        return None
+    if done.returncode != 0:
+        return None
+    commit = branch = None
+    dirty = False
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("# branch.oid "):
+            oid = line.removeprefix("# branch.oid ")
+            commit = oid if oid != "(initial)" else None
+        elif line.startswith("# branch.head "):
+            head = line.removeprefix("# branch.head ")
+            branch = head if head != "(detached)" else None
+        elif line and not line.startswith("#"):
+            dirty = True
+    return commit, branch, dirty
+
+
+def user(directory: Path) -> str | None:
+    """``user.email`` from git's configuration, else ``user.name``, in one call; None when neither is set."""
+    try:
+        done = _git(directory, "config", "--get-regexp", r"^user\.(email|name)$")
+    except GitError:
+        return None
+    found = dict(line.partition(" ")[::2] for line in done.stdout.decode("utf-8", "replace").splitlines())
+    return found.get("user.email") or found.get("user.name") or None

@@ -11,12 +11,14 @@ import os
 import re
 import types
 import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Discriminator, Tag, ValidationError
 
+from mlspec import overrides as O
 from mlspec import spec as S
 from mlspec.checks import Finding, check
 from mlspec.errors import MlspecError, Problem, SpecError
@@ -36,6 +38,8 @@ class Loaded:
     warnings: tuple[Problem, ...] = ()
     overrides: tuple[str, ...] = ()
     """The ``--set KEY=VALUE`` arguments applied over the file, as given (recorded with the run)."""
+    placed: Mapping[PathT, str] = field(default_factory=dict, repr=False)
+    """Document path of each overridden value → its ``--set`` argument, where its problems are shown."""
 
     @property
     def root(self) -> Path:
@@ -50,16 +54,19 @@ class Loaded:
         return self.doc.keys.get(p, Mark(1, 1))
 
 
-def load_spec(path: str | os.PathLike[str] = DEFAULT_SPEC) -> S.Spec:
+def load_spec(path: str | os.PathLike[str] = DEFAULT_SPEC, overrides: Sequence[str] = ()) -> S.Spec:
     """Load and fully validate a spec file; raise :class:`SpecError` listing every problem."""
-    return load(path).spec
+    return load(path, overrides).spec
 
 
-def load(path: str | os.PathLike[str] = DEFAULT_SPEC) -> Loaded:
-    """Like :func:`load_spec`, also returning the document and the warnings."""
+def load(path: str | os.PathLike[str] = DEFAULT_SPEC, overrides: Sequence[str] = ()) -> Loaded:
+    """Like :func:`load_spec`, also returning the document and the warnings. ``overrides`` are ``--set``
+    arguments (``KEY=VALUE``, ``+KEY=VALUE``, see :mod:`mlspec.overrides`), applied over the file before
+    validation."""
     file = Path(path)
+    parsed = [O.parse(text) for text in overrides]  # a malformed argument fails before the file is read
     text = read_text(file)
-    return load_text(text, str(path), base=file)
+    return load_text(text, str(path), base=file, overrides=parsed)
 
 
 def read_text(file: Path) -> str:
@@ -92,44 +99,51 @@ def read_text(file: Path) -> str:
         raise SpecError([Problem(str(file), line, col, "", "file is not valid UTF-8; save it as UTF-8")]) from None
 
 
-def load_text(text: str, filename: str = DEFAULT_SPEC, base: Path | None = None) -> Loaded:
-    """Validate spec text; ``filename`` is only used in messages, ``base`` to resolve relative paths."""
+def load_text(text: str, filename: str = DEFAULT_SPEC, base: Path | None = None,
+              overrides: Sequence[O.Override | str] = ()) -> Loaded:
+    """Validate spec text; ``filename`` is only used in messages, ``base`` to resolve relative paths;
+    ``overrides`` (``--set`` arguments, parsed or as given) are applied over the text's document."""
     try:
         doc = parse(text)
     except YamlError as exc:
         raise SpecError([Problem(filename, exc.line, exc.col, _display(exc.path), exc.message)], text) from None
+    given = [o if isinstance(o, O.Override) else O.parse(o) for o in overrides]
+    placed: dict[PathT, str] = {}
+    if given and isinstance(doc.data, dict):
+        doc, placed = O.apply(doc, given, S.Spec)
     if not isinstance(doc.data, dict):
         raise SpecError(
             [Problem(filename, 1, 1, "", f"the file must be a mapping of sections (version, project, data, ...), "
                      f"got {_describe(doc.data)}")],
             text,
         )
-    problems = _version_problem(doc, filename)
+    problems = _version_problem(doc, filename, placed)
     if problems:
         raise SpecError(problems, text)
     try:
         spec = S.Spec.model_validate(doc.data)
     except ValidationError as exc:
-        raise SpecError(_from_pydantic(exc, doc, filename), text) from None
+        raise SpecError(_from_pydantic(exc, doc, filename, placed), text) from None
 
     findings = check(spec, base.parent if base is not None else Path.cwd())
-    errors = [_locate_finding(f, doc, filename) for f in findings if not f.warning]
+    errors = [_locate_finding(f, doc, filename, placed) for f in findings if not f.warning]
     if errors:
         raise SpecError(errors, text)
-    warnings = tuple(sorted(_locate_finding(f, doc, filename) for f in findings if f.warning))
-    return Loaded(spec=spec, path=base or Path(filename), doc=doc, warnings=warnings)
+    warnings = tuple(sorted(_locate_finding(f, doc, filename, placed) for f in findings if f.warning))
+    return Loaded(spec=spec, path=base or Path(filename), doc=doc, warnings=warnings,
+                  overrides=tuple(o.text for o in given), placed=placed)
 
 
-def _version_problem(doc: Document, filename: str) -> list[Problem]:
+def _version_problem(doc: Document, filename: str, placed: Mapping[PathT, str]) -> list[Problem]:
     """Check `version` first: against a future format, every other message would mislead."""
     version = doc.data.get("version")
     if "version" not in doc.data:
         return [Problem(filename, 1, 1, "", f"missing required key 'version'; add `version: {S.SPEC_VERSION}` "
                         "at the top")]
     if version != S.SPEC_VERSION or isinstance(version, bool):
-        m = doc.values[("version",)]
-        return [Problem(filename, m.line, m.col, "version", f"unsupported spec version {version!r}; this mlspec "
-                        f"reads version {S.SPEC_VERSION} (upgrade mlspec for newer specs)")]
+        m = doc.values.get(("version",), Mark(1, 1))
+        return [_problem(filename, placed, ("version",), m, "version", f"unsupported spec version {version!r}; "
+                         f"this mlspec reads version {S.SPEC_VERSION} (upgrade mlspec for newer specs)")]
     return []
 
 
@@ -176,23 +190,33 @@ def _display(path: PathT) -> str:
     return out
 
 
-def _locate_finding(f: Finding, doc: Document, filename: str) -> Problem:
+def _problem(filename: str, placed: Mapping[PathT, str], path: PathT, mark: Mark, shown: str,
+             message: str) -> Problem:
+    """A problem at ``path`` of the document: at its line, or at the ``--set`` argument that put it there."""
+    for at in range(len(path), -1, -1):
+        where = placed.get(path[:at])
+        if where is not None:
+            return Problem(where, 0, 0, shown, message)
+    return Problem(filename, mark.line, mark.col, shown, message)
+
+
+def _locate_finding(f: Finding, doc: Document, filename: str, placed: Mapping[PathT, str]) -> Problem:
     path, _ = _resolve(doc.data, tuple(f.path))
     mark = _position(doc, path, f.at_key)
     # A finding about a key (e.g. a gate on an unknown metric) names the key in its message; show the parent.
     shown = path[:-1] if f.at_key else path
-    return Problem(filename, mark.line, mark.col, _display(shown), f.message)
+    return _problem(filename, placed, path, mark, _display(shown), f.message)
 
 
 def locate(loaded: Loaded, findings: list[Finding]) -> list[Problem]:
     """Findings made after loading (``mlspec validate --data``), located in the loaded spec like its own."""
-    return sorted(_locate_finding(f, loaded.doc, str(loaded.path)) for f in findings)
+    return sorted(_locate_finding(f, loaded.doc, str(loaded.path), loaded.placed) for f in findings)
 
 
 # --- pydantic errors ----------------------------------------------------------------------------------------
 
 
-def _from_pydantic(exc: ValidationError, doc: Document, filename: str) -> list[Problem]:
+def _from_pydantic(exc: ValidationError, doc: Document, filename: str, placed: Mapping[PathT, str]) -> list[Problem]:
     problems: set[Problem] = set()
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
@@ -207,7 +231,7 @@ def _from_pydantic(exc: ValidationError, doc: Document, filename: str) -> list[P
             path = shown = (*path, "kind")  # point at the bad tag itself
         message = _message(err, loc, path, at_key)
         mark = _position(doc, path, at_key or kind == "missing")
-        problems.add(Problem(filename, mark.line, mark.col, _display(shown), message))
+        problems.add(_problem(filename, placed, path, mark, _display(shown), message))
     return sorted(p for p in problems if not _explained(p, problems))
 
 

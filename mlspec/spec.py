@@ -12,6 +12,7 @@ import itertools
 import math
 import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -712,6 +713,45 @@ class Store(Model):
         return value
 
 
+# --- tracking -------------------------------------------------------------------------------------------
+
+
+def tracking_uri_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a tracking server's address in the committed spec, or None."""
+    parts = urlsplit(value)
+    shown = sourceurl.redacted(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return f"{shown!r} is not an MLflow server address; write https://host[:port][/path]"
+    if parts.username is not None or parts.password is not None:
+        return (f"{shown!r}: never put credentials in the spec; MLflow reads them from MLFLOW_TRACKING_TOKEN "
+                "or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD")
+    if parts.query or parts.fragment:
+        return f"{shown!r}: a tracking server's address takes no query or fragment (tokens belong in the environment)"
+    return None
+
+
+class Tracking(Model):
+    """Where runs are recorded besides mlspec's own run history (`mlspec runs`), which every run keeps anyway."""
+
+    backend: Literal["local", "mlflow"] = "local"
+    """local: the run history only, no server; mlflow: also an MLflow tracking server, one MLflow run per
+    pipeline run with a nested run per model (params, metrics, tags, the report as an artifact)."""
+    uri: Annotated[str, StringConstraints(min_length=1), Field(json_schema_extra={"format": "uri"})] | None = None
+    """The MLflow tracking server, e.g. https://mlflow.example.com; defaults to the environment variable
+    MLFLOW_TRACKING_URI. Credentials never go here: MLflow reads MLFLOW_TRACKING_TOKEN (or
+    MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD) from the environment."""
+    experiment: NonEmptyStr | None = None
+    """The MLflow experiment the runs go into; defaults to the project's name."""
+
+    @field_validator("uri")
+    @classmethod
+    def _uri_usable(cls, value: str | None) -> str | None:
+        why = tracking_uri_problem(value) if value is not None else None
+        if why:
+            raise ValueError(why)
+        return value
+
+
 # --- monitoring -------------------------------------------------------------------------------------------
 
 DriftMethod = Literal["auto", "psi", "ks", "chi2"]
@@ -946,4 +986,6 @@ class Spec(Model):
     monitoring: Monitoring | None = None
     serving: Serving = Serving()
     """How `mlspec serve` treats inputs unlike the training data."""
+    tracking: Tracking = Tracking()
+    """Where runs are recorded besides the local run history: an MLflow tracking server."""
     ci: CI = CI()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.mlflowserver import QUIET_MLFLOW, running
 from tests.support import EXAMPLE_NAMES, EXAMPLES
 
 
@@ -34,3 +36,16 @@ def project(diabetes_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     root = fresh_copy(diabetes_run, tmp_path)
     monkeypatch.chdir(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``mlflow server`` on 127.0.0.1 with a SQLite store and local artifacts, shared by the session; its URI."""
+    with running(tmp_path_factory.mktemp("mlflow")) as uri:
+        yield uri
+
+
+@pytest.fixture
+def quiet_mlflow(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in QUIET_MLFLOW.items():
+        monkeypatch.setenv(key, value)

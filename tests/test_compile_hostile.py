@@ -105,6 +105,7 @@ FULL: dict[str, Any] = {
     },
     "registry": {"path": ".mlspec/registry"},
     "store": {"url": "s3://bucket/prefix", "endpoint_url": "http://127.0.0.1:5000"},
+    "tracking": {"backend": "mlflow", "uri": "https://mlflow.example.com/ml", "experiment": "demo-runs"},
     "monitoring": {"current": "current", "reference": "train", "schedule": "0 6 * * 1",
                    "drift": {"features": {"age": {"method": "psi"}}}, "on_drift": "retrain"},
     "ci": {"python": "3.11", "mlspec_version": "1.0.0", "default_branch": "main", "requirements": ["xgboost==2.1.0"],
@@ -194,6 +195,9 @@ SLOTS: dict[str, tuple[tuple[Any, ...], bool]] = {
     # Whether there is a store changes the jobs (mlspec.targets.common.has_store); its location never reaches them.
     "store.url": (("store", "url"), False),
     "store.endpoint_url": (("store", "endpoint_url"), False),
+    # Where runs are tracked is read by `mlspec run` when it sends a record, never written into a CI file.
+    "tracking.uri": (("tracking", "uri"), False),
+    "tracking.experiment": (("tracking", "experiment"), False),
     "monitoring.current": (("monitoring", "current"), False),
     "monitoring.reference": (("monitoring", "reference"), False),
     "monitoring.schedule": (("monitoring", "schedule"), True),

@@ -41,7 +41,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("spec", (
         "mlspec.spec", "mlspec.load", "mlspec.checks", "mlspec.graph", "mlspec.schema", "mlspec.rowcondition",
         "mlspec.suitefile", "mlspec.expectations", "mlspec.sources", "mlspec.sources.*", "mlspec.preparecheck",
-        "mlspec.searchcheck",
+        "mlspec.searchcheck", "mlspec.overrides",
     )),
     # The formats and names that stages, backends and commands agree on. A feature package's __init__ only
     # names things (the report's file names, the drift variable) so the compilers can name them too.

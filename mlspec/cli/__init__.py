@@ -4,7 +4,8 @@ Exit codes: 0 ok, 1 a user error or a failed check, 2 bad usage, 3 a bug in mlsp
 No logic lives here; each command is a few lines over :mod:`mlspec`'s API, in the module of its group:
 :mod:`~mlspec.cli.spec` (init, validate, compile, schema), :mod:`~mlspec.cli.pipeline` (run, plan, gate,
 monitor, diff, status), :mod:`~mlspec.cli.report` (report, comment), :mod:`~mlspec.cli.store` (push, pull,
-gc), :mod:`~mlspec.cli.search` (trials) and :mod:`~mlspec.cli.registry` (deploy, registry, serve).
+gc), :mod:`~mlspec.cli.search` (trials), :mod:`~mlspec.cli.runs` (runs) and :mod:`~mlspec.cli.registry` (deploy,
+registry, serve).
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from mlspec import __version__
-from mlspec.cli import pipeline, registry, report, search, spec, store
+from mlspec.cli import pipeline, registry, report, runs, search, spec, store
 from mlspec.cli.common import EXIT_BUG, EXIT_OK, EXIT_USAGE, EXIT_USER, ISSUES_HINT
 
 __all__ = ["EXIT_BUG", "EXIT_OK", "EXIT_USAGE", "EXIT_USER", "build_parser", "main", "run_command"]
 
 COMMANDS = (
     spec.add_init, spec.add_validate, pipeline.add_run, pipeline.add_plan, pipeline.add_gate, pipeline.add_monitor,
-    pipeline.add_diff, search.add_trials, report.add_report, report.add_comment, pipeline.add_status,
-    store.add_push, store.add_pull, store.add_gc, registry.add_deploy, registry.add_registry, registry.add_serve,
-    spec.add_compile, spec.add_schema,
+    pipeline.add_diff, search.add_trials, runs.add_runs, report.add_report, report.add_comment,
+    pipeline.add_status, store.add_push, store.add_pull, store.add_gc, registry.add_deploy, registry.add_registry,
+    registry.add_serve, spec.add_compile, spec.add_schema,
 )
 """Each adds one command, in the order `mlspec --help` lists them."""
 

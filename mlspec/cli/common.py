@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
@@ -20,13 +21,16 @@ EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 ISSUES_HINT = "please report it to the mlspec maintainers with the traceback above"
 
 
-def load(path: str) -> Loaded:
-    """The spec at ``path``; its warnings go to standard error."""
+def load(path: str, overrides: Sequence[str] = ()) -> Loaded:
+    """The spec at ``path`` with the ``--set`` ``overrides`` applied; its warnings go to standard error."""
     from mlspec.load import load as load_spec
 
-    loaded = load_spec(path)
+    loaded = load_spec(path, overrides)
     for warning in loaded.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if loaded.overrides:
+        # Said once, up front: the results that follow are not those of the file alone.
+        print(f"note: {path} with --set {' --set '.join(loaded.overrides)} (the file is unchanged)", file=sys.stderr)
     return loaded
 
 
@@ -53,3 +57,10 @@ def where_options(p: argparse.ArgumentParser) -> None:
                    help="a file registry directory, or a store URL (s3://bucket/prefix, ...) whose registry to use, "
                         "instead of the spec's registry (no spec needed with --model)")
     p.add_argument("--model", metavar="NAME", help="registered model name (default: the spec's project)")
+
+
+def set_option(p: argparse.ArgumentParser) -> None:
+    """``--set KEY=VALUE`` (repeatable): change a value of the spec for this command only (README, Overrides)."""
+    p.add_argument("--set", action="append", default=[], dest="overrides", metavar="[+]KEY=VALUE",
+                   help="change a value of the spec for this command, e.g. training.models.forest.params."
+                        "max_depth=12 (VALUE is YAML; repeatable); +KEY=VALUE adds a key the file does not have")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from mlspec.cli.common import EXIT_OK, EXIT_USER, load, seconds
+from mlspec.cli.common import EXIT_OK, EXIT_USER, load, seconds, set_option
 
 if TYPE_CHECKING:
     from mlspec.cli.common import Subparsers
@@ -18,14 +18,14 @@ WAIT_HELP = "if another run holds the workspace, wait up to SECONDS for it (defa
 def cmd_run(args: argparse.Namespace) -> int:
     from mlspec.runtime.runner import run
 
-    report = run(load(args.file), args.stages, force=args.force, wait=args.wait)
+    report = run(load(args.file, args.overrides), args.stages, force=args.force, wait=args.wait)
     return EXIT_OK if report.ok else EXIT_USER
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from mlspec.runtime.runner import plan, render_plan
 
-    for line in render_plan(plan(load(args.file), args.stages, force=args.force)):
+    for line in render_plan(plan(load(args.file, args.overrides), args.stages, force=args.force)):
         print(line)
     return EXIT_OK
 
@@ -36,7 +36,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from mlspec.runtime.runner import run
     from mlspec.runtime.verdict import shown_verdict
 
-    loaded = load(args.file)
+    loaded = load(args.file, args.overrides)
     if args.baseline:
         resolve(loaded, args.baseline)  # a bad --baseline fails here, before any stage runs
     # --baseline, else MLSPEC_BASELINE: the gate stage and its fingerprint both get it from the run's options.
@@ -91,6 +91,7 @@ def add_run(sub: Subparsers) -> None:
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
     p.add_argument("--force", action="store_true", help="rerun the named stages (all, if none) even if up to date")
     p.add_argument("--wait", type=seconds, default=0.0, metavar="SECONDS", help=WAIT_HELP)
+    set_option(p)
     p.set_defaults(func=cmd_run)
 
 
@@ -99,6 +100,7 @@ def add_plan(sub: Subparsers) -> None:
     p.add_argument("stages", nargs="*", metavar="STAGE", help=STAGES_HELP)
     p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
     p.add_argument("--force", action="store_true", help="plan as `mlspec run --force` would run")
+    set_option(p)
     p.set_defaults(func=cmd_plan)
 
 
@@ -109,6 +111,7 @@ def add_gate(sub: Subparsers) -> None:
                    help="compare with this git revision's mlspec.lock, an mlspec.lock / metrics.json file, or "
                         "the registry version ALIAS names (default: evaluation.baseline)")
     p.add_argument("--wait", type=seconds, default=0.0, metavar="SECONDS", help=WAIT_HELP)
+    set_option(p)
     p.set_defaults(func=cmd_gate)
 
 

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from mlspec.cli.common import EXIT_OK, EXIT_USER, load
+from mlspec.cli.common import EXIT_OK, EXIT_USER, load, set_option
 from mlspec.targets import NAMES as PLATFORM_NAMES
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    loaded = load(args.file)
+    loaded = load(args.file, args.overrides)
     if args.data:
         check_data(loaded)
     if not args.quiet:
@@ -130,6 +130,7 @@ def add_validate(sub: Subparsers) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing when the spec is valid")
     p.add_argument("--data", action="store_true",
                    help="also import the estimators and read the data headers and labels (what training will meet)")
+    set_option(p)
     p.set_defaults(func=cmd_validate)
 
 

@@ -20,13 +20,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from mlspec.platforms import github, gitlab
-from mlspec.platforms.base import DriftIssue, JobFacts, Platform
+from mlspec.platforms.base import DriftIssue, JobFacts, Pipeline, Platform
 from mlspec.platforms.comments import Thread
 
 PLATFORMS: tuple[Platform, ...] = (github.PLATFORM, gitlab.PLATFORM)
 """In detection order."""
 
-__all__ = ["PLATFORMS", "DriftIssue", "JobFacts", "Platform", "Thread", "artifact_url", "commit", "detect",
+__all__ = ["PLATFORMS", "DriftIssue", "JobFacts", "Pipeline", "Platform", "Thread", "artifact_url", "commit", "detect",
            "in_ci", "job_summary", "merge_target", "names", "pushed_branch", "run_url"]
 
 

@@ -26,6 +26,18 @@ class JobFacts:
 
 
 @dataclass(frozen=True)
+class Pipeline:
+    """The pipeline run a job belongs to, as every job of it sees it: what the run history files its part under."""
+
+    id: str
+    """The platform's id of the pipeline run, with the attempt where a re-run keeps that id."""
+    job: str
+    """The job, as the platform names it (matrix values included where the platform adds them)."""
+    branch: str | None
+    """The branch built: a pull/merge request's source branch, else the pushed one."""
+
+
+@dataclass(frozen=True)
 class DriftIssue:
     """What the drift issue says, platform aside; the platform finds the open one by ``marker``."""
 
@@ -74,6 +86,10 @@ class Platform(ABC):
     @abstractmethod
     def run_url(self, env: Mapping[str, str]) -> str | None:
         """The page of this pipeline run."""
+
+    def pipeline(self, env: Mapping[str, str]) -> Pipeline | None:
+        """The pipeline run this job belongs to; None when the variables that name it are not set."""
+        return None
 
     def artifact_url(self, env: Mapping[str, str], path: Path) -> str | None:
         """A link to ``path`` among the job's artifacts: ``""`` when it is not one, None when the platform

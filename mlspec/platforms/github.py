@@ -26,7 +26,7 @@ from pathlib import Path
 from mlspec import __version__, jsonio
 from mlspec.errors import MlspecError
 from mlspec.platforms import issues
-from mlspec.platforms.base import DriftIssue, JobFacts, Platform
+from mlspec.platforms.base import DriftIssue, JobFacts, Pipeline, Platform
 from mlspec.platforms.comments import Thread
 from mlspec.platforms.http import Client
 
@@ -72,6 +72,14 @@ class GitHub(Platform):
             return None
         server, repo, run = (env[k] for k in _RUN_VARS)
         return f"{server}/{repo}/actions/runs/{run}"
+
+    def pipeline(self, env: Mapping[str, str]) -> Pipeline | None:
+        # A re-run keeps GITHUB_RUN_ID and counts GITHUB_RUN_ATTEMPT up: each attempt is its own run.
+        if not env.get("GITHUB_RUN_ID"):
+            return None
+        attempt = env.get("GITHUB_RUN_ATTEMPT", "1")
+        run = env["GITHUB_RUN_ID"] + ("" if attempt == "1" else f"-{attempt}")
+        return Pipeline(run, env.get("GITHUB_JOB") or "job", env.get("GITHUB_HEAD_REF") or self.pushed_branch(env))
 
     def job_summary(self, env: Mapping[str, str]) -> tuple[str, Path] | None:
         return (SUMMARY_VAR, Path(env[SUMMARY_VAR])) if env.get(SUMMARY_VAR) else None

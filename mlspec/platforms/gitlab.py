@@ -23,7 +23,7 @@ from pathlib import Path
 from mlspec import __version__
 from mlspec.errors import MlspecError
 from mlspec.platforms import issues
-from mlspec.platforms.base import DriftIssue, JobFacts, Platform
+from mlspec.platforms.base import DriftIssue, JobFacts, Pipeline, Platform
 from mlspec.platforms.comments import Thread
 from mlspec.platforms.http import Client
 
@@ -57,6 +57,14 @@ class GitLab(Platform):
 
     def run_url(self, env: Mapping[str, str]) -> str | None:
         return env.get("CI_PIPELINE_URL") or None
+
+    def pipeline(self, env: Mapping[str, str]) -> Pipeline | None:
+        # A retried job runs again in the same pipeline (CI_PIPELINE_ID): it adds a part to the same run.
+        if not env.get("CI_PIPELINE_ID"):
+            return None
+        branch = (env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or env.get("CI_COMMIT_BRANCH")
+                  or env.get("CI_COMMIT_REF_NAME"))
+        return Pipeline(env["CI_PIPELINE_ID"], env.get("CI_JOB_NAME") or "job", branch)
 
     def artifact_url(self, env: Mapping[str, str], path: Path) -> str | None:
         job, project_dir = env.get("CI_JOB_URL"), env.get("CI_PROJECT_DIR")

@@ -30,6 +30,12 @@ looking. After a stage runs successfully (``store.push``) its outputs, then its 
 failed verdict is not pushed. A store that does not answer stops the run with its :class:`StoreError` (exit
 1): what the workspace holds stays as it is, and ``mlspec push`` sends what a stopped push did not.
 
+Every run is recorded (:mod:`mlspec.runs`): once the stages are done, still holding the workspace, the
+runner builds the run's record from the outcomes and the outputs of the stages it brought up to date, keeps
+it in the workspace's history, mirrors it to the store and sends it to the tracking backend. A run a store
+error stops is recorded too, with the stages it finished. A backend that does not take the record makes the
+run fail (exit 1) with nothing else undone; :func:`plan` records nothing.
+
 What a run is asked beyond the spec (the gate's baseline) is one :class:`~mlspec.runtime.context.RunOptions`,
 given to every fingerprint and every stage of the run; without one, :func:`run` and :func:`plan` take it from
 the environment (``MLSPEC_BASELINE``), once.
@@ -51,6 +57,7 @@ from mlspec.errors import MlspecError
 from mlspec.fsutil import atomic_write_text, remove_stale_writes
 from mlspec.graph import Stage
 from mlspec.load import Loaded
+from mlspec.runs.record import StageRun
 from mlspec.runtime import lockfile
 from mlspec.runtime.cilog import Log
 from mlspec.runtime.context import RunOptions, StageContext, StageError, StageResult
@@ -122,6 +129,8 @@ class StageOutcome:
     stage_id: str
     status: Status
     detail: str = ""
+    seconds: float | None = None
+    """Wall time of the stage when it ran (or failed) here; None when it was skipped or fetched."""
 
 
 @dataclass(frozen=True)
@@ -131,10 +140,14 @@ class Report:
     workspace: Workspace
     left: tuple[str, ...] = ()
     """Monitoring-only stages not run because their data is absent (:mod:`mlspec.runtime.deferred`)."""
+    run_id: str | None = None
+    """The run's id in the run history (:mod:`mlspec.runs`)."""
+    errors: tuple[str, ...] = ()
+    """Problems after the stages (a tracking backend that did not take the record): the run is not ok."""
 
     @property
     def ok(self) -> bool:
-        return all(o.status in ("ran", "up to date") for o in self.outcomes)
+        return not self.errors and all(o.status in ("ran", "up to date") for o in self.outcomes)
 
 
 def run(
@@ -146,6 +159,7 @@ def run(
     ``store``: the spec's store (``store.url`` or ``MLSPEC_STORE``) by default; None runs without one.
     """
     log = log or Log()
+    started = time.time()
     options = options if options is not None else RunOptions.from_environ()
     store = open_store(loaded) if store == "spec" else store
     stages = build(loaded.spec)
@@ -165,12 +179,41 @@ def run(
                     log.line(f"skip {stage.id}: {left[stage.id]}")
                 else:
                     state.step(stage, forced=force and stage.id in named)
-        finally:
+        except MlspecError:
             state.cache.save()
-    report = Report(tuple(state.outcomes.values()), lock_path, workspace, tuple(left))
+            _keep(state, names, force, started, stopped=True)  # what the stopped run did is still recorded
+            raise
+        state.cache.save()
+        run_id, errors = _keep(state, names, force, started)
+    for error in errors:
+        log.error(f"error: {error}")
+    report = Report(tuple(state.outcomes.values()), lock_path, workspace, tuple(left), run_id, errors)
     for line in summary(report):
         log.line(line)
     return report
+
+
+def _keep(state: _Run, names: Sequence[str], force: bool, started: float,
+          stopped: bool = False) -> tuple[str | None, tuple[str, ...]]:
+    """Record the run in the history (:mod:`mlspec.runs`); its id and the errors to report.
+
+    ``stopped``: the run is ending with an error of its own, which must not be hidden by one of the history's.
+    """
+    from mlspec import runs
+    from mlspec.runs.build import build
+
+    stages = [StageRun(o.stage_id, FROM_STORE if o.detail == FROM_STORE else o.status, o.seconds,
+                       "" if o.detail == FROM_STORE else o.detail) for o in state.outcomes.values()]
+    try:
+        record = build(state.loaded, state.workspace, stages, state.current, names=names, force=force,
+                       started=started, finished=time.time())
+        kept = runs.keep(state.loaded, record, state.store, state.log)
+    except MlspecError as exc:
+        if not stopped:
+            raise
+        state.log.line(f"warning: the run was not recorded in the run history: {exc}")
+        return None, ()
+    return record.run_id, kept.errors
 
 
 @dataclass
@@ -189,6 +232,9 @@ class _Run:
     output_digests: dict[str, str] = field(default_factory=dict)
     corrupt: dict[str, set[str]] = field(default_factory=dict)
     """Stage id → digests the run cache holds corrupt (found by a fetch): that stage's push repairs them."""
+    current: set[str] = field(default_factory=set)
+    """Stages whose outputs in the workspace are this run's (up to date, fetched, ran, or a failed verdict's):
+    what the run's record reads."""
 
     def __post_init__(self) -> None:
         self.cache = StatCache(self.workspace.stat_cache_file)
@@ -209,6 +255,7 @@ class _Run:
                 self._write(self.lock.with_entry(stage.id, entry))
             self.output_digests[stage.id] = outputs_fingerprint(entry.outputs)
             self._record(StageOutcome(stage.id, "up to date"), f"skip {stage.id}: up to date")
+            self.current.add(stage.id)
             self._restore(stage, entry)
             return
         if not forced and self.store is not None and self.store.settings.run_cache and self._fetch(stage, facts):
@@ -244,6 +291,7 @@ class _Run:
         self.output_digests[stage.id] = outputs_fingerprint(entry.outputs)
         self._record(StageOutcome(stage.id, "up to date", FROM_STORE),
                      f"fetch {stage.id}: {FROM_STORE} {self.store.location} ({got.describe()})")
+        self.current.add(stage.id)
         self._restore(stage, entry)
         return True
 
@@ -278,11 +326,13 @@ class _Run:
                 result = _call(stage, ctx)
             except StageError as exc:
                 error = exc
-        took = f"{time.monotonic() - started:.2f} s"
+        seconds = time.monotonic() - started
+        took = f"{seconds:.2f} s"
         if error is not None:
             shutil.rmtree(tmp, ignore_errors=True)
             self._report_error(stage, str(error), error.spec_path)
-            self._record(StageOutcome(stage.id, "failed", str(error)), f"failed {stage.id} after {took}")
+            self._record(StageOutcome(stage.id, "failed", str(error), round(seconds, 3)),
+                         f"failed {stage.id} after {took}")
             return
         if result.failed is not None:
             # Out of the lock first: a crash after this leaves the stage stale, whatever its outputs say.
@@ -291,7 +341,8 @@ class _Run:
             self.workspace.swap_in(tmp, stage.id)
             for message, spec_path in result.failures or [(result.failed, ())]:
                 self._report_error(stage, message, spec_path)
-            self._record(StageOutcome(stage.id, "failed", result.failed),
+            self.current.add(stage.id)
+            self._record(StageOutcome(stage.id, "failed", result.failed, round(seconds, 3)),
                          f"failed {stage.id} in {took}" + (f": {result.summary}" if result.summary else ""))
             return
         outputs = manifest(tmp, file_digest) or {}
@@ -307,7 +358,8 @@ class _Run:
         atomic_write_text(record, lockfile.entry_to_json(entry))
         self._write(self.lock.with_entry(stage.id, entry))
         self.output_digests[stage.id] = outputs_fingerprint(outputs)
-        self._record(StageOutcome(stage.id, "ran", result.summary),
+        self.current.add(stage.id)
+        self._record(StageOutcome(stage.id, "ran", result.summary, round(seconds, 3)),
                      f"ok {stage.id} in {took}" + (f": {result.summary}" if result.summary else ""))
         if self.store is not None and self.store.settings.push:
             self._push(stage, entry)
@@ -364,6 +416,7 @@ def summary(report: Report) -> list[str]:
         "mlspec run: " + ", ".join(parts),
         f"lock: {display_path(report.lock_path)}",
         f"outputs: {display_path(report.workspace.stages_dir)}",
+        *([f"history: run {report.run_id} (`mlspec runs show {report.run_id}`)"] if report.run_id else []),
     ]
 
 

@@ -10,6 +10,8 @@ directory, relative to the current directory)::
     trials/<model>/         a search's trial results by fingerprint (:mod:`mlspec.runtime.search.cache`)
     stat-cache.json         file digests by stat data (see :class:`mlspec.runtime.hashing.StatCache`)
     run.lock                held (flock) by the run using the workspace, and holds that run's pid
+    runs.db                 the run history (:mod:`mlspec.runs.history`; ``runs.db-journal`` while it writes)
+    tracking/outbox/        run records a tracking server has not taken yet (:mod:`mlspec.tracking.outbox`)
     .mlspec-owned           marks the directory as mlspec's (:mod:`mlspec.ownership`): a run refuses a
                             directory of the user's, since it cleans up inside its workspace
 
@@ -43,7 +45,7 @@ POLL_SECONDS = 0.1
 LAYOUT = ownership.Layout(
     "workspace", "workspace",
     frozenset({"stages", "tmp", "records", "stat-cache.json", "run.lock", "registry", "report", "baseline", "trials",
-               "mlspec.schema.json"}), "tmp")
+               "mlspec.schema.json", "runs.db", "runs.db-journal", "tracking"}), "tmp")
 
 
 class WorkspaceBusy(MlspecError):

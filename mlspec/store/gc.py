@@ -10,7 +10,9 @@ Kept, always (the roots):
   and a pipeline's later jobs fetch what its earlier ones pushed without any commit naming it.
 
 Candidates are only keys mlspec writes: run records (``runs/<kind>/<name>/<64 hex>.json``), objects
-(``objects/sha256/<2>/<62>``) and mlspec's own temporary names under ``tmp/`` left by killed uploads. Nothing is
+(``objects/sha256/<2>/<62>``) and mlspec's own temporary names under ``tmp/`` left by killed uploads. The run
+history (``history/``, :mod:`mlspec.runs.mirror`) is never a candidate, nor is ``registry/``: they are what a
+team keeps, not a cache (a history part names data digests, but does not keep their objects alive). Nothing is
 deleted without ``delete=True``; records go before objects, so a record never names a deleted object.
 
 The roots come from the git history of *this* clone, so it refuses a shallow clone (most CI checkouts), and it

@@ -3,7 +3,8 @@ Python, no cache, no downloads of earlier jobs' artifacts (a workflow with a sto
 only thing jobs share. Three runs on one repository: the first push to main (train, gate without a baseline,
 deploy into the store's registry), a pull request gated against the store's ``production`` version, scored on
 the same rows, with the paired significance test computed, and the monitoring schedule with drifted data in the
-bucket (monitor finds production in the store; drift → retrain → gate → deploy)."""
+bucket (monitor finds production in the store; drift → retrain → gate → deploy). Last, a laptop with the repository
+and the store lists the three runs, each made of its jobs' parts."""
 
 from __future__ import annotations
 
@@ -17,13 +18,15 @@ import yaml
 from tests.e2e import act_local
 from tests.e2e.jobpython import JobPython, executor_env
 from tests.e2e.project import DEFAULT_BRANCH, FEATURE_BRANCH, git
-from tests.e2e.storeproject import make_store_project
+from tests.e2e.storeproject import clone_at, make_store_project
 from tests.e2e.test_store_gitlab import CHANGE
 from tests.store.conftest import StoreServer, new_bucket
+from tests.support import run_mlspec
 
 WORKFLOW = Path(".github/workflows/mlspec.yml")
 MONITOR_WORKFLOW = Path(".github/workflows/mlspec-monitor.yml")
 REPOSITORY = "mlspec-e2e/project"
+RUN_IDS = {"push": "9001", "pull-request": "9002", "schedule": "9003"}
 
 
 def _name(job: act_local.Job) -> str:
@@ -52,7 +55,8 @@ def test_workflow_runs_share_only_the_store(tmp_path: Path, home: Path, job_pyth
         artifacts = tmp_path / f"artifacts-{run}"
         artifacts.mkdir()
         job_env = {"MLSPEC_E2E_PYTHON": str(job_python.base), "MLSPEC_E2E_DEPS": str(job_python.deps),
-                   "MLSPEC_E2E_ARTIFACTS": str(artifacts), "PIP_NO_INDEX": "1"}
+                   "MLSPEC_E2E_ARTIFACTS": str(artifacts), "PIP_NO_INDEX": "1",
+                   "GITHUB_RUN_ID": RUN_IDS[run]}  # act numbers every run 1; GitHub's ids differ
         secrets = {k: v for k, v in project.ci_variables().items() if k != "STORE_ENDPOINT"}
         result = act_local.run(project.root, project.root / workflow, event_name, event, executor_env(home), job_env,
                                {"MLSPEC_INSTALL": str(job_python.wheel), "STORE_ENDPOINT": project.endpoint},
@@ -93,3 +97,15 @@ def test_workflow_runs_share_only_the_store(tmp_path: Path, home: Path, job_pyth
     assert _says(jobs["monitor"], r"monitor: drift in "), jobs["monitor"].output
     assert jobs["gate"].result == "success" and _says(jobs["gate"], r"gate: pass"), jobs["gate"].output
     assert jobs["deploy-production"].result == "success", jobs["deploy-production"].output
+
+    # 4. A laptop with the repository and the store: each workflow run is one run of the history, its jobs' parts.
+    laptop = clone_at(project, DEFAULT_BRANCH, tmp_path / "laptop")
+    listed = run_mlspec("runs", "--json", "-f", str(laptop / "mlspec.yaml"), cwd=laptop, env=project.env())
+    assert listed.returncode == 0, listed.stderr
+    runs = {r["run_id"]: r for r in json.loads(listed.stdout)}
+    assert sorted(runs) == ["github-9001", "github-9002", "github-9003"], sorted(runs)
+    push, pull = runs["github-9001"], runs["github-9002"]
+    assert {"train", "evaluate", "gate"} <= set(push["part"].split("+")), push["part"]
+    assert push["branch"] == DEFAULT_BRANCH and push["verdict"] == "passed"
+    assert pull["branch"] == FEATURE_BRANCH and pull["params"]["logreg"]["params"]["C"] == 0.5
+    assert "monitor" in {s["id"] for s in runs["github-9003"]["stages"]}

@@ -11,11 +11,14 @@ One repository, in the order a team lives it:
 4. a schedule with drifted production data in the bucket: monitor finds ``production`` in the store; drift →
    retrain → gate → deploy;
 5. a second clone at the commit of step 1, after the training object was replaced: ``mlspec pull`` brings back
-   the exact bytes that commit trained on.
+   the exact bytes that commit trained on;
+6. on that laptop (the repository and the store, nothing else), `mlspec runs` lists the four pipelines, each one
+   run made of its jobs' parts, and compares the merge request's params with the first push's.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -26,8 +29,11 @@ from tests.e2e.jobpython import JobPython, executor_env
 from tests.e2e.project import DEFAULT_BRANCH, FEATURE_BRANCH, git
 from tests.e2e.storeproject import TRAIN_OBJECT, clone_at, make_store_project
 from tests.store.conftest import StoreServer, new_bucket
+from tests.support import run_mlspec
 
-PUSH = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": DEFAULT_BRANCH}
+# GitLab sets GITLAB_CI=true in every job; gitlab-ci-local sets "false" unless told, which would make each job's
+# run-history part a local run of its own instead of a part of its pipeline's run.
+PUSH = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": DEFAULT_BRANCH, "GITLAB_CI": "true"}
 MERGE_REQUEST = {
     "CI_PIPELINE_SOURCE": "merge_request_event",
     "CI_MERGE_REQUEST_IID": "1",
@@ -35,7 +41,7 @@ MERGE_REQUEST = {
     "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": DEFAULT_BRANCH,
     "GITLAB_CI": "true",
 }
-SCHEDULE = {"CI_PIPELINE_SOURCE": "schedule"}
+SCHEDULE = {"CI_PIPELINE_SOURCE": "schedule", "GITLAB_CI": "true"}
 # The merge request: a stronger regularisation of the champion, so the gate has a real difference to judge.
 CHANGE = ("params: {C: 1.0, max_iter: 1000}", "params: {C: 0.5, max_iter: 1000}")
 
@@ -116,3 +122,24 @@ def test_pipelines_share_only_the_store(tmp_path: Path, home: Path, job_python: 
     assert len(kept) == 1 and kept[0].read_bytes() == trained_on, said
     said = project.mlspec("pull", "data:train", "--current", "-f", str(old / "mlspec.yaml"), cwd=old)
     assert kept[0].read_bytes() == replaced, said
+
+    # 6. The laptop's `mlspec runs`: every pipeline's jobs recorded their parts in the store.
+    listed = run_mlspec("runs", "--json", "-f", str(laptop / "mlspec.yaml"), cwd=laptop, env=project.env())
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(r"^imported \d+ parts of runs from the store", listed.stderr, re.M), listed.stderr
+    runs = json.loads(listed.stdout)
+    assert runs[0]["part"] == "local" and runs[0]["command"] == ["data:train"]  # the laptop's own run
+    ci = runs[1:]
+    assert [r["run_id"][:7] for r in ci] == ["gitlab-"] * 4 and len({r["run_id"] for r in ci}) == 4
+    schedule, merged, merge_request, first = ci  # newest first
+    parts = set(first["part"].split("+"))
+    assert {"train: [logreg]", "train: [forest]", "evaluate", "gate"} <= parts, first["part"]
+    assert first["branch"] == DEFAULT_BRANCH and first["verdict"] == "passed" and first["champion"] == "logreg"
+    assert {s["id"]: s["status"] for s in first["stages"]}["train:logreg"] == "ran"
+    assert set(first["metrics"]) == {"logreg", "forest"}
+    assert merge_request["branch"] == FEATURE_BRANCH and merged["branch"] == DEFAULT_BRANCH
+    assert "monitor" in {s["id"] for s in schedule["stages"]}
+    compared = run_mlspec("runs", "compare", first["run_id"], merge_request["run_id"], "--json", "--local",
+                          "-f", str(laptop / "mlspec.yaml"), cwd=laptop, env=project.env())
+    assert compared.returncode == 0, compared.stderr
+    assert json.loads(compared.stdout)["params"] == {"logreg.C": [1.0, 0.5]}

@@ -247,3 +247,16 @@ def test_a_redirect_is_refused_so_the_token_never_leaves_the_api() -> None:
         server.server_close()
     assert "HTTP 302" in str(caught.value)
     assert len(seen) == 1  # the redirect was not followed with the token
+
+
+def test_the_pipeline_a_job_files_its_run_history_part_under() -> None:
+    from mlspec.platforms import Pipeline
+
+    base = {"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "77", "GITHUB_JOB": "train", "GITHUB_REF_TYPE": "branch",
+            "GITHUB_REF_NAME": "main"}
+    assert GITHUB.pipeline(base) == Pipeline("77", "train", "main")
+    assert GITHUB.pipeline({**base, "GITHUB_RUN_ATTEMPT": "1"}) == Pipeline("77", "train", "main")
+    # A re-run attempt is a run of its own; a pull request builds its head branch, not "<n>/merge".
+    pull = {**base, "GITHUB_RUN_ATTEMPT": "2", "GITHUB_REF_NAME": "5/merge", "GITHUB_HEAD_REF": "feature"}
+    assert GITHUB.pipeline(pull) == Pipeline("77-2", "train", "feature")
+    assert GITHUB.pipeline({"GITHUB_ACTIONS": "true"}) is None

@@ -137,3 +137,14 @@ def test_a_refused_token_names_the_scope_and_role() -> None:
     assert str(caught.value) == (
         "GitLab API GET /projects/42/issues?state=opened&labels=mlspec-drift&per_page=100: HTTP 401 Unauthorized: "
         '{"message": "401 Unauthorized"}; MLSPEC_GITLAB_TOKEN needs the api scope and the Reporter role')
+
+
+def test_the_pipeline_a_job_files_its_run_history_part_under() -> None:
+    from mlspec.platforms import Pipeline
+
+    base = {"GITLAB_CI": "true", "CI_PIPELINE_ID": "4242", "CI_JOB_NAME": "train: [forest]", "CI_COMMIT_BRANCH": "main",
+            "CI_COMMIT_REF_NAME": "main"}
+    assert GITLAB.pipeline(base) == Pipeline("4242", "train: [forest]", "main")
+    merge_request = {**base, "CI_COMMIT_BRANCH": "", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature"}
+    assert GITLAB.pipeline(merge_request) == Pipeline("4242", "train: [forest]", "feature")
+    assert GITLAB.pipeline({"GITLAB_CI": "true"}) is None

@@ -33,7 +33,9 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def go(*names: str) -> tuple[runner.Report, list[str], str]:
     out, err = io.StringIO(), io.StringIO()
     report = runner.run(load(Path("mlspec.yaml")), names, log=Log(out, err, {}))
-    return report, [re.sub(r" in \d+\.\d\d s", " in T", line) for line in out.getvalue().splitlines()], err.getvalue()
+    lines = [re.sub(r" in \d+\.\d\d s", " in T", line) for line in out.getvalue().splitlines()
+             if not line.startswith("history: run ")]  # the run's id, new every run (tests/runs checks it)
+    return report, lines, err.getvalue()
 
 
 def test_only_the_monitor_stage_needs_the_current_source(root: Path) -> None:

@@ -60,6 +60,8 @@ def test_gc_keeps_what_committed_locks_and_the_registry_reference(store_env: str
     assert records and objects
 
     before = keys(store)
+    history = {k for k in before if k.startswith("history/")}
+    assert len(history) == 2  # the template's run and this one, mirrored by the run
     assert collect(loaded(root), store).items == []  # everything is younger than an hour
     listed = collect(loaded(root), store, min_age=0)
     assert {i.key for i in listed.records} == records
@@ -75,6 +77,7 @@ def test_gc_keeps_what_committed_locks_and_the_registry_reference(store_env: str
     done = collect(loaded(root), store, delete=True, min_age=0)
     assert done.deleted
     assert keys(store) == before - records - objects - {LEFTOVER}
+    assert history <= keys(store)  # the run history is never a candidate
     for stage_id, entry in one.stages.items():
         assert store.read(record_key(stage_id, entry.fingerprint)) is not None
         assert all(store.has(d) for d in entry.outputs.values())

@@ -105,6 +105,8 @@ def test_a_store_that_is_down_stops_the_run_and_loses_nothing(tmp_path: Path,
     assert "Traceback" not in done.stderr
     assert "error: store s3://bucket/prefix (from MLSPEC_STORE): cannot read runs/gate/_/" in done.stderr
     assert "MLSPEC_STORE_ENDPOINT_URL" in done.stderr
-    # Outputs, records and the lock are as they were (the run lock and the stat cache are bookkeeping).
-    kept = {".mlspec/run.lock", ".mlspec/stat-cache.json"}
+    # Outputs, records and the lock are as they were (the run lock and the stat cache are bookkeeping; the run
+    # history gains the stopped run, with a warning that it did not reach the store either).
+    assert "warning: the run history was not mirrored to the store" in done.stdout
+    kept = {".mlspec/run.lock", ".mlspec/stat-cache.json", ".mlspec/runs.db"}
     assert {k: v for k, v in tree(root).items() if k not in kept} == {k: v for k, v in before.items() if k not in kept}
