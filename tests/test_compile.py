@@ -67,7 +67,7 @@ def test_github_structure_follows_the_spec(name: str) -> None:
     assert wf["concurrency"]["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
 
 
-@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+@pytest.mark.parametrize("name", [*EXAMPLE_NAMES, "wine+search"])
 def test_github_security_rules(name: str) -> None:
     for rel, text in compiled(name).items():
         if not rel.startswith(".github/"):
@@ -164,6 +164,78 @@ def test_gitlab_structure_follows_the_spec(name: str) -> None:
         assert ci[job]["artifacts"]["expire_in"] == "2 weeks"
     if spec.monitoring:
         assert ci["monitor"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+
+
+def _steps_by_name(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {step["name"]: step for step in job["steps"]}
+
+
+def test_github_shard_jobs_pass_trial_results_to_the_train_job() -> None:
+    jobs = _workflow("wine+search")["jobs"]
+    assert list(jobs)[:4] == ["validate", "trials-logreg", "trials-boosting", "train"]
+    assert jobs["train"]["needs"] == ["validate", "trials-logreg", "trials-boosting"]
+    for model, shards in (("logreg", 2), ("boosting", 3)):
+        job = jobs[f"trials-{model}"]
+        assert job["needs"] == ["validate"]
+        assert job["permissions"] == {"contents": "read"}
+        assert job["strategy"] == {"fail-fast": False, "matrix": {"shard": [str(i) for i in range(1, shards + 1)]}}
+        steps = _steps_by_name(job)
+        run = steps[f"mlspec trials-{model}"]
+        assert run["run"] == 'mlspec trials -f "$MLSPEC_SPEC" "train:$MODEL" --shard "$SHARD/$SHARDS"'
+        assert run["env"] == {"SHARD": "${{ matrix.shard }}", "MODEL": model, "SHARDS": str(shards)}
+        # The upstream outputs come from the earlier jobs' artifacts, as in the train job.
+        assert steps["Download the outputs of earlier jobs"]["with"]["pattern"] == "mlspec-*"
+        keep = steps["Keep the trial results for the train job and for people"]["with"]
+        # One artifact per leg (names must be unique in a run), not matching mlspec-*: only the train job takes them.
+        assert keep["name"] == f"trials-{model}-${{{{ matrix.shard }}}}"
+        assert keep["path"] == ".mlspec/trials\n"
+        restore = steps["Restore earlier trial results of this model"]["with"]
+        assert restore["path"] == f".mlspec/trials/{model}\n"
+        assert restore["restore-keys"] == f"mlspec-trials-{model}-${{{{ matrix.shard }}}}-"
+    take = _steps_by_name(jobs["train"])["Download the trial results of the shard jobs"]["with"]
+    # Each artifact holds <model>/<fingerprint>.json: merged into trials/ of the workspace, where train looks.
+    assert take == {"pattern": "trials-*", "merge-multiple": True, "path": ".mlspec/trials"}
+    assert all("Download the trial results of the shard jobs" not in _steps_by_name(job)
+               for job_id, job in jobs.items() if job_id != "train")
+
+
+def test_github_shard_jobs_with_a_store_sign_in_and_download_nothing() -> None:
+    workflows = {name: yaml.safe_load(text) for name, text in compiled("breast-cancer+store+search").items()}
+    jobs = workflows[".github/workflows/mlspec.yml"]["jobs"]
+    shard = jobs["trials-forest"]
+    assert shard["permissions"] == {"contents": "read", "id-token": "write"}
+    assert "trials-logreg" not in jobs  # searched inside its train job (shards: 1)
+    steps = _steps_by_name(shard)
+    assert "Download the outputs of earlier jobs" not in steps
+    assert "Restore earlier trial results of this model" not in steps
+    assert steps["mlspec trials-forest"]["env"]["MLSPEC_STORE_ENDPOINT_URL"] == "${{ vars.MLSPEC_STORE_ENDPOINT_URL }}"
+    assert "Keep the trial results for people (the train job reads them from the store)" in steps
+    assert "Download the trial results of the shard jobs" not in _steps_by_name(jobs["train"])
+    # The scheduled workflow that retrains on drift runs the shard job too, on drift only.
+    retrain = workflows[".github/workflows/mlspec-monitor.yml"]["jobs"]
+    assert retrain["trials-forest"]["needs"] == ["monitor", "validate"]
+    assert retrain["trials-forest"]["if"] == "${{ needs.monitor.outputs.drift == 'true' }}"
+    assert retrain["train"]["needs"] == ["monitor", "validate", "trials-forest"]
+
+
+def test_gitlab_shard_jobs_pass_trial_results_to_the_train_job() -> None:
+    ci = yaml.safe_load(compiled("wine+search")[".gitlab-ci.yml"])
+    assert ci["stages"] == ["monitor", "validate", "trials", "train", "evaluate", "gate", "report", "deploy"]
+    assert ci["train"]["needs"] == ["validate", "trials-logreg", "trials-boosting"]
+    for model, shards in (("logreg", 2), ("boosting", 3)):
+        job = ci[f"trials-{model}"]
+        assert job["stage"] == "trials"
+        assert job["needs"] == ["validate"]
+        assert job["parallel"] == {"matrix": [{"SHARD": [str(i) for i in range(1, shards + 1)]}]}
+        assert job["variables"] == {"MODEL": model, "SHARDS": str(shards)}
+        assert job["script"] == ['mlspec trials -f "$MLSPEC_SPEC" "train:$MODEL" --shard "$SHARD/$SHARDS"']
+        assert job["artifacts"]["paths"] == [f".mlspec/trials/{model}/"]
+        assert job["cache"][0] == {"key": f"mlspec-trials-{model}-$SHARD", "paths": [f".mlspec/trials/{model}/"]}
+    ci = yaml.safe_load(compiled("breast-cancer+store+search")[".gitlab-ci.yml"])
+    # With a store the results travel through it: no artifacts downloaded, no cache of them.
+    assert {"job": "trials-forest", "artifacts": False} in ci["train"]["needs"]
+    assert [c["key"] for c in ci["trials-forest"]["cache"]] == ["pip-py3.11"]
+    assert "MLSPEC_AWS_ID_TOKEN" in ci["trials-forest"]["id_tokens"]
 
 
 def test_deploy_conditions_for_branches_tags_and_after() -> None:

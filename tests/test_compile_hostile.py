@@ -92,7 +92,9 @@ FULL: dict[str, Any] = {
     },
     "training": {"seed": 1, "packages": ["xgboost", "feats"], "trust": ["feats.Ratio"], "models": {"forest": {
         "estimator": "sklearn.ensemble.RandomForestClassifier", "params": {"criterion": "gini"}, "data": "train",
-        "fit": {"verbose": "quiet"}}}},
+        "fit": {"verbose": "quiet"},
+        # In shards, so the model's name is also the id of its shard job (trials-forest).
+        "search": {"space": {"max_depth": ["a", 4]}, "metric": "roc_auc", "shards": 2}}}},
     "evaluation": {"data": "holdout", "metrics": ["accuracy", "roc_auc"], "champion": {"metric": "roc_auc"},
                    "gates": {"roc_auc": {"min": 0.5, "max_drop": "2%"}}},
     "deploy": {
@@ -169,6 +171,12 @@ SLOTS: dict[str, tuple[tuple[Any, ...], bool]] = {
     "training.models{}.fit{key}": (("training", "models", "forest", "fit", "verbose", KEY), False),
     "training.models{}.fit{}": (("training", "models", "forest", "fit", "verbose"), False),
     "training.models{}.data": (("training", "models", "forest", "data"), False),
+    # A search is run by `mlspec run`/`mlspec trials` in the jobs; only its shard count shapes them (an int).
+    "training.models{}.search.metric": (("training", "models", "forest", "search", "metric"), False),
+    "training.models{}.search.space{key}": (("training", "models", "forest", "search", "space", "max_depth", KEY),
+                                            False),
+    "training.models{}.search.space{}[]": (("training", "models", "forest", "search", "space", "max_depth", 0),
+                                           False),
     "evaluation.data": (("evaluation", "data"), False),
     "evaluation.metrics[]": (("evaluation", "metrics", 0), False),
     "evaluation.baseline.alias": (("evaluation", "baseline", "alias"), False),
@@ -323,8 +331,9 @@ def outcomes(slot: str) -> list[tuple[str, dict[str, str] | SpecError]]:
     return [(value, _compile(variant(slot, value))) for value in values]
 
 
-NAMES_JOBS = {"prepare{key}"}
-"""Slots whose value names a job (``prepare-<name>``), so an accepted value changes a job id and nothing else."""
+NAMES_JOBS = {"prepare{key}", "training.models{key}"}
+"""Slots whose value names a job (``prepare-<name>``, ``trials-<model>``), so an accepted value changes a job id
+and nothing else."""
 
 
 @pytest.mark.parametrize("slot", sorted(SLOTS))

@@ -158,6 +158,7 @@ def _job(ctx: Context, job: Job, all_jobs: Any) -> dict[str, Any]:
         env.insert(0, (job.matrix_var, f"${{{{ matrix.{job.matrix_var.lower()} }}}}"))
     reaches_store = oidc.reaches_store(job)
     store = has_store(ctx.spec)
+    leg = f"-${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""  # names unique per matrix leg
     view: dict[str, Any] = {
         "id": job.id,
         "name": job.id + (f" ${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""),
@@ -171,18 +172,46 @@ def _job(ctx: Context, job: Job, all_jobs: Any) -> dict[str, Any]:
         "if_": _condition(ctx.spec, job),
         "environment": _environment(ctx.spec, job),
         "fetch_depth": 0 if kind_ci.full_history else 1,
-        "artifact": "mlspec-" + job.id + (f"-${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""),
+        "artifact": "mlspec-" + job.id + leg,
+        "upload_step": ("Keep the outputs for people (later jobs read them from the store)" if store
+                        else "Keep the outputs for later jobs and for people"),
+        "upload_paths": [f"{ctx.workspace}/stages", f"{ctx.workspace}/records"],
         "upload_lock": kind_ci.uploads_lock,
         # Jobs after evaluate take every stage output from the artifacts of the jobs before them, or from the
         # store when there is one (which also makes the stage-output cache redundant).
         "download_outputs": bool(job.needs) and not store,
+        "download_trials": bool(job.trials) and not store,
         "stage_cache": ctx.spec.ci.cache and kind_ci.stage_cache and not store,
+        "cache_step": "Restore stage outputs",
+        "cache_paths": [f"{ctx.workspace}/stages", f"{ctx.workspace}/records"],
         # ci.env and the OIDC sign-in: in the mlspec step only, never in the install step or the report job.
         "store_env": oidc.github_env(ctx.spec) if reaches_store else [],
         "oidc": oidc.github_steps(ctx.spec.ci.github.oidc) if reaches_store else [],
-        "cache_key": f"mlspec-{job.id}" + (f"-${{{{ matrix.{job.matrix_var.lower()} }}}}" if job.matrix_var else ""),
+        "cache_key": f"mlspec-{job.id}" + leg,
     }
+    if job.trials_of is not None:
+        view.update(_shard_job(ctx, job, leg))
     return view
+
+
+def _shard_job(ctx: Context, job: Job, leg: str) -> dict[str, Any]:
+    """What a search shard job keeps instead of stage outputs: the trial results under ``trials/`` of the
+    workspace, as the artifact ``trials-<model>-<shard>`` (one folder per model inside, so the train job
+    downloads every ``trials-*`` artifact into ``trials/`` and each result lands where ``mlspec run`` looks it
+    up). With a store the results travel through it (``mlspec trials`` writes them there, the train job reads
+    them from there): the artifact is then only for people, and the train job downloads none. Its cache keeps
+    the model's results across pipelines (a raised budget reruns only the new trials), unless a store does."""
+    assert job.trials_of is not None
+    store = has_store(ctx.spec)
+    return {
+        "artifact": f"{job.id}{leg}",
+        "upload_step": ("Keep the trial results for people (the train job reads them from the store)" if store
+                        else "Keep the trial results for the train job and for people"),
+        "upload_paths": [f"{ctx.workspace}/trials"],
+        "cache_step": "Restore earlier trial results of this model",
+        "cache_paths": [f"{ctx.workspace}/trials/{job.trials_of}"],
+        "stage_cache": ctx.spec.ci.cache and not store,
+    }
 
 
 def _condition(spec: Spec, job: Job, events: tuple[str, ...] = PUSH_EVENTS, also: tuple[str, ...] = ()) -> str:

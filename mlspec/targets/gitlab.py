@@ -36,11 +36,14 @@ from mlspec.targets.pipeline import (
 
 GITLAB_CI = ".gitlab-ci.yml"
 OUTPUTS = (GITLAB_CI,)
+TRIALS_STAGE = "trials"
+"""The stage of the search shard jobs, just before the train jobs that read their results."""
 # Monitoring first: with on_drift: retrain, the training jobs of a scheduled pipeline need the monitor job. The
 # report reads every job of the training pipeline; deployment comes after it.
 STAGES = (
     *(k.name for k in KINDS if k.scheduled),
-    *(k.name for k in KINDS if k.ci.command and not k.scheduled and not k.ci.after_report),
+    *(name for k in KINDS if k.ci.command and not k.scheduled and not k.ci.after_report
+      for name in ((TRIALS_STAGE, k.name) if k.name == "train" else (k.name,))),
     REPORT_JOB,
     *(k.name for k in KINDS if k.ci.command and not k.scheduled and k.ci.after_report),
 )
@@ -108,7 +111,7 @@ def _job(ctx: Context, job: Job) -> dict[str, Any]:
     acts_on_drift = job.id == MONITOR_JOB and spec.monitoring is not None and spec.monitoring.on_drift != "fail"
     reaches_store = oidc.reaches_store(job)
     auth = oidc.gitlab_auth(spec.ci.gitlab.oidc) if reaches_store else oidc.GitLabAuth([], [], [])
-    return {
+    view: dict[str, Any] = {
         "id": job.id,
         "stage": job.kind,
         "needs": needs,
@@ -128,11 +131,21 @@ def _job(ctx: Context, job: Job) -> dict[str, Any]:
         # The drift issue job (after the monitor job) only reads the monitor job's report.
         "stage_cache": spec.ci.cache and kind.ci.stage_cache and job.id != ISSUE_JOB and not store,
         "cache_key": f"mlspec-{job.id}" + (f"-${job.matrix_var}" if job.matrix_var else ""),
+        "cache_paths": [f"{ctx.workspace}/stages/", f"{ctx.workspace}/records/"],
         "artifact_paths": [f"{ctx.workspace}/stages/", f"{ctx.workspace}/records/",
                            *([ctx.lock_path] if kind.ci.uploads_lock else [])],
         "expose_as": "",
         "reports": [("dotenv", DRIFT_ENV)] if acts_on_drift else [],
     }
+    if job.trials_of is not None:
+        # A search shard job keeps the model's trial results, not stage outputs: as its artifact, which the
+        # train job (needing it) downloads into the same folder; with a store the results travel through the
+        # store and the artifact is only for people. Its cache keeps them across pipelines (a raised budget
+        # reruns only the new trials), unless a store does.
+        trials = f"{ctx.workspace}/trials/{job.trials_of}/"
+        view.update(stage=TRIALS_STAGE, cache_paths=[trials], artifact_paths=[trials],
+                    stage_cache=spec.ci.cache and not store)
+    return view
 
 
 def _report(ctx: Context) -> dict[str, Any]:

@@ -15,6 +15,11 @@ from mlspec.spec import Spec, StageKind
 
 SPEC_VAR = "MLSPEC_SPEC"
 REPORT_JOB = "report"
+TRIALS_COMMAND = 'mlspec trials {spec} "train:$MODEL" --shard "$SHARD/$SHARDS"'
+"""A shard job's command: its share of a model's search trials (``--shard I/N``), whose results the train job
+finds cached. The shard number and count are two variables, not one ``I/N`` value, because job, artifact and
+cache names are built from the number and neither platform allows a ``/`` in all of them."""
+SHARD_VAR = "SHARD"
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,11 @@ class Job:
     template, never pasted into the script."""
     target: str | None = None
     """The deploy target of a deploy job."""
+    trials_of: str | None = None
+    """The model whose search trials a shard job runs (one leg per shard): it keeps the trial results, not
+    stage outputs, for the train job."""
+    trials: tuple[str, ...] = ()
+    """The shard jobs whose trial results the train job reads (it needs them too)."""
 
     @property
     def fan_out(self) -> bool:
@@ -42,7 +52,8 @@ def jobs(spec: Spec) -> list[Job]:
 
     Each kind with a CI command (:class:`mlspec.runtime.stages.kind.Ci`) gets its jobs, in the registry's
     order; every job needs all the jobs before it (on GitLab only listed jobs pass artifacts), and a deploy
-    job also the deploy jobs its target comes after.
+    job also the deploy jobs its target comes after. A model searched in shards (``search.shards > 1``) adds its
+    shard job (:func:`trials_jobs`) before the train job, which needs it.
     """
     spec_arg = spec_arg_text()
     out: list[Job] = []
@@ -52,10 +63,13 @@ def jobs(spec: Spec) -> list[Job]:
         if not ci.command or kind.scheduled or not mine:
             continue
         command = ci.command.format(spec=spec_arg)
+        shards = trials_jobs(spec, tuple(j.id for j in out)) if kind.name == "train" else []
+        out += shards
         upstream = tuple(j.id for j in out)
         if ci.per_stage_var is None:
             matrix = tuple(str(s.name) for s in mine) if ci.matrix_var else ()
-            out.append(Job(kind.name, kind.name, upstream, command, ci.matrix_var, matrix))
+            out.append(Job(kind.name, kind.name, upstream, command, ci.matrix_var, matrix,
+                           trials=tuple(j.id for j in shards)))
             continue
         before = tuple(j.id for j in out if j.kind != kind.name)
         for stage in mine:
@@ -64,6 +78,27 @@ def jobs(spec: Spec) -> list[Job]:
             out.append(Job(job_id(stage.id), kind.name, (*before, *after), command,
                            env=((ci.per_stage_var, name),), target=name if ci.deploys else None))
     return out
+
+
+def trials_jobs(spec: Spec, needs: tuple[str, ...]) -> list[Job]:
+    """One job per model searched in shards, ``trials-<model>``, fanned out over its shard numbers (``1`` to
+    ``shards``); each leg runs the trials whose number is its share. One job per model rather than one over
+    model × shard keeps every matrix within the spec's bound on shards (32), far below either platform's
+    limit on the jobs of one matrix (GitHub 256, GitLab 200), however many models are searched. The legs need
+    what the train job needs (its data and checks): ``mlspec trials`` brings that upstream up to date first."""
+    out = []
+    for name, model in spec.training.models.items():
+        if model.search is None or model.search.shards < 2:
+            continue
+        shards = model.search.shards
+        out.append(Job(trials_job_id(name), "train", needs, TRIALS_COMMAND.format(spec=spec_arg_text()),
+                       SHARD_VAR, tuple(str(i) for i in range(1, shards + 1)),
+                       env=(("MODEL", name), ("SHARDS", str(shards))), trials_of=name))
+    return out
+
+
+def trials_job_id(model: str) -> str:
+    return f"trials-{model}"
 
 
 def job_id(stage_id: str) -> str:

@@ -72,8 +72,12 @@ def listed(root: Path, env: Mapping[str, str], variables: Mapping[str, str], uns
     return {job["name"]: job["when"] for job in json.loads(result.stdout)}
 
 
-def run(root: Path, env: Mapping[str, str], variables: Mapping[str, str], unset: Sequence[str] = ()) -> Pipeline:
-    result = subprocess.run([available(), *BASE_ARGS, *_variable_args(variables, unset)], cwd=root, env=dict(env),
+def run(root: Path, env: Mapping[str, str], variables: Mapping[str, str], unset: Sequence[str] = (),
+        until: str = "") -> Pipeline:
+    """The pipeline these variables make; with ``until``, only that job and the jobs it needs (``--needs``)."""
+    only = [until, "--needs"] if until else []
+    result = subprocess.run([available(), *only, *BASE_ARGS, *_variable_args(variables, unset)], cwd=root,
+                            env=dict(env),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
     # Beside the per-job logs gitlab-ci-local keeps in its state directory, for a look after a failure.
     state = root / ".gitlab-ci-local"
