@@ -465,7 +465,7 @@ def test_cli_rejects_the_reproducers_without_a_traceback(name: str, tmp_path: Pa
 def test_github_install_keeps_spec_values_out_of_expressions() -> None:
     wf = yaml.safe_load(base_files()[".github/workflows/mlspec.yml"])
     assert wf["env"]["MLSPEC_INSTALL"] == "${{ vars.MLSPEC_INSTALL }}"
-    assert wf["env"]["MLSPEC_INSTALL_DEFAULT"] == "mlspec-ci[run]==1.0.0"
+    assert wf["env"]["MLSPEC_INSTALL_DEFAULT"] == "mlspec-ci[run,store,mlflow]==1.0.0"
     install = next(s for s in wf["jobs"]["train"]["steps"] if s["name"] == "Install mlspec")
     assert '"${MLSPEC_INSTALL:-$MLSPEC_INSTALL_DEFAULT}"' in install["run"]
 

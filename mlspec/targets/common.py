@@ -69,7 +69,21 @@ def has_store(spec: Spec) -> bool:
 
 
 def install_requirement(ctx: Context) -> str:
-    return inert(f"mlspec-ci[run]=={ctx.spec.ci.mlspec_version or ctx.version}")
+    return inert(f"mlspec-ci[{','.join(extras(ctx.spec))}]=={ctx.spec.ci.mlspec_version or ctx.version}")
+
+
+def extras(spec: Spec) -> list[str]:
+    """The extras of mlspec-ci a job installs: ``run``, and those the spec's own sections need (a store's
+    filesystems, the MLflow client, Optuna), so a pipeline does not stop on a missing package minutes in.
+    Estimator libraries stay the user's choice (``ci.requirements``): their versions are part of the model."""
+    out = ["run"]
+    if spec.store is not None:
+        out.append("store")
+    if "mlflow" in (spec.registry.backend, spec.tracking.backend):
+        out.append("mlflow")
+    if any(m.search is not None and m.search.method == "optuna" for m in spec.training.models.values()):
+        out.append("search")
+    return out
 
 
 def cache_inputs(ctx: Context) -> list[str]:
