@@ -48,11 +48,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     where = tuple(parse_where(w) for w in args.where)  # a malformed --where fails before any read
     loaded, history = _history(args)
-    runs = find(history, Filters(args.branch, args.model, where), args.limit)
+    filters = Filters(args.branch, args.model, where)
+    runs = find(history, filters, args.limit)
     if args.json:
         sys.stdout.write(runs_json(runs))
     else:
-        print("\n".join(table(runs, _metric(loaded))))
+        print("\n".join(table(runs, _metric(loaded), filtered=bool(args.branch or args.model or where))))
     return EXIT_OK
 
 
@@ -110,11 +111,22 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _common(p: argparse.ArgumentParser, local: bool = True) -> None:
-    p.add_argument("-f", "--file", default="mlspec.yaml", help="spec file (default: mlspec.yaml)")
+def _common(p: argparse.ArgumentParser, local: bool = True, verb: bool = False) -> None:
+    """Options that `mlspec runs` and each verb both take. On a verb their default is SUPPRESS: argparse lets
+    a subcommand's defaults overwrite what the parent parsed, which would drop `mlspec runs -f X show ...`'s
+    -f; the parent's defaults stand in for them."""
+    p.add_argument("-f", "--file", default=_default("mlspec.yaml", verb), help="spec file (default: mlspec.yaml)")
     if local:
-        p.add_argument("--local", action="store_true",
+        p.add_argument("--local", action="store_true", default=_default(False, verb),
                        help="read only the workspace's history (default: first import the store's new parts)")
+
+
+def _json(p: argparse.ArgumentParser, what: str, verb: bool = False) -> None:
+    p.add_argument("--json", action="store_true", default=_default(False, verb), help=f"print {what} as JSON")
+
+
+def _default(value: object, verb: bool) -> object:
+    return argparse.SUPPRESS if verb else value
 
 
 def add_runs(sub: Subparsers) -> None:
@@ -125,21 +137,21 @@ def add_runs(sub: Subparsers) -> None:
     verbs = p.add_subparsers(dest="verb", metavar="VERB")
 
     ls = verbs.add_parser("list", help="the recorded runs, newest first (the default)")
-    _common(ls)
-    _list_options(ls)
+    _common(ls, verb=True)
+    _list_options(ls, verb=True)
     ls.set_defaults(func=cmd_list)
 
     show = verbs.add_parser("show", help="one run in full: params, metrics, data, stages")
-    _common(show)
+    _common(show, verb=True)
+    _json(show, "the run's record", verb=True)
     show.add_argument("run", metavar="RUN", help=RUN_HELP)
-    show.add_argument("--json", action="store_true", help="print the run's record as JSON")
     show.set_defaults(func=cmd_show)
 
     cmp = verbs.add_parser("compare", help="runs side by side: params that differ, metric deltas against the "
                                            "first run, data that changed, stages, verdicts")
-    _common(cmp)
+    _common(cmp, verb=True)
+    _json(cmp, "the comparison", verb=True)
     cmp.add_argument("runs", nargs="+", metavar="RUN", help=RUN_HELP + "; two or more")
-    cmp.add_argument("--json", action="store_true", help="print the comparison as JSON")
     cmp.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with plots to FILE")
     cmp.add_argument("--param", action="append", default=[], metavar="MODEL.PARAM",
                      help="plot its model's metrics against this param, e.g. forest.max_depth (repeatable; "
@@ -148,15 +160,17 @@ def add_runs(sub: Subparsers) -> None:
 
     sync = verbs.add_parser("sync", help="import the store's runs, mirror the local ones it lacks, and send what "
                                          "the tracking backend has not taken yet")
-    _common(sync, local=False)
+    _common(sync, local=False, verb=True)
     sync.set_defaults(func=cmd_sync)
 
 
-def _list_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--branch", metavar="NAME", help="only runs on this branch")
-    p.add_argument("--model", metavar="NAME", help="only runs that trained or evaluated this model")
-    p.add_argument("--where", action="append", default=[], metavar="COND",
+def _list_options(p: argparse.ArgumentParser, verb: bool = False) -> None:
+    p.add_argument("--branch", default=_default(None, verb), metavar="NAME", help="only runs on this branch")
+    p.add_argument("--model", default=_default(None, verb), metavar="NAME",
+                   help="only runs that trained or evaluated this model")
+    p.add_argument("--where", action="append", default=_default([], verb), metavar="COND",
                    help="only runs meeting [MODEL.]METRIC OP NUMBER, e.g. 'roc_auc>=0.9' (the champion's metric) "
                         "or 'forest.f1>0.8'; repeatable")
-    p.add_argument("--limit", type=positive, default=20, metavar="N", help="at most N runs (default: 20)")
-    p.add_argument("--json", action="store_true", help="print the runs as JSON")
+    p.add_argument("--limit", type=positive, default=_default(20, verb), metavar="N",
+                   help="at most N runs (default: 20)")
+    _json(p, "the runs", verb)

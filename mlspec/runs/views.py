@@ -31,10 +31,11 @@ def stage_counts(run: RunRecord) -> str:
     return " ".join(f"{n} {short.get(s, s)}" for s, n in counts.items())
 
 
-def table(runs: Sequence[RunRecord], metric: str | None) -> list[str]:
-    """One line per run, newest first; ``metric`` is the champion metric shown (the spec's champion rule)."""
+def table(runs: Sequence[RunRecord], metric: str | None, filtered: bool = False) -> list[str]:
+    """One line per run, newest first; ``metric`` is the champion metric shown (the spec's champion rule);
+    ``filtered``: the runs passed a filter, so an empty table means none matched, not none recorded."""
     if not runs:
-        return ["no runs recorded yet: `mlspec run` records one"]
+        return ["no recorded run matches the filters" if filtered else "no runs recorded yet: `mlspec run` records one"]
     names = [n if n != "metric" else (metric or "metric") for n, _ in _COLUMNS]
     widths = [w for _, w in _COLUMNS]
     lines = ["  ".join(_cut(n.upper(), w).ljust(w) for n, w in zip(names, widths, strict=True)).rstrip()]

@@ -72,6 +72,25 @@ def test_filters(project: tuple[Path, list[str]], args: list[str], expected: lis
     assert [r["run_id"] for r in json.loads(done.stdout)] == [ids[i] for i in expected]
 
 
+def test_options_before_the_verb_are_kept(project: tuple[Path, list[str]]) -> None:
+    """argparse lets a subcommand's defaults overwrite what its parent parsed; `runs -f X show` must keep -f."""
+    root, (first, second) = project
+    elsewhere = root.parent
+    shown = mlspec(elsewhere, "runs", "-f", str(root / "mlspec.yaml"), "--json", "show", "latest~1")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["run_id"] == first
+    listed = mlspec(root, "runs", "--branch", "exp", "--json", "list")
+    assert [r["run_id"] for r in json.loads(listed.stdout)] == [second]
+    after = mlspec(root, "runs", "--branch", "exp", "list", "--branch", "main", "--json")
+    assert [r["run_id"] for r in json.loads(after.stdout)] == [first]  # the verb's own option wins
+
+
+def test_an_empty_filter_says_nothing_matched(project: tuple[Path, list[str]]) -> None:
+    root, _ = project
+    done = mlspec(root, "runs", "--branch", "nope")
+    assert done.returncode == 0 and done.stdout == "no recorded run matches the filters\n"
+
+
 def test_a_metric_condition_reads_the_right_model(project: tuple[Path, list[str]]) -> None:
     root, (first, second) = project
     runs = History(root / ".mlspec" / "runs.db").runs([first, second])
