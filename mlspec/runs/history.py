@@ -196,9 +196,12 @@ class History:
         return [Stored(i, RunRecord.from_json(json.loads(text)), key) for i, text, key in rows]
 
     def run_ids(self, where: str = "", args: Sequence[object] = ()) -> list[str]:
-        """Run ids, newest first (by the last part's finish); ``where`` filters parts (SQL over ``p``)."""
+        """Run ids, newest first (by the last part's finish); ``where`` filters parts (SQL over ``p``).
+
+        Finish times have whole seconds: runs that finished in the same second are in the order their parts
+        were kept (the row id), not by their ids' random suffixes."""
         sql = (f"SELECT p.run_id FROM parts p {('WHERE ' + where) if where else ''} GROUP BY p.run_id "
-               "ORDER BY MAX(p.finished) DESC, p.run_id DESC")
+               "ORDER BY MAX(p.finished) DESC, MAX(p.id) DESC")
         try:
             with self._connect(write=False) as db:
                 return [r for (r,) in db.execute(sql, args)]
