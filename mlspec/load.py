@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Discriminator, Tag, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mlspec import overrides as O
 from mlspec import spec as S
 from mlspec.checks import Finding, check
 from mlspec.errors import MlspecError, Problem, SpecError
+from mlspec.schematypes import describe, fields, kind_tag, tagged_members, unwrap
 from mlspec.suggest import did_you_mean
 from mlspec.yamlio import Document, Mark, PathT, YamlError, parse
 
@@ -114,7 +115,7 @@ def load_text(text: str, filename: str = DEFAULT_SPEC, base: Path | None = None,
     if not isinstance(doc.data, dict):
         raise SpecError(
             [Problem(filename, 1, 1, "", f"the file must be a mapping of sections (version, project, data, ...), "
-                     f"got {_describe(doc.data)}")],
+                     f"got {describe(doc.data)}")],
             text,
         )
     problems = _version_problem(doc, filename, placed)
@@ -250,22 +251,6 @@ def _get(data: Any, path: PathT) -> Any:
     return data
 
 
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
-
-
 _EXPECTED = {
     "string_type": "a string",
     "int_type": "a whole number",
@@ -308,7 +293,7 @@ def _message(err: Any, loc: tuple[Any, ...], path: PathT, at_key: bool) -> str:
         return f"unknown kind {ctx.get('tag')!r}" + did_you_mean(str(ctx.get("tag")), tags)
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return f"{_describe(value)} is not allowed" + did_you_mean(str(value), choices)
+        return f"{describe(value)} is not allowed" + did_you_mean(str(value), choices)
     if kind == "string_pattern_mismatch":
         what = _PATTERNS.get(str(ctx.get("pattern")), f"does not match the pattern {ctx.get('pattern')}")
         return f"{value!r} {what}"
@@ -327,26 +312,26 @@ def _message(err: Any, loc: tuple[Any, ...], path: PathT, at_key: bool) -> str:
     if kind in ("value_error", "assertion_error"):
         return str(ctx.get("error", err["msg"]))
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {_describe(value)}"
+        return f"expected {_EXPECTED[kind]}, got {describe(value)}"
     return str(err["msg"])
 
 
 def _type_at(loc: tuple[Any, ...]) -> Any:
     """The annotation that pydantic validated at ``loc`` (walking models, dicts, lists and unions)."""
-    return _unwrap(_annotation_at(loc))
+    return unwrap(_annotation_at(loc))
 
 
 def _annotation_at(loc: tuple[Any, ...]) -> Any:
     current: Any = S.Spec
     for item in loc:
-        tagged = _tagged_members(current)
+        tagged = tagged_members(current)
         if tagged is not None:
             # A union with a callable discriminator (data sources) adds its tag to the loc, as `kind` does.
             current = tagged.get(str(item))
             continue
-        current = _unwrap(current)
+        current = unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
-            fld = _fields(current).get(str(item))
+            fld = fields(current).get(str(item))
             if fld is None:
                 return None
             current = fld.annotation
@@ -359,79 +344,24 @@ def _annotation_at(loc: tuple[Any, ...]) -> Any:
             current = args[0]
         elif origin in (typing.Union, types.UnionType):
             # A discriminated union adds its tag to the loc: pick the member whose `kind` is that tag.
-            current = next((a for a in args if _tag(a) == item), None)
+            current = next((a for a in args if kind_tag(a) == item), None)
         else:
             return None
     return current
 
 
-def _tagged_members(tp: Any) -> dict[str, Any] | None:
-    """Tag → member of a union chosen by a callable ``Discriminator`` (members marked with ``Tag``), else None.
-
-    Python flattens nested ``Annotated``, so a one-member union arrives as ``Annotated[Member, Tag, Discriminator]``.
-    """
-    if typing.get_origin(tp) is not typing.Annotated:
-        return None
-    inner, *meta = typing.get_args(tp)
-    if not any(isinstance(m, Discriminator) for m in meta):
-        return None
-    members = typing.get_args(inner) if typing.get_origin(inner) in (typing.Union, types.UnionType) else (tp,)
-    out: dict[str, Any] = {}
-    for member in members:
-        marks = typing.get_args(member)[1:] if typing.get_origin(member) is typing.Annotated else ()
-        for mark in marks:
-            if isinstance(mark, Tag):
-                out[mark.tag] = _strip_tag(member)
-    return out
-
-
-def _strip_tag(tp: Any) -> Any:
-    """``tp`` without its ``Tag`` and ``Discriminator`` marks, so walking on does not meet the union again."""
-    if typing.get_origin(tp) is not typing.Annotated:
-        return tp
-    inner, *meta = typing.get_args(tp)
-    kept = [m for m in meta if not isinstance(m, Tag | Discriminator)]
-    return typing.Annotated[(inner, *kept)] if kept else inner
-
-
-def _unwrap(tp: Any) -> Any:
-    while True:
-        if typing.get_origin(tp) is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-            continue
-        if typing.get_origin(tp) in (typing.Union, types.UnionType):
-            members = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(members) == 1:
-                tp = members[0]
-                continue
-        return tp
-
-
-def _tag(tp: Any) -> str | None:
-    tp = _unwrap(tp)
-    if isinstance(tp, type) and issubclass(tp, BaseModel) and "kind" in tp.model_fields:
-        args = typing.get_args(tp.model_fields["kind"].annotation)
-        return str(args[0]) if args else None
-    return None
-
-
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     tp = _type_at(loc)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return list(_fields(tp))
+        return list(fields(tp))
     return []
 
 
-def _fields(model: type[BaseModel]) -> dict[str, Any]:
-    """A model's fields by the key the spec writes: the alias where there is one (``from``, a Python keyword)."""
-    return {fld.alias or name: fld for name, fld in model.model_fields.items()}
-
-
 def _union_tags(loc: tuple[Any, ...]) -> list[str]:
-    tagged = _tagged_members(_annotation_at(loc))
+    tagged = tagged_members(_annotation_at(loc))
     if tagged is not None:
         return list(tagged)
     tp = _type_at(loc)
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        return [t for t in (_tag(a) for a in typing.get_args(tp)) if t]
+        return [t for t in (kind_tag(a) for a in typing.get_args(tp)) if t]
     return []

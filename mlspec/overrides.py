@@ -18,13 +18,14 @@ from __future__ import annotations
 import copy
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pydantic import BaseModel, Discriminator, Tag
+from pydantic import BaseModel
 
 from mlspec.errors import Problem, SpecError
+from mlspec.schematypes import chosen_member, describe, fields, has_callable_discriminator, unwrap
 from mlspec.suggest import did_you_mean
 from mlspec.yamlio import Document, PathT, YamlError
 from mlspec.yamlio import parse as parse_yaml
@@ -134,25 +135,25 @@ def _set(data: Any, override: Override, schema: type[BaseModel]) -> PathT:
                 node = node[index]
             continue
         if not isinstance(node, dict):
-            raise _Refused(f"is {_describe(node)}, not a mapping: it has no key {key!r}", at)
-        fields = _fields(model) if model is not None else {}
+            raise _Refused(f"is {describe(node)}, not a mapping: it has no key {key!r}", at)
+        schema_keys = fields(model) if model is not None else {}
         present = key in node
         if i == len(parents):
             if override.add and present:
                 raise _Refused(f"{key!r} is already there; write --set {override.key}=... without the '+' to "
                                "change it", at)
-            if not (present or override.add or key in fields):
-                raise _Refused(_unknown(key, [*node, *fields], override), at)
+            if not (present or override.add or key in schema_keys):
+                raise _Refused(_unknown(key, [*node, *schema_keys], override), at)
             node[key] = override.value
             path.append(key)
             break
         if not present or node[key] is None:
-            if not (override.add or key in fields):
-                raise _Refused(_unknown(key, [*node, *fields], override), at)
+            if not (override.add or key in schema_keys):
+                raise _Refused(_unknown(key, [*node, *schema_keys], override), at)
             node[key] = {}
             created = created or (*path, key)
         path.append(key)
-        tp = fields[key].annotation if key in fields else _value_type(tp)
+        tp = schema_keys[key].annotation if key in schema_keys else _value_type(tp)
         node = node[key]
     return created if created is not None else tuple(path)
 
@@ -175,18 +176,11 @@ def _index(items: list[Any], key: str, at: str) -> int:
 def _model(tp: Any, data: Any) -> type[BaseModel] | None:
     """The pydantic model validating ``data`` where the annotation is ``tp`` (a union chosen as pydantic would
     choose it, by its discriminator), else None (a free mapping, a scalar)."""
-    tp = _plain(tp)
-    if typing.get_origin(tp) is typing.Annotated:
-        inner, *meta = typing.get_args(tp)
-        chooser = next((m for m in meta if isinstance(m, Discriminator)), None)
-        members = typing.get_args(inner) if typing.get_origin(inner) in (typing.Union, types.UnionType) else ()
-        if chooser is not None and callable(chooser.discriminator):
-            tag = chooser.discriminator(data)
-            for member in members:
-                if any(isinstance(m, Tag) and m.tag == tag for m in typing.get_args(member)[1:]):
-                    return _model(typing.get_args(member)[0], data)
-            return None
-        tp = inner
+    tp = unwrap(tp, keep_tagged=True)
+    if has_callable_discriminator(tp):
+        member = chosen_member(tp, data)
+        return _model(member, data) if member is not None else None
+    tp = unwrap(tp)
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         kind = data.get("kind") if isinstance(data, dict) else None
         for member in typing.get_args(tp):
@@ -198,42 +192,11 @@ def _model(tp: Any, data: Any) -> type[BaseModel] | None:
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
 
 
-def _plain(tp: Any) -> Any:
-    """``tp`` without ``None`` in its union and without ``Annotated`` constraints that carry no discriminator."""
-    while True:
-        if typing.get_origin(tp) is typing.Annotated:
-            inner, *meta = typing.get_args(tp)
-            if any(isinstance(m, Discriminator) for m in meta):
-                return tp
-            tp = inner
-            continue
-        if typing.get_origin(tp) in (typing.Union, types.UnionType):
-            members = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(members) == 1:
-                tp = members[0]
-                continue
-        return tp
-
-
-def _fields(model: type[BaseModel]) -> Mapping[str, Any]:
-    return {fld.alias or name: fld for name, fld in model.model_fields.items()}
-
-
 def _value_type(tp: Any) -> Any:
-    tp = _plain(tp)
+    tp = unwrap(tp, keep_tagged=True)
     return typing.get_args(tp)[1] if typing.get_origin(tp) is dict else Any
 
 
 def _item_type(tp: Any) -> Any:
-    tp = _plain(tp)
+    tp = unwrap(tp, keep_tagged=True)
     return typing.get_args(tp)[0] if typing.get_origin(tp) is list else Any
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, list):
-        return "a list"
-    return f"the {type(value).__name__} {value!r}"

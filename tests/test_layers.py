@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "mlspec.ownership", "mlspec.numbers", "mlspec.store.url", "mlspec.runtime.hashing", "mlspec.metrics",
         "mlspec.labels", "mlspec.render", "mlspec.sourceurl", "mlspec.cloudauth",
         "mlspec.exportdir", "mlspec.platforms", "mlspec.platforms.*", "mlspec.gx_types", "mlspec.gx_catalogue",
-        "mlspec.expr",
+        "mlspec.expr", "mlspec.schematypes",
     )),
     ("spec", (
         "mlspec.spec", "mlspec.load", "mlspec.checks", "mlspec.graph", "mlspec.schema", "mlspec.rowcondition",

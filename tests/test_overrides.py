@@ -80,7 +80,7 @@ ERRORS: list[tuple[list[str], str]] = [
      "address an item by its index 0 to 1, got '5'"),
     (["evaluation.metrics.first=f1"], "--set evaluation.metrics.first=f1: evaluation.metrics: is a list of 2 "
      "items; address an item by its index 0 to 1, got 'first'"),
-    (["task.kind=x"], "--set task.kind=x: task: is the str 'binary', not a mapping: it has no key 'kind'"),
+    (["task.kind=x"], "--set task.kind=x: task: is the string 'binary', not a mapping: it has no key 'kind'"),
     (["training.seed"], "--set training.seed: expected KEY=VALUE, e.g. --set training.models.forest.params."
      "max_depth=12"),
     (["=1"], "--set =1: the key before '=' is empty; write the dotted path of the value to change, e.g. "

@@ -18,9 +18,9 @@ ADAPTER = file_kind.FileAdapter()
 
 
 def test_every_kind_of_the_spec_has_an_adapter() -> None:
-    from mlspec.load import _tagged_members
+    from mlspec.schematypes import tagged_members
 
-    assert list(sources.ADAPTERS) == list(_tagged_members(Source) or {}) == ["file", "url"]
+    assert list(sources.ADAPTERS) == list(tagged_members(Source) or {}) == ["file", "url"]
     assert all(adapter.kind == kind for kind, adapter in sources.ADAPTERS.items())
     assert isinstance(sources.adapter(FileSource(path="t.csv")), file_kind.FileAdapter)
 
