@@ -12,12 +12,11 @@ import datetime as dt
 import getpass
 import os
 import platform
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlspec import __version__, platforms
+from mlspec import __version__, gitio, platforms
 from mlspec.gitio import GitError, commit_of, current_branch
 from mlspec.load import Loaded
 from mlspec.registry.base import Actor
@@ -35,7 +34,7 @@ def actor(root: Path, environ: Mapping[str, str] = os.environ) -> Actor:
         job = platform.job(env)
         return Actor(job.user, platform.name, job.commit, job.ref, job.run)
     commit, ref = _git_facts(root)
-    return Actor(_local_user(root, env), "local", commit, ref)
+    return Actor(local_user(root, env), "local", commit, ref)
 
 
 def record(loaded: Loaded, trained_model: str, bundle_dir: Path, bundle_metadata: Mapping[str, Any],
@@ -90,8 +89,9 @@ def _git_facts(root: Path) -> tuple[str | None, str | None]:
         return None, None
 
 
-def _local_user(root: Path, env: Mapping[str, str]) -> str:
-    name = _git_output(root, "config", "user.email") or _git_output(root, "config", "user.name")
+def local_user(root: Path, env: Mapping[str, str]) -> str:
+    """Who acts outside CI: git's user.email (else user.name), else the login name."""
+    name = gitio.user(root)
     if name:
         return name
     try:
@@ -102,14 +102,5 @@ def _local_user(root: Path, env: Mapping[str, str]) -> str:
 
 def _dirty(root: Path) -> bool | None:
     """Whether tracked files differ from the commit (None outside git): a commit alone would not say it."""
-    out = _git_output(root, "status", "--porcelain", "--untracked-files=no")
-    return None if out is None else bool(out)
-
-
-def _git_output(root: Path, *args: str) -> str | None:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
-    try:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, env=env, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.decode("utf-8", "replace").strip() if done.returncode == 0 else None
+    tree = gitio.worktree(root)
+    return None if tree is None else tree[2]

@@ -21,7 +21,6 @@ Only JSON files are read: no data or ML library is imported, so a no-op run stay
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import os
 import secrets
 from collections.abc import Collection, Mapping, Sequence
@@ -31,7 +30,7 @@ from typing import Any
 
 from mlspec import __version__, gitio, jsonio, platforms
 from mlspec.load import Loaded
-from mlspec.registry.provenance import actor
+from mlspec.registry.provenance import actor, local_user
 from mlspec.runs.record import RunRecord, StageRun
 from mlspec.runtime.hashing import fingerprint
 from mlspec.runtime.workspace import Workspace
@@ -108,14 +107,7 @@ def _local_facts(root: Path, environ: Mapping[str, str]) -> tuple[str, str | Non
     # Two git calls (status, config), not one per fact: recording must stay cheap (benchmarks/bench_runs.py).
     tree = gitio.worktree(root)
     commit, branch, dirty = tree if tree is not None else (None, None, None)
-    return gitio.user(root) or _login(environ), commit, branch, dirty if commit else None
-
-
-def _login(environ: Mapping[str, str]) -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER: a bare container
-        return environ.get("USER") or "unknown"
+    return local_user(root, environ), commit, branch, dirty if commit else None
 
 
 def _read(workspace: Workspace, stage_id: str, name: str) -> dict[str, Any] | None:
